@@ -1,0 +1,115 @@
+"""One small registry of executor kinds, so one runner serves them all.
+
+Every kind is a :class:`concurrent.futures.Executor`: ``serial`` (runs each task
+at ``submit`` time, the baseline), ``threads`` and ``processes``. Later
+notebooks add their own kinds (interpreters, asyncio, Dask) with
+:func:`register_executor`; the runner, the plots and the lab widget then work
+with them unchanged.
+
+:func:`open_executor` guarantees clean-up: on success the pool is shut down; on
+any error, timeout or ``KeyboardInterrupt`` pending tasks are cancelled and
+worker processes are terminated, so no child outlives a cell.
+"""
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from .checks import check_choice, check_int
+from .config import start_method as lab_start_method
+
+MAX_WORKERS = 64
+
+
+class SerialExecutor(Executor):
+    """Runs every task immediately, in the calling thread: the one-worker baseline."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:  # type: ignore[override]
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as exc:  # KeyboardInterrupt propagates, as in plain code
+            future.set_exception(exc)
+        return future
+
+
+@dataclass(frozen=True)
+class ExecutorKind:
+    """How to make one kind of executor, and facts the runner needs about it."""
+
+    name: str
+    label: str  # for legends and tables
+    create: Callable[[int, str], Executor]  # (workers, start_method) -> executor
+    in_this_process: bool  # False when tasks run in other processes
+    description: str
+
+
+EXECUTORS: dict[str, ExecutorKind] = {}
+
+
+def register_executor(kind: ExecutorKind) -> ExecutorKind:
+    """Add (or replace) an executor kind; returns it so it can be used as a value."""
+    EXECUTORS[kind.name] = kind
+    return kind
+
+
+def get_executor_kind(name: str) -> ExecutorKind:
+    """The registered kind called ``name``; ``ValueError`` listing the known ones."""
+    return EXECUTORS[check_choice("executor", name, EXECUTORS)]
+
+
+def _process_pool(workers: int, method: str) -> Executor:
+    context = multiprocessing.get_context(method)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+
+register_executor(ExecutorKind(
+    "serial", "serial", lambda workers, method: SerialExecutor(), True,
+    "one task after another in this thread"))
+register_executor(ExecutorKind(
+    "threads", "threads", lambda workers, method: ThreadPoolExecutor(workers), True,
+    "a ThreadPoolExecutor: threads in this process, sharing its memory and its GIL"))
+register_executor(ExecutorKind(
+    "processes", "processes", _process_pool, False,
+    "a ProcessPoolExecutor: separate processes, each with its own interpreter and GIL"))
+
+
+def resolve_start_method(method: str | None) -> str:
+    """``method`` checked against this platform's methods; ``None`` means the lab default."""
+    if method is None:
+        return lab_start_method()
+    return check_choice("start_method", method, multiprocessing.get_all_start_methods())
+
+
+def stop_now(executor: Executor, grace: float = 2.0) -> None:
+    """Cancel what has not started and terminate worker processes, within ``grace`` s."""
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    executor.shutdown(wait=False, cancel_futures=True)
+    terminate = getattr(executor, "terminate_workers", None)  # Python 3.14+
+    if terminate is not None:
+        terminate()
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(grace)
+        if process.is_alive():
+            process.kill()
+            process.join(grace)
+
+
+@contextmanager
+def open_executor(kind: str, workers: int, start_method: str | None = None
+                  ) -> Iterator[Executor]:
+    """Create an executor of a registered kind and always clean it up."""
+    check_int("workers", workers, 1, MAX_WORKERS)
+    executor = get_executor_kind(kind).create(workers, resolve_start_method(start_method))
+    try:
+        yield executor
+    except BaseException:
+        stop_now(executor)
+        raise
+    executor.shutdown(wait=True)
