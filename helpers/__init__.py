@@ -1,0 +1,30 @@
+"""Helpers for the "Threads, Processes & the GIL" lab.
+
+Everything a thread, process, interpreter or Dask worker runs lives in this
+package, never in a notebook: under the *spawn* and *forkserver* start methods
+a child process imports the function by its module name, and a notebook's
+``__main__`` cannot be imported.
+
+Modules, one idea each:
+
+``config``      quick mode (``LAB_QUICK``) and the forced start method (``LAB_START_METHOD``)
+``system``      the environment report and the effective CPU count
+``workloads``   CPU-bound, waiting, and GIL-releasing task functions
+``executors``   the registry of executor kinds (serial, threads, processes, …)
+``runner``      run N tasks on one executor: warm-up, repeats, median, CPU time
+``experiments`` compare executors; sweep the number of workers
+``interpret``   sentences derived from the measurements
+``plots``       times, speedup and timeline plots
+``lab``         the interactive lab widget
+``exercises``   self-checks for the exercises
+``seed``        the seed article's example functions
+"""
+from .config import quick_mode, start_method
+from .experiments import Comparison, compare, sweep_workers
+from .runner import RunResult, TaskRecord, run_tasks
+from .system import effective_cpu_count, environment_report
+from .workloads import WORKLOADS
+
+__all__ = ["WORKLOADS", "Comparison", "RunResult", "TaskRecord", "compare",
+           "effective_cpu_count", "environment_report", "quick_mode", "run_tasks",
+           "start_method", "sweep_workers"]
