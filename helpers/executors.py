@@ -45,6 +45,7 @@ class ExecutorKind:
     create: Callable[[int, str], Executor]  # (workers, start_method) -> executor
     in_this_process: bool  # False when tasks run in other processes
     description: str
+    fixed_workers: int | None = None  # e.g. 1 for serial, whatever is asked for
 
 
 EXECUTORS: dict[str, ExecutorKind] = {}
@@ -68,7 +69,7 @@ def _process_pool(workers: int, method: str) -> Executor:
 
 register_executor(ExecutorKind(
     "serial", "serial", lambda workers, method: SerialExecutor(), True,
-    "one task after another in this thread"))
+    "one task after another in this thread", fixed_workers=1))
 register_executor(ExecutorKind(
     "threads", "threads", lambda workers, method: ThreadPoolExecutor(workers), True,
     "a ThreadPoolExecutor: threads in this process, sharing its memory and its GIL"))

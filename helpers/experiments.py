@@ -85,6 +85,7 @@ def _offset_progress(on_progress: ProgressCallback | None, index: int, parts: in
 def sweep_workers(workload: str = "count", executor: str = "processes",
                   workers: Sequence[int] | None = None, *, tasks: int | None = None,
                   on_result: Callable[[dict[int, RunResult]], None] | None = None,
+                  on_progress: ProgressCallback | None = None,
                   **run_options) -> dict[int, RunResult]:
     """Run the same ``tasks`` with 1, 2, … workers; speedup is ``runs[1].wall / runs[w].wall``.
 
@@ -98,9 +99,10 @@ def sweep_workers(workload: str = "count", executor: str = "processes",
     counts = sorted(set(counts) | {1})  # the 1-worker run is what speedup is measured against
     tasks = tasks if tasks is not None else max(counts) * 2
     runs: dict[int, RunResult] = {}
-    for count in counts:
+    for index, count in enumerate(counts):
+        progress = _offset_progress(on_progress, index, len(counts))
         runs[count] = run_tasks(workload, executor=executor, workers=count, tasks=tasks,
-                                **run_options)
+                                on_progress=progress, **run_options)
         if on_result is not None:
             on_result(runs)
     return runs

@@ -2,6 +2,7 @@
 the learner's machine measured — including on a 1-CPU Binder."""
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 from .experiments import Comparison
@@ -11,6 +12,8 @@ from .workloads import WORKLOADS
 
 FASTER = 1.3  # a speedup at least this large is called "faster"
 SLOWER = 0.85  # at most this large is called "slower"
+SLIGHTLY = 1.12  # from here up to FASTER: "only slightly faster"
+PARALLEL = 1.3  # CPUs busy at least this many: the work did run in parallel
 
 
 def speedup_phrase(speedup: float, than: str = "serial") -> str:
@@ -19,7 +22,15 @@ def speedup_phrase(speedup: float, than: str = "serial") -> str:
         return f"{speedup:.1f}× faster than {than}"
     if speedup <= SLOWER:
         return f"{1 / speedup:.1f}× slower than {than}"
+    if speedup >= SLIGHTLY:
+        return f"only slightly faster than {than} ({speedup:.2f}×)"
     return f"about as fast as {than} ({speedup:.2f}×)"
+
+
+def _bold_to_html(line: str) -> str:
+    """Escape ``line`` and turn its **bold** markers into <b> tags."""
+    parts = html.escape(line).split("**")
+    return "".join(f"<b>{part}</b>" if i % 2 else part for i, part in enumerate(parts))
 
 
 def _behaviour(run: RunResult) -> str:
@@ -36,6 +47,10 @@ class Verdict:
     @property
     def text(self) -> str:
         return "\n".join(self.lines)
+
+    def _repr_html_(self) -> str:
+        items = "".join(f"<li>{_bold_to_html(line)}</li>" for line in self.lines)
+        return f"<ul>{items}</ul>"
 
     def _repr_markdown_(self) -> str:
         return "\n".join(f"- {line}" for line in self.lines)
@@ -92,8 +107,46 @@ def _why(comparison: Comparison) -> str:
             parts.append(f"Processes each have their own interpreter and GIL: {gain:.1f}× on "
                          f"{cpus} effective CPUs ({gain / min(cpus, processes.workers, processes.tasks):.0%} "
                          "of the ideal for this many workers).")
+        elif processes.utilisation >= PARALLEL:
+            parts.append(f"Processes kept {processes.utilisation:.1f} CPUs busy yet finished "
+                         f"only {gain:.2f}× faster: the CPUs also went to something else — "
+                         "other programs on this machine, or per-task overhead. Close other "
+                         "work and press Run again, or try larger tasks.")
         else:
-            parts.append("Processes did not speed this up: with tasks this small, starting "
-                         "work in another process and sending results back costs as much "
-                         "as it saves. Try a larger work size.")
+            parts.append("Processes did not run in parallel here: with tasks this small, "
+                         "handing work to another process and sending results back costs "
+                         "as much as it saves. Try a larger work size.")
     return " ".join(parts) or f"{cpus} effective CPUs were available."
+
+
+def describe_sweep(executor: str, runs: dict[int, RunResult], effective_cpus: int) -> str:
+    """A sentence on a worker sweep: the best speedup, where it was, and what came after."""
+    base = runs[min(runs)].wall
+    speedups = {workers: base / run.wall for workers, run in runs.items()}
+    best = max(speedups, key=speedups.__getitem__)
+    line = (f"**{executor}**: best {speedups[best]:.1f}× with {best} "
+            f"worker{'s' if best > 1 else ''}")
+    beyond = [w for w in speedups if w > effective_cpus]
+    if speedups[best] < FASTER:
+        line += " — no worker count made this faster than one worker"
+    elif beyond:
+        most = max(beyond)
+        line += (f"; with {most} workers on {effective_cpus} effective CPUs: "
+                 f"{speedups[most]:.1f}× — more workers than CPUs cannot add speed")
+    return line + "."
+
+
+def describe_turn_taking(run: RunResult) -> str:
+    """What the CPU share of each task says about whether workers took turns."""
+    shares = [r.cpu / r.duration for r in run.records if r.duration > 0]
+    share = sum(shares) / len(shares) if shares else 0.0
+    parallel = min(run.workers, run.tasks)
+    text = (f"The {run.executor} tasks spent on average {share:.0%} of their duration on a CPU "
+            f"({parallel} running side by side).")
+    if parallel == 1:
+        return text + " With one worker there is no one to take turns with."
+    if share < 0.75 and run.utilisation < PARALLEL:
+        return text + (f" Together they kept only {run.utilisation:.1f} CPUs busy: they took "
+                       f"turns, about {1 / parallel:.0%} each. That turn-taking is the GIL.")
+    return text + (f" They kept {run.utilisation:.1f} CPUs busy: they ran at the same time, "
+                   "not in turns.")

@@ -137,3 +137,25 @@ def plot_speedup(sweeps: Mapping[str, Mapping[int, RunResult]], effective_cpus: 
     ax.set_ylim(bottom=0)
     ax.legend()
     return _finish(fig)
+
+
+def plot_speedup_by_workload(comparisons: Mapping[str, Comparison],
+                             executor: str = "threads") -> Figure:
+    """One bar per workload: ``executor``'s speedup over the baseline, with the ideal."""
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    names = list(comparisons)
+    for i, name in enumerate(names):
+        comparison = comparisons[name]
+        run = comparison.runs[executor]
+        ideal = min(run.workers, run.tasks, comparison.effective_cpus)
+        ax.bar(i, comparison.speedup(executor), 0.6, color=colour_for(executor))
+        ax.hlines(ideal, i - 0.4, i + 0.4, label="ideal" if i == 0 else None, **IDEAL_STYLE)
+        ax.annotate(f"{comparison.speedup(executor):.2f}×\n{run.utilisation:.1f} CPUs",
+                    (i, comparison.speedup(executor)), ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(range(len(names)), names)
+    ax.set_xlabel("workload")
+    ax.set_ylabel(f"speedup of {executor} (× serial)")
+    ax.set_title(f"{executor.capitalize()} versus serial, by kind of work")
+    ax.margins(y=0.25)
+    ax.legend(loc="upper right")
+    return _finish(fig)

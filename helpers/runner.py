@@ -178,6 +178,7 @@ def run_tasks(workload: str | Workload | Callable[[int], object], *,
     timeout = check_float("timeout", timeout, 0.001, 24 * 3600)
     size = _resolve_size(known, size)
     kind = get_executor_kind(executor)
+    workers = kind.fixed_workers or workers
     method = resolve_start_method(start_method) if not kind.in_this_process else None
 
     result = RunResult(known.name if known else getattr(function, "__name__", "task"),

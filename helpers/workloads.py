@@ -11,6 +11,8 @@ Three families, chosen to show three different behaviours under the GIL:
   whole time, so only one thread at a time makes progress.
 * **Waiting** (``sleep_ms``): the thread releases the GIL while it waits, as it
   does for network or disk I/O.
+* **C code that keeps the GIL** (``hash_small_chunks``): hashlib below 2048
+  bytes per call does not release it, so this behaves like pure Python.
 * **Releases the GIL while computing** (``hash_bytes``, ``compress_bytes``,
   ``numpy_sort``): C code that drops the GIL around its inner loop, so threads
   *can* use several cores.
@@ -82,6 +84,18 @@ def hash_bytes(mebibytes: int) -> str:
     return digest.hexdigest()
 
 
+def hash_small_chunks(mebibytes: int) -> str:
+    """SHA-256 over ``mebibytes`` MiB fed 1 KiB at a time: below 2048 bytes per call
+    hashlib keeps the GIL, so threads doing this take turns."""
+    check_int("mebibytes", mebibytes, 0, 4096)
+    digest = hashlib.sha256()
+    view = memoryview(_sample_block())
+    for _ in range(mebibytes):
+        for offset in range(0, MIB, 1024):
+            digest.update(view[offset:offset + 1024])
+    return digest.hexdigest()
+
+
 def compress_bytes(mebibytes: int) -> int:
     """zlib-compress ``mebibytes`` MiB one block at a time; zlib drops the GIL inside."""
     check_int("mebibytes", mebibytes, 0, 4096)
@@ -127,12 +141,14 @@ WORKLOADS: dict[str, Workload] = {
     w.name: w
     for w in [
         Workload("count", count_up, "cpu-bound", "iterations", "iterations",
-                 8_000_000, 1_000_000, 10_000, 20_000_000, 10_000),
+                 8_000_000, 1_000_000, 10_000, 12_000_000, 10_000),
         Workload("primes", count_primes, "cpu-bound", "limit", "numbers",
                  150_000, 30_000, 1_000, 400_000, 1_000),
         Workload("sleep", sleep_ms, "waits", "milliseconds", "ms",
                  200, 50, 1, 2_000, 1),
         Workload("hash", hash_bytes, "releases the GIL", "mebibytes", "MiB",
+                 256, 32, 1, 1024, 1),
+        Workload("hash-1k", hash_small_chunks, "cpu-bound", "mebibytes", "MiB",
                  256, 32, 1, 1024, 1),
         Workload("zlib", compress_bytes, "releases the GIL", "mebibytes", "MiB",
                  64, 8, 1, 256, 1),

@@ -1,0 +1,73 @@
+"""Shared test fixtures: quick mode, and proof that no child process is left behind."""
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PR_SET_CHILD_SUBREAPER = 36
+
+os.environ.setdefault("LAB_QUICK", "1")  # the same code path, smaller sizes
+
+
+def become_subreaper() -> bool:
+    """Make this process adopt orphaned descendants (Linux), so leaks stay visible.
+
+    Without it, a worker whose parent kernel died would be re-parented to PID 1 and
+    vanish from our view; with it, it becomes our child and the leak check sees it.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    libc = ctypes.CDLL(None, use_errno=True)
+    return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+
+
+SUBREAPER = become_subreaper()
+
+
+def descendants() -> set[int]:
+    return {p.pid for p in psutil.Process().children(recursive=True)}
+
+
+def new_descendants(before: set[int], grace: float = 5.0) -> list[str]:
+    """Descendants not in ``before`` still alive after ``grace`` seconds (zombies reaped)."""
+    deadline = time.monotonic() + grace
+    while True:
+        alive = []
+        for pid in descendants() - before:
+            try:
+                process = psutil.Process(pid)
+                if process.status() == psutil.STATUS_ZOMBIE:
+                    os.waitpid(pid, os.WNOHANG)
+                    continue
+                alive.append(f"{pid} {' '.join(process.cmdline())[:120]}")
+            except (psutil.NoSuchProcess, ChildProcessError):
+                continue
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.1)
+
+
+# multiprocessing's per-interpreter helpers: started once, they end with this process.
+INTERPRETER_HELPERS = ("multiprocessing.resource_tracker", "multiprocessing.forkserver")
+
+
+@pytest.fixture
+def no_leftover_processes():
+    """Fail the test if it leaves a child (or orphaned grandchild) process running.
+
+    The resource tracker and the forkserver are excepted here: they serve this test
+    process until it exits. The notebook tests check the stricter thing — nothing at
+    all survives the kernel.
+    """
+    before = descendants()
+    yield
+    leftovers = [p for p in new_descendants(before)
+                 if not any(helper in p for helper in INTERPRETER_HELPERS)]
+    assert not leftovers, f"processes left running: {leftovers}"
