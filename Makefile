@@ -1,0 +1,39 @@
+# Quick start: `make lab` opens the lab, `make test` checks everything.
+# Both set up .venv from requirements.txt first (again only when it changed).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+NOTEBOOK := notebooks/00_start_here.ipynb
+# JupyterLab refuses to run as root unless told that it is on purpose.
+ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: setup lab test test-fast browser-deps clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10) and "Python 3.10 or newer is needed")'
+	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+lab: setup
+	$(BIN)/jupyter lab $(ROOT_FLAG) $(NOTEBOOK)
+
+browser-deps: setup
+	bash tools/install_browser.sh
+
+test: setup browser-deps
+	LAB_QUICK=1 $(BIN)/python -m pytest
+
+# Unit tests only: seconds, for the edit-test loop.
+test-fast: setup
+	LAB_QUICK=1 $(BIN)/python -m pytest --ignore=tests/browser --deselect tests/test_notebooks_run.py
+
+clean:
+	rm -rf $(VENV) test-artifacts *.egg-info
