@@ -18,6 +18,12 @@ Modules, one idea each:
 ``lab``         the interactive lab widget
 ``exercises``   self-checks for the exercises
 ``seed``        the seed article's example functions
+``sharing``     who sees whose memory: threads share, processes copy
+``progress``    progress bars for anything longer than a second
+``threads_intro``   notebook 01's demos and self-checks
+``processes_intro`` notebook 02's demos and self-checks
+``gil_exercises``   notebook 03's self-checks
+``script_runs`` the seed article's combined script, run safely in a subprocess
 """
 from .config import quick_mode, start_method
 from .experiments import Comparison, compare, sweep_workers

@@ -52,7 +52,8 @@ def draw_times(ax: Axes, comparison: Comparison) -> None:
     ax.legend(loc="upper right", fontsize=8)
 
 
-def draw_timeline(ax: Axes, run: RunResult, colour: str, span: float | None = None) -> None:
+def draw_timeline(ax: Axes, run: RunResult, colour: str, span: float | None = None,
+                  label: str | None = None) -> None:
     """One lane per worker, one bar per task: overlapping bars ran at the same time.
 
     Inside each wide-enough bar: the share of its time the task was on a CPU. Under
@@ -72,7 +73,7 @@ def draw_timeline(ax: Axes, run: RunResult, colour: str, span: float | None = No
     ax.invert_yaxis()
     ax.set_xlim(0, span if span else max((r.end for r in run.records), default=1) * 1.02)
     ax.set_xlabel("time since the run started (s)")
-    ax.set_title(f"{run.executor}: {run.tasks} tasks on {run.workers} workers, "
+    ax.set_title(f"{label or run.executor}: {run.tasks} tasks on {run.workers} workers, "
                  f"{run.wall:.2f} s, {run.utilisation:.1f} CPUs busy", fontsize=9)
 
 
@@ -87,7 +88,7 @@ def plot_timeline(runs: Comparison | Mapping[str, RunResult] | RunResult) -> Fig
     fig, axes = plt.subplots(len(runs), 1, figsize=(8, sum(heights) + 0.4), squeeze=False,
                              gridspec_kw={"height_ratios": heights})
     for i, (ax, (name, run)) in enumerate(zip(axes[:, 0], runs.items())):
-        draw_timeline(ax, run, colour_for(name, i), span)
+        draw_timeline(ax, run, colour_for(run.executor, i), span, label=name)
     fig.suptitle("Which worker ran which task, when")
     return _finish(fig)
 

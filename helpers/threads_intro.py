@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -30,7 +31,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from numbers import Real
 from pathlib import Path
 
@@ -43,6 +44,7 @@ from .seed import print_numbers
 from .sharing import whoami
 
 MAIN_LINE = "Main thread continues..."
+TICK = re.compile(r"tick \d+")
 END_LINE = "main thread: end of the script"
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # the folder that holds helpers/
 
@@ -165,22 +167,24 @@ class ExitRun:
 
     daemon: bool
     ticks: int  # how many ticks the thread was asked to print
-    lines: list[str] = field(default_factory=list)
+    output: str = ""  # everything the interpreter printed
     returncode: int = 0
     stderr: str = ""
     script: str = ""  # the code the fresh interpreter ran
 
     @property
+    def lines(self) -> list[str]:
+        return self.output.splitlines()
+
+    @property
     def ticks_printed(self) -> int:
-        return sum(line.startswith("tick ") for line in self.lines)
+        return len(TICK.findall(self.output))
 
     @property
     def ticks_after_main_ended(self) -> int:
         """Ticks printed after the main thread's last line."""
-        if END_LINE not in self.lines:
-            return 0
-        after = self.lines[self.lines.index(END_LINE) + 1:]
-        return sum(line.startswith("tick ") for line in after)
+        end = self.output.find(END_LINE)
+        return 0 if end < 0 else len(TICK.findall(self.output, end + len(END_LINE)))
 
     def sentence(self) -> str:
         """What happened, in words derived from the printed lines."""
@@ -206,11 +210,12 @@ class ExitRun:
 
 
 def interpreter_exit_demo(daemon: bool, ticks: int | None = None, interval: float = 0.05,
-                          main_seconds: float = 0.12, timeout: float = 30.0) -> ExitRun:
+                          main_seconds: float = 0.125, timeout: float = 30.0) -> ExitRun:
     """Run a small script in a **fresh** Python interpreter and report what it printed.
 
     The script starts ``tick(ticks, interval)`` in a thread (``daemon`` or not),
-    sleeps ``main_seconds`` in the main thread, prints its last line, and ends.
+    sleeps ``main_seconds`` in the main thread (best between two ticks, so that
+    the two threads' lines do not collide), prints its last line, and ends.
     A Jupyter kernel never exits on its own, so this is how we watch interpreter
     exit. Bounded by ``timeout`` seconds.
     """
@@ -232,7 +237,7 @@ def interpreter_exit_demo(daemon: bool, ticks: int | None = None, interval: floa
     path = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=timeout, env={**os.environ, "PYTHONPATH": path})
-    return ExitRun(daemon, ticks, done.stdout.splitlines(), done.returncode, done.stderr,
+    return ExitRun(daemon, ticks, done.stdout, done.returncode, done.stderr,
                    script.strip())
 
 
@@ -318,7 +323,7 @@ def check_guest_threads(guests: object, names: Sequence[str] = GUEST_NAMES) -> C
         (sorted(given) == sorted(names), f"your threads are named {given}, not {list(names)}.",
          "pass name=... to threading.Thread."),
         (all(thread.ident is not None for thread in guests),
-         f"{[n for n, t in zip(given, guests) if t.ident is None]} never started.",
+         f"{[t.name for t in guests if t.ident is None]} never started.",
          "call start() on every thread."),
         (not any(thread.is_alive() for thread in guests), "a thread is still running.",
          "join each thread with a timeout: thread.join(timeout=5)."),
@@ -360,7 +365,7 @@ def _check_signatures(entries: list[tuple[str, str]], names: Sequence[str]) -> C
 
 def exercise_delays_ms() -> list[int]:
     """Four waits in milliseconds, longest first but not sorted (smaller in quick mode)."""
-    unit = int(default(50, 30))
+    unit = int(default(60, 40))
     return [4 * unit, 1 * unit, 3 * unit, 2 * unit]
 
 
@@ -392,19 +397,17 @@ def check_overlap(delays_ms: Sequence[int], waited: object, elapsed: object) -> 
     if len(waited) != len(delays_ms) or not all(_is_number(value) for value in waited):
         return not_yet(f"`waited` should hold {len(delays_ms)} numbers (seconds), got {waited!r}.",
                        "one sleep_ms(delay) per delay in DELAYS_MS.")
-    by_delay = sorted(range(len(delays_ms)), key=lambda i: delays_ms[i])
-    by_waited = sorted(range(len(waited)), key=lambda i: waited[i])
-    if by_delay != by_waited:
-        if list(waited) == sorted(waited):
-            return not_yet("`waited` is in the order the tasks finished, not in the order of "
-                           "DELAYS_MS.", "pool.map keeps input order; as_completed does not.")
-        return not_yet("`waited` does not follow the order of DELAYS_MS.",
-                       "waited[i] must be what sleep_ms(DELAYS_MS[i]) returned.")
+    # sleep_ms never returns early but may return late (a busy machine), so a value far
+    # below its delay means the list is out of order; one a little above it is fine.
     short = [i for i, value in enumerate(waited) if value < 0.9 * delays_ms[i] / 1000]
     if short:
         i = short[0]
+        if list(waited) == sorted(waited):
+            return not_yet("`waited` is in the order the tasks finished, not in the order of "
+                           "DELAYS_MS.", "pool.map keeps input order; as_completed does not.")
         return not_yet(f"waited[{i}] is {waited[i] * 1000:.0f} ms, but DELAYS_MS[{i}] is "
-                       f"{delays_ms[i]} ms.", "pass the delays, in ms, unchanged to sleep_ms.")
+                       f"{delays_ms[i]} ms.", "waited[i] must be what sleep_ms(DELAYS_MS[i]) "
+                       "returned: pass the delays, in ms and in order, to sleep_ms.")
     longest, total = max(delays_ms) / 1000, sum(delays_ms) / 1000
     if not _is_number(elapsed) or elapsed <= 0:  # type: ignore[operator]
         return not_yet(f"`elapsed` should be a positive number of seconds, got {elapsed!r}.",
