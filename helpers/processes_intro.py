@@ -4,9 +4,10 @@ separate, measure what starting a process costs, and self-check the exercises.
 Everything a child process runs is defined here, in an importable module. Under
 *spawn* and *forkserver* the child is a fresh interpreter: it receives a function
 as a name (``helpers.processes_intro.square``) and imports it. A function defined
-in a notebook cell lives in the kernel's ``__main__``, which the child cannot
-import, so it cannot be found there; under *fork* the child is a copy of the
-kernel and finds it. :func:`try_in_child` shows both, and never hangs.
+in a notebook cell lives in the kernel's ``__main__``, and a fresh child's
+``__main__`` is not the notebook: the name cannot be found there. Under *fork*
+the child is a copy of the kernel and finds it. :func:`try_in_child` shows both,
+and never hangs.
 """
 from __future__ import annotations
 
@@ -25,8 +26,8 @@ from typing import TYPE_CHECKING
 
 from .checks import check_float, check_int
 from .config import default
-from .exercises import CheckResult, first_problem, not_yet, passed
 from .executors import resolve_start_method, stop_now
+from .exercises import CheckResult, first_problem, not_yet, passed
 from .sharing import record_visit, visits
 
 if TYPE_CHECKING:  # matplotlib is imported only when a plot is drawn: children stay light
@@ -73,7 +74,7 @@ def send_stderr_to(path: str) -> None:
     worker's stderr, which a notebook may never show. Written to a file, the
     parent can read it and show it.
     """
-    sys.stderr = open(path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115 (lives as long as the worker)
+    sys.stderr = open(path, "a", buffering=1, encoding="utf-8")  # open for the worker's life
 
 
 # --- run one call in a child process ----------------------------------------------------
@@ -97,7 +98,8 @@ class ChildOutcome:
         """``"ExceptionName: message"`` of the parent's exception, or ``""``."""
         if self.error is None:
             return ""
-        return f"{type(self.error).__name__}: {self.error}".rstrip(": ")
+        name, message = type(self.error).__name__, str(self.error)
+        return f"{name}: {message}" if message else name
 
     @property
     def child_error(self) -> str:
@@ -137,15 +139,16 @@ def try_in_child(function: Callable[..., object], *args: object,
     log = os.path.join(folder, "stderr.txt")
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context(method),
                                initializer=send_stderr_to, initargs=(log,))
-    value, error = None, None
+    value, error, clean = None, None, False
     start = time.perf_counter()
     try:
         value = pool.submit(function, *args).result(timeout=timeout)
+        clean = True
     except Exception as exc:  # BrokenProcessPool, TimeoutError, pickling errors, the call's own
         error = exc
-    finally:
+    finally:  # also on KeyboardInterrupt (■), which propagates after the clean-up
         seconds = time.perf_counter() - start
-        if error is None:
+        if clean:
             pool.shutdown(wait=True)  # the worker is idle: it exits at once
         else:
             stop_now(pool)  # cancel, terminate, join (bounded)
@@ -172,26 +175,28 @@ def join_or_stop(processes: Sequence, timeout: float = 10.0) -> list[int | None]
     """
     timeout = check_float("timeout", timeout, 0.0, MAX_TIMEOUT)
     deadline = time.monotonic() + timeout
-    for process in processes:
-        process.join(max(0.0, deadline - time.monotonic()))
-    for process in processes:
-        if process.is_alive():
-            process.terminate()
-            process.join(2.0)
-        if process.is_alive():
-            process.kill()
-            process.join(2.0)
+    try:
+        for process in processes:
+            process.join(max(0.0, deadline - time.monotonic()))
+    finally:  # also on KeyboardInterrupt (■): no child outlives the cell
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+                process.join(2.0)
+            if process.is_alive():
+                process.kill()
+                process.join(2.0)
     return [process.exitcode for process in processes]
 
 
 def fork_warnings(timeout: float = 10.0) -> list[str]:
-    """Fork one child that does nothing; return the DeprecationWarnings that raised.
+    """Fork one child that does nothing; return the DeprecationWarnings emitted meanwhile.
 
     Python 3.12+ warns when a process that runs several threads forks: a thread
     holding a lock at that instant is not copied, so the child may deadlock. A
     Jupyter kernel always runs several threads. The warning is normally hidden
     (it comes from multiprocessing's code, not yours); this records it. Returns
-    ``[]`` where fork is not available or nothing was raised (Python 3.10–3.11).
+    ``[]`` where fork is not available or nothing was emitted (Python 3.10–3.11).
     """
     if "fork" not in multiprocessing.get_all_start_methods():
         return []
@@ -265,7 +270,8 @@ def describe_start_costs(costs: dict[str, StartCost]) -> str:
              f"to start a process and see it end (median of {len(fastest.seconds)})"]
     for cost in ranked[1:]:
         ratio = cost.median / fastest.median if fastest.median > 0 else float("inf")
-        parts.append(f"{cost.start_method} took {cost.median * 1000:.1f} ms ({ratio:.1f}×)")
+        parts.append(f"{cost.start_method} took {cost.median * 1000:.1f} ms "
+                     f"({ratio:.1f}× as long)")
     return "; ".join(parts) + "."
 
 
@@ -282,14 +288,14 @@ def plot_start_costs(costs: dict[str, StartCost]) -> Figure:
         ms = [s * 1000 for s in cost.seconds]
         ax.bar(i, cost.median * 1000, 0.6, color=colour_for(name, i))
         ax.plot([i] * len(ms), ms, "o", color="#000000", markersize=3)
-        ax.annotate(f"{cost.median * 1000:.1f} ms", (i, cost.median * 1000),
-                    ha="center", va="bottom", xytext=(0, 3), textcoords="offset points")
+        ax.annotate(f"median {cost.median * 1000:.1f} ms", (i, max([cost.median * 1000, *ms])),
+                    ha="center", va="bottom", xytext=(0, 4), textcoords="offset points")
     ax.set_xticks(range(len(costs)), list(costs))
-    ax.set_xlabel("start method")
+    ax.set_xlabel("start method (bar: median; dots: each repeat)")
     ax.set_ylabel("start + join time (ms)")
-    ax.set_title("Starting a process that does nothing (bar: median; dots: repeats)")
-    ax.set_ylim(bottom=0)
-    ax.margins(y=0.2)
+    ax.set_title("Starting a process that does nothing")
+    highest = max(max(cost.seconds, default=0.0) for cost in costs.values()) * 1000
+    ax.set_ylim(0, max(highest, 1e-3) * 1.25)  # room for the labels above the tallest dot
     fig.tight_layout()
     plt.close(fig)
     return fig
