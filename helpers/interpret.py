@@ -13,6 +13,7 @@ from .workloads import WORKLOADS
 FASTER = 1.3  # a speedup at least this large is called "faster"
 SLOWER = 0.85  # at most this large is called "slower"
 SLIGHTLY = 1.12  # from here up to FASTER: "only slightly faster"
+STARVED = 0.85  # a CPU-bound serial run with fewer CPUs busy was squeezed by other work
 PARALLEL = 1.3  # CPUs busy at least this many: the work did run in parallel
 
 
@@ -72,6 +73,12 @@ def describe(comparison: Comparison) -> Verdict:
     return Verdict(tuple(lines))
 
 
+def base_starved(comparison: Comparison) -> bool:
+    """True when a CPU-bound baseline did not even get one whole CPU (a busy machine)."""
+    return (_behaviour(comparison.baseline) != "waits"
+            and comparison.baseline.utilisation < STARVED)
+
+
 def _why(comparison: Comparison) -> str:
     cpus = comparison.effective_cpus
     behaviour = _behaviour(comparison.baseline)
@@ -80,6 +87,10 @@ def _why(comparison: Comparison) -> str:
     if behaviour == "waits":
         return ("Waiting needs no CPU and releases the GIL, so workers overlap their waits "
                 "whatever the number of CPUs: the speedup comes from waiting together.")
+    if base_starved(comparison):
+        return (f"Even the serial run kept only {comparison.baseline.utilisation:.1f} CPUs "
+                "busy: other programs are using this machine's CPUs, so these numbers are "
+                "noisy. Close other work and run again.")
     if cpus == 1:
         return ("This machine gives you 1 effective CPU, so only one task can compute at a "
                 "time: no parallel speedup can be expected here, and what you see is each "

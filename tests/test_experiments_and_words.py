@@ -96,3 +96,9 @@ def test_turn_taking_words():
     assert "took turns" in describe_turn_taking(taking_turns)
     parallel = fake_run("processes", 1.0, 4.0)
     assert "same time" in describe_turn_taking(parallel)
+
+
+def test_words_when_the_machine_is_busy():
+    comparison = fake_comparison(2)
+    comparison.runs["serial"] = fake_run("serial", 1.0, 0.6, workers=1)
+    assert "other programs" in describe(comparison).text
