@@ -67,26 +67,52 @@ def test_seed_script_children_die_but_parent_reports_a_time(seed_runs, method):
 
 # --- the fixed script ---------------------------------------------------------------
 
+def _busy_seconds() -> float:
+    """CPU seconds all programs on this machine have used so far (steal included)."""
+    t = psutil.cpu_times()
+    return sum(getattr(t, f, 0.0) for f in ("user", "nice", "system", "irq", "softirq",
+                                             "steal"))
+
+
+def _others_cpus(busy_before: float, run: ScriptRun) -> float:
+    """CPUs other programs kept busy during ``run``: all busy time minus the script's."""
+    own = sum(run.result[k]["cpu"] for k in ("serial", "threads", "processes"))
+    own += 0.1 * own + 0.2  # its warm-up and interpreter start-ups
+    return max(_busy_seconds() - busy_before - own, 0.0) / run.seconds
+
+
 @pytest.mark.parametrize("method", METHODS)
 def test_fixed_script_shows_the_gil(method):
-    """Processes keep clearly more CPUs busy than threads. The machine may be
-    shared, so a measurement disturbed by other programs is taken again (3 tries)."""
+    """Processes keep clearly more CPUs busy than threads.
+
+    This needs free CPUs. On a machine shared with other programs a disturbed
+    measurement is taken again (up to 5 tries); if every try was disturbed —
+    other programs kept 0.3 CPUs or more busy meanwhile — the test is skipped
+    rather than failed.
+    """
     if effective_cpu_count() < 2:
         pytest.skip("needs 2 effective CPUs to see processes run in parallel")
-    for attempt in range(3):
+    others = []
+    for _ in range(5):
+        busy_before = _busy_seconds()
         run = run_script("seed_combined_fixed", method, number=10**7, timeout=120)
         assert run.ok, run.stderr
         result = run.result
         assert result is not None and result["start_method"] == method
         assert result["number"] == 10**7 and result["workers"] == 2
+        others.append(_others_cpus(busy_before, run))
         threads = result["threads"]["cpus_busy"]
         processes = result["processes"]["cpus_busy"]
         if gil_enabled():
             assert threads < 1.2, "threads under the GIL cannot keep 2 CPUs busy"
-        if processes > 1.3 * threads:
+        if processes >= 1.3 and processes > 1.3 * threads:
             break
     else:
-        pytest.fail(f"processes kept {processes:.2f} CPUs busy, threads {threads:.2f}")
+        message = (f"processes kept {processes:.2f} CPUs busy, threads {threads:.2f}; "
+                   f"other programs used {', '.join(f'{o:.2f}' for o in others)} CPUs")
+        if min(others) >= 0.3:
+            pytest.skip("machine too busy to measure: " + message)
+        pytest.fail(message)
     assert "Each process has its own interpreter" in describe_run(run).text
 
 
@@ -221,6 +247,8 @@ def test_describe_adapts_to_one_cpu_and_to_the_gil():
     assert "1 effective CPU" in one_cpu and "no speedup can be expected" in one_cpu
     with_gil = describe_run(_fake_fixed_run(1.0, 1.0), cpus=2).text
     assert "took turns" in with_gil and "1.8× faster" in with_gil
+    lucky_threads = describe_run(_fake_fixed_run(1.0, 0.7), cpus=2).text
+    assert "not parallelism" in lucky_threads
     no_gil = describe_run(_fake_fixed_run(1.9, 0.55, gil=False), cpus=2).text
     assert "The GIL is off" in no_gil and "1.9 CPUs busy" in no_gil
 
@@ -258,3 +286,10 @@ def test_other_bad_arguments():
 def test_bootstrap_mark_matches_the_runtime_error_text():
     assert BOOTSTRAP_MARK in ("An attempt has been made to start a new process before the\n"
                               "        current process has finished its bootstrapping phase.")
+
+
+def test_default_number_is_smaller_in_quick_mode(monkeypatch):
+    monkeypatch.setenv("LAB_QUICK", "1")
+    quick = script_runs.default_number()
+    monkeypatch.setenv("LAB_QUICK", "0")
+    assert quick == 10**7 < script_runs.default_number()

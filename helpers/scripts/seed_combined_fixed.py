@@ -81,12 +81,21 @@ def run_processes(number):
     for process in processes:
         process.start()
     # Read the results before join(): a child that has put data on a queue
-    # waits until it has been sent before it exits.
-    pairs = [results.get(timeout=600) for _ in processes]
+    # waits until it has been sent before it exits. get() returns as soon as a
+    # result arrives; the timeout only lets us notice a child that died before
+    # sending its result, instead of waiting for it forever.
+    pairs = []
+    while len(pairs) < len(processes):
+        try:
+            pairs.append(results.get(timeout=0.1))
+        except queue.Empty:
+            dead = [p for p in processes if p.exitcode not in (None, 0)]
+            if dead:
+                for process in processes:
+                    process.terminate()
+                raise RuntimeError(f"{dead[0].name} died with exit code {dead[0].exitcode}")
     for process in processes:
         process.join()
-        if process.exitcode != 0:
-            raise RuntimeError(f"{process.name} exited with code {process.exitcode}")
     return [r for r, _ in pairs], sum(cpu for _, cpu in pairs)
 
 
