@@ -28,6 +28,11 @@ def speedup_phrase(speedup: float, than: str = "serial") -> str:
     return f"about as fast as {than} ({speedup:.2f}×)"
 
 
+def plural(count: int, noun: str) -> str:
+    """'1 worker', '2 workers'."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _bold_to_html(line: str) -> str:
     """Escape ``line`` and turn its **bold** markers into <b> tags."""
     parts = html.escape(line).split("**")
@@ -66,7 +71,7 @@ def describe(comparison: Comparison) -> Verdict:
     lines = [f"**{base.executor}** took {base.wall:.2f} s (median) with "
              f"{base.utilisation:.1f} CPUs busy."]
     for name, run in list(comparison.runs.items())[1:]:
-        lines.append(f"**{name}** ({run.workers} workers): "
+        lines.append(f"**{name}** ({plural(run.workers, 'worker')}): "
                      f"{speedup_phrase(comparison.speedup(name), base.executor)}, "
                      f"{run.utilisation:.1f} CPUs busy.")
     lines.append(_why(comparison))
@@ -135,8 +140,7 @@ def describe_sweep(executor: str, runs: dict[int, RunResult], effective_cpus: in
     base = runs[min(runs)].wall
     speedups = {workers: base / run.wall for workers, run in runs.items()}
     best = max(speedups, key=speedups.__getitem__)
-    line = (f"**{executor}**: best {speedups[best]:.1f}× with {best} "
-            f"worker{'s' if best > 1 else ''}")
+    line = f"**{executor}**: best {speedups[best]:.1f}× with {plural(best, 'worker')}"
     beyond = [w for w in speedups if w > effective_cpus]
     if speedups[best] < FASTER:
         line += " — no worker count made this faster than one worker"

@@ -26,12 +26,13 @@ from collections.abc import Sequence
 import ipywidgets as widgets
 from IPython.display import clear_output, display
 
-from .config import default, quick_mode, start_method
+from .config import default, quick_mode
 from .executors import EXECUTORS, resolve_start_method
 from .experiments import DEFAULT_EXECUTORS, Comparison, compare
 from .interpret import describe
 from .plots import plot_comparison
 from .progress import progress_updater
+from .runner import default_workers
 from .system import effective_cpu_count
 from .workloads import WORKLOADS, get_workload
 
@@ -67,8 +68,10 @@ class Lab:
         self.size = _slider(chosen.size_name, chosen.default_size(), 1, 2)
         self._fit_size_slider(chosen.name, size)
         most_workers = min(MAX_LAB_WORKERS, max(4, 2 * self.cpus))
-        self.tasks = _slider("tasks", tasks or min(2 * self.cpus, MAX_LAB_TASKS), 1, MAX_LAB_TASKS)
-        self.workers = _slider("workers", workers or min(self.cpus, most_workers), 1, most_workers)
+        self.tasks = _slider("tasks", tasks or min(2 * default_workers(), MAX_LAB_TASKS), 1,
+                             MAX_LAB_TASKS)
+        self.workers = _slider("workers", workers or min(default_workers(), most_workers), 1,
+                               most_workers)
         self.repeats = _slider("repeats", repeats or int(default(3, 1)), 1, MAX_LAB_REPEATS)
         self.executor_boxes = {
             name: widgets.Checkbox(value=name in executors, description=name, indent=False,

@@ -124,6 +124,12 @@ class RunResult:
         return order
 
 
+def default_workers() -> int:
+    """One worker per effective CPU, but at least 2: with a single worker nothing could
+    overlap, and a 1-CPU machine should still show what two workers do there."""
+    return max(2, effective_cpu_count())
+
+
 def _median_index(values: Sequence[float]) -> int:
     """Index of the value closest to the median (the lower one for even counts)."""
     ranked = sorted(range(len(values)), key=values.__getitem__)
@@ -161,7 +167,7 @@ def run_tasks(workload: str | Workload | Callable[[int], object], *,
 
     ``workload`` is a name from :data:`helpers.workloads.WORKLOADS`, a
     :class:`Workload`, or any module-level function taking one argument.
-    Defaults: 2 tasks per effective CPU, one worker per effective CPU, the
+    Defaults: :func:`default_workers` workers, 2 tasks per worker, the
     workload's default size, 3 repeats (1 in quick mode). ``on_progress(done,
     total)`` is called in this thread as each task finishes. Raises
     ``TimeoutError`` (and stops the workers) if the run takes over ``timeout`` s.
@@ -170,9 +176,9 @@ def run_tasks(workload: str | Workload | Callable[[int], object], *,
         get_workload(workload) if isinstance(workload, str) or _is_lab_function(workload)
         else None)
     function = known.function if known else workload
-    cpus = effective_cpu_count()
-    tasks = check_int("tasks", 2 * cpus if tasks is None else tasks, 1, MAX_TASKS)
-    workers = check_int("workers", cpus if workers is None else workers, 1, MAX_WORKERS)
+    workers = check_int("workers", default_workers() if workers is None else workers,
+                        1, MAX_WORKERS)
+    tasks = check_int("tasks", 2 * workers if tasks is None else tasks, 1, MAX_TASKS)
     repeats = check_int("repeats", int(default(3, 1)) if repeats is None else repeats,
                         1, MAX_REPEATS)
     timeout = check_float("timeout", timeout, 0.001, 24 * 3600)
