@@ -10,7 +10,7 @@ NOTEBOOK := notebooks/00_start_here.ipynb
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup lab test test-fast browser-deps clean
+.PHONY: setup lab test test-fast test-browser browser-deps clean
 
 setup: $(STAMP)
 
@@ -34,6 +34,10 @@ test: setup browser-deps
 # Unit tests only: seconds, for the edit-test loop.
 test-fast: setup
 	LAB_QUICK=1 $(BIN)/python -m pytest --ignore=tests/browser --deselect tests/test_notebooks_run.py
+
+# Real-browser tests only (~2 min); screenshots in test-artifacts/browser/
+test-browser: setup browser-deps
+	LAB_QUICK=1 $(BIN)/python -m pytest tests/browser
 
 clean:
 	rm -rf $(VENV) test-artifacts *.egg-info

@@ -126,11 +126,18 @@ def test_fixed_script_uses_the_lab_start_method(monkeypatch):
 
 # --- safety: timeouts and interrupts kill the whole process group -----------------
 
-def _watch_descendants(stop: threading.Event, seen: dict[int, float]) -> None:
-    """Record every descendant of this test process (pid -> create time)."""
+def _watch_descendants(stop: threading.Event, seen: dict[int, float],
+                       earlier: set[int]) -> None:
+    """Record every new descendant of this test process (pid -> create time).
+
+    ``earlier`` are descendants that existed before the call (a resource tracker or
+    forkserver left by earlier tests in this process): not the script's.
+    """
     me = psutil.Process()
     while not stop.is_set():
         for child in me.children(recursive=True):
+            if child.pid in earlier:
+                continue
             try:
                 seen.setdefault(child.pid, child.create_time())
             except psutil.NoSuchProcess:
@@ -152,7 +159,9 @@ def _alive(seen: dict[int, float]) -> list[int]:
 
 def _run_watched(call) -> tuple[object, dict[int, float]]:
     stop, seen = threading.Event(), {}
-    watcher = threading.Thread(target=_watch_descendants, args=(stop, seen), daemon=True)
+    earlier = {child.pid for child in psutil.Process().children(recursive=True)}
+    watcher = threading.Thread(target=_watch_descendants, args=(stop, seen, earlier),
+                               daemon=True)
     watcher.start()
     try:
         outcome = call()

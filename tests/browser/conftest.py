@@ -7,27 +7,21 @@ Screenshots of every notebook go to ``test-artifacts/browser/`` (or ``$BROWSER_A
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
-import sys
 import time
 from pathlib import Path
 
 import psutil
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import lab_driver  # noqa: E402
+from . import lab_driver
+from .lab_driver import FIXTURES, NOTEBOOKS, REPO, open_page
 
-REPO = Path(__file__).resolve().parents[2]
-NOTEBOOKS = REPO / "notebooks"
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-ARTIFACTS = Path(os.environ.get("BROWSER_ARTIFACTS", REPO / "test-artifacts" / "browser"))
-NOTEBOOK_TIMEOUT = float(os.environ.get("BROWSER_TEST_TIMEOUT", "180"))
 HOW_TO_ENABLE = (
     "Enable them with `make browser-deps` (or: `sudo apt-get install chromium` and "
-    "`.venv/bin/pip install playwright`; never `playwright install`). "
+    "`.venv/bin/pip install -r requirements.txt`, which pins playwright; never "
+    "`playwright install`). "
     "Set CHROMIUM_PATH if your Chromium is not /usr/bin/chromium.")
 
 
@@ -36,8 +30,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
-    if ARTIFACTS.is_dir() and any(ARTIFACTS.glob("*.png")):
-        terminalreporter.write_line(f"browser-test screenshots: {ARTIFACTS}")
+    if lab_driver.SCREENSHOTS:
+        folders = sorted({str(path.parent) for path in lab_driver.SCREENSHOTS})
+        terminalreporter.write_line(f"browser-test screenshots: {', '.join(folders)}")
 
 
 def unavailable(reason: str) -> None:
@@ -49,35 +44,70 @@ def unavailable(reason: str) -> None:
 
 
 def chromium_path() -> str | None:
-    candidates = [os.environ.get("CHROMIUM_PATH"), "/usr/bin/chromium", shutil.which("chromium")]
+    """$CHROMIUM_PATH if set (and nothing else), else Debian's /usr/bin/chromium."""
+    explicit = os.environ.get("CHROMIUM_PATH")
+    candidates = [explicit] if explicit else ["/usr/bin/chromium", shutil.which("chromium")]
     return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
-    """Headless Debian Chromium driven by the PyPI ``playwright`` package."""
+    """Headless Debian Chromium driven by the PyPI ``playwright`` package.
+
+    Package-scoped: closed as soon as the last browser test is done, so no Chromium
+    helper process is alive (or starting) while the rest of the suite runs its own
+    leftover-process checks.
+    """
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         unavailable("the Python package 'playwright' is not installed")
     executable = chromium_path()
     if executable is None:
-        unavailable("no Chromium at /usr/bin/chromium (or $CHROMIUM_PATH)")
+        unavailable(f"no Chromium at {os.environ.get('CHROMIUM_PATH') or '/usr/bin/chromium'}")
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
     playwright = sync_playwright().start()
     try:
         chromium = playwright.chromium.launch(executable_path=executable, headless=True,
                                               args=lab_driver.CHROMIUM_ARGS, timeout=60_000)
-    except Exception:
+        yield chromium
+        chromium.close()
+    finally:
         playwright.stop()
-        raise
-    yield chromium
-    chromium.close()
-    playwright.stop()
+        left = reap_new_descendants(before)
+    assert not left, f"browser processes still running after close (killed): {left}"
 
 
-def _hashes(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()} if folder.is_dir() else {}
+def reap_new_descendants(before: set[int], grace: float = 10.0) -> list[str]:
+    """Wait for descendants not in ``before`` to exit (reaping zombies); kill the rest."""
+    deadline = time.monotonic() + grace
+    while True:
+        alive = []
+        for process in psutil.Process().children(recursive=True):
+            if process.pid in before:
+                continue
+            try:
+                if process.status() == psutil.STATUS_ZOMBIE:
+                    try:
+                        os.waitpid(process.pid, os.WNOHANG)
+                    except ChildProcessError:
+                        pass
+                    continue
+                alive.append(process)
+            except psutil.NoSuchProcess:
+                pass
+        if not alive or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    described = []
+    for process in alive:
+        try:
+            described.append(f"{process.pid} {' '.join(process.cmdline())[:100]}")
+            process.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(alive, timeout=5)
+    return described
 
 
 def python_processes() -> dict[int, str]:
@@ -98,7 +128,7 @@ def python_processes() -> dict[int, str]:
     return found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def lab_root(tmp_path_factory) -> Path:
     """A temporary copy of notebooks/ and the test fixtures: the server's root_dir."""
     root = tmp_path_factory.mktemp("lab-root")
@@ -108,21 +138,22 @@ def lab_root(tmp_path_factory) -> Path:
     return root
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def lab_server(browser, lab_root, tmp_path_factory):
-    """One JupyterLab for all notebooks; stopped (terminate, then kill) at the end."""
-    before = _hashes(NOTEBOOKS)
+    """One JupyterLab for all notebooks; stopped (terminate, then kill) at the end.
+
+    It serves the temporary copy, so it cannot write into notebooks/; each test also
+    checks that its notebook's bytes did not change (a session-wide hash would trip over
+    people editing notebooks while the suite runs).
+    """
+    assert REPO not in lab_root.resolve().parents, "serve a copy, never the repository"
+    checkpoints = NOTEBOOKS / ".ipynb_checkpoints"
+    had_checkpoints = checkpoints.exists()
     server = lab_driver.LabServer(lab_root, tmp_path_factory.mktemp("lab-state")).start()
     yield server
     survivors = server.stop()
     assert not survivors, f"processes left after stopping jupyter lab: {survivors}"
-    assert _hashes(NOTEBOOKS) == before, "notebooks/ changed while the browser tests ran"
-
-
-def open_page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(30_000)
-    return context, context.new_page()
+    assert had_checkpoints or not checkpoints.exists(), f"{checkpoints} appeared"
 
 
 @pytest.fixture

@@ -31,6 +31,12 @@ from typing import Any
 
 import psutil
 
+REPO = Path(__file__).resolve().parents[2]
+NOTEBOOKS = REPO / "notebooks"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+ARTIFACTS = Path(os.environ.get("BROWSER_ARTIFACTS", REPO / "test-artifacts" / "browser"))
+NOTEBOOK_TIMEOUT = float(os.environ.get("BROWSER_TEST_TIMEOUT", "180"))
+
 WIDGETS_EXTENSION = "@jupyter-widgets/jupyterlab-manager"
 WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 # Text that means a widget did not render, or a lab run failed (helpers.lab.Lab reports
@@ -130,8 +136,18 @@ class LabServer:
         )
         return env
 
-    def start(self) -> "LabServer":
+    def start(self, attempts: int = 3) -> "LabServer":
+        """Start and wait until ``/api/status`` answers; retry if the free port was taken."""
         env = self._prepare_dirs()
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._start_once(env)
+            except RuntimeError:
+                if attempt == attempts or "address already in use" not in self.log_tail().lower():
+                    raise
+        raise AssertionError("unreachable")
+
+    def _start_once(self, env: dict[str, str]) -> "LabServer":
         self.port = free_port()
         command = [
             sys.executable, "-m", "jupyterlab", "--no-browser",
@@ -143,6 +159,8 @@ class LabServer:
         ]
         if is_root():
             command.append("--allow-root")
+        if self._log_file:
+            self._log_file.close()
         self._log_file = open(self.log_path, "wb")
         self.process = subprocess.Popen(command, cwd=self.root_dir, env=env,
                                         stdin=subprocess.DEVNULL, stdout=self._log_file,
@@ -150,8 +168,8 @@ class LabServer:
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"jupyter lab exited with {self.process.returncode}:\n"
-                                   f"{self.log_tail()}")
+                code, self.process = self.process.returncode, None
+                raise RuntimeError(f"jupyter lab exited with {code}:\n{self.log_tail()}")
             try:
                 if self.api("GET", "/api/status", timeout=2) is not None:
                     return self
@@ -165,8 +183,10 @@ class LabServer:
     def __enter__(self) -> "LabServer":
         return self.start()
 
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        survivors = self.stop()
+        if survivors and exc_type is None:
+            raise AssertionError(f"processes left after stopping jupyter lab: {survivors}")
 
     def stop(self) -> list[str]:
         """Shut kernels down, terminate the server (then kill); return survivors."""
@@ -327,11 +347,19 @@ _JS_IDLE = _FIND_PANEL + """
 _JS_NO_LOADING = _FIND_PANEL + """
 (path) => {
   const p = findPanel(path);
-  return !!p && !p.content.node.textContent.includes('Loading widget...');
+  if (!p) return false;
+  for (const n of p.content.node.querySelectorAll('.jp-OutputArea-output')) {
+    for (const c of n.childNodes) {
+      if (c.nodeType === 3 && c.textContent.includes('Loading widget...')) return false;
+    }
+  }
+  return true;
 }
 """
 
-_JS_STATE = _FIND_PANEL + """
+_JS_STATE = _FIND_PANEL + f"""
+const MIME = '{WIDGET_VIEW_MIME}', BROKEN = {json.dumps(list(BROKEN_WIDGET_TEXTS))};
+""" + """
 (path) => {
   const p = findPanel(path), model = p.content.model;
   const kernel = p.sessionContext.session && p.sessionContext.session.kernel;
@@ -345,20 +373,23 @@ _JS_STATE = _FIND_PANEL + """
     const tags = cell.getMetadata('tags') || [];
     const outputs = cell.outputs.toJSON();
     const view = p.content.widgets[i];
-    const domOutputs = view && view.outputArea
-      ? Array.from(view.outputArea.node.querySelectorAll(
-          ':scope > .jp-OutputArea-child > .jp-OutputArea-output'))
-      : [];
-    const widgetDom = domOutputs.filter((n) => n.dataset.mimeType === '""" + WIDGET_VIEW_MIME + """');
-    state.cells.push({
-      index: i,
-      widgetViews: outputs.filter((o) => o.data && o.data['""" + WIDGET_VIEW_MIME + """']).length,
-      widgetDom: widgetDom.length,
-      widgetDomRendered: widgetDom.filter((n) => n.querySelector('.jupyter-widgets')).length,
-      widgetDomEmpty: widgetDom.filter((n) => !n.textContent.trim() && !n.children.length).length,
-      fallbackText: domOutputs.filter((n) => n.dataset.mimeType === 'text/plain')
-                               .map((n) => n.textContent.slice(0, 80)),
+    const dom = view && view.outputArea ? Array.from(view.outputArea.node.querySelectorAll(
+      ':scope > .jp-OutputArea-child > .jp-OutputArea-output')) : [];
+    const aligned = dom.length === outputs.length;
+    const info = {index: i, widgetViews: 0, rendered: 0, closed: 0, notRendered: []};
+    outputs.forEach((o, j) => {
+      if (!(o.data && o.data[MIME])) return;
+      info.widgetViews++;
+      const n = aligned ? dom[j] : null;
+      if (n && n.querySelector('.jupyter-widgets')) info.rendered++;
+      else if (n && n.classList.contains('lm-mod-hidden') && !n.textContent.trim()) info.closed++;
+      else if (n) info.notRendered.push(n.textContent.trim().slice(0, 100) || '(empty)');
     });
+    if (!aligned && info.widgetViews) {  // fall back to counting rendered widget outputs
+      info.rendered = dom.filter((n) => n.querySelector('.jupyter-widgets')).length;
+      info.notRendered.push(`(${dom.length} output elements for ${outputs.length} outputs)`);
+    }
+    state.cells.push(info);
     for (const o of outputs) {
       if (o.output_type !== 'error') continue;
       const entry = {cell: i, ename: o.ename, evalue: o.evalue};
@@ -366,8 +397,11 @@ _JS_STATE = _FIND_PANEL + """
     }
     if (source.trim() && cell.executionCount === null) state.unexecuted.push(i);
   }
-  const text = p.content.node.textContent;
-  state.brokenTexts = """ + json.dumps(list(BROKEN_WIDGET_TEXTS)) + """.filter((t) => text.includes(t));
+  // the renderer writes these as the output element's own text (not in markdown, not in HTML)
+  const ownText = Array.from(p.content.node.querySelectorAll('.jp-OutputArea-output'))
+    .map((n) => Array.from(n.childNodes).filter((c) => c.nodeType === 3)
+                     .map((c) => c.textContent).join('')).join(' | ');
+  state.brokenTexts = BROKEN.filter((t) => ownText.includes(t));
   state.jupyterWidgets = p.content.node.querySelectorAll('.jupyter-widgets').length;
   return state;
 }
@@ -410,11 +444,32 @@ _JS_PLOT_CHANGED = """
 }
 """
 
+_JS_LAB_SIGNATURE = _FIND_PANEL + """
+([path, i]) => {
+  const p = findPanel(path);
+  const kernel = p && p.sessionContext.session && p.sessionContext.session.kernel;
+  const lab = document.querySelector(`[data-browser-test-lab="${i}"]`);
+  if (!kernel || kernel.status !== 'idle' || !lab) return null;
+  const buttons = Array.from(lab.querySelectorAll('button.widget-button'))
+    .filter((b) => b.textContent.trim() === 'Run');
+  if (buttons.some((b) => b.disabled)) return null;
+  const img = lab.querySelector('.widget-output img');
+  const src = (img && img.getAttribute('src')) || '';
+  const bars = Array.from(lab.querySelectorAll('.progress-bar')).map((b) => b.style.width);
+  return `${src.length}:${src.slice(-80)}|${bars.join(',')}|${lab.textContent}`;
+}
+"""
+
 _JS_SCROLL_HEIGHT = _FIND_PANEL + """
 (path) => {
   const p = findPanel(path);
-  const outer = p.content.node;
-  return {content: outer.scrollHeight, visible: outer.clientHeight, window: window.innerHeight};
+  const outer = p.content.node.querySelector('.jp-WindowedPanel-outer') || p.content.node;
+  outer.scrollTop = 0;
+  const cells = p.content.node.querySelectorAll('.jp-Cell');
+  const last = cells.length ? cells[cells.length - 1] : null;
+  const content = last ? last.getBoundingClientRect().bottom - outer.getBoundingClientRect().top
+                       : outer.scrollHeight;
+  return {content: content, visible: outer.clientHeight, window: window.innerHeight};
 }
 """
 
@@ -442,7 +497,13 @@ def open_notebook(page, server: LabServer, path: str, timeout: float = 60) -> No
     """Open ``path`` in a fresh workspace; wait until its kernel is idle."""
     page.goto(server.notebook_url(path), wait_until="domcontentloaded",
               timeout=timeout * 1000)
-    page.wait_for_function(_JS_READY, arg=path, timeout=timeout * 1000, polling=250)
+    try:
+        page.wait_for_function(_JS_READY, arg=path, timeout=timeout * 1000, polling=250)
+    except Exception as error:
+        dialogs = page.locator(".jp-Dialog").all_text_contents()
+        raise NotebookCheckFailed(
+            f"{path}: notebook or kernel not ready within {timeout:.0f} s"
+            + (f"; dialog: {dialogs}" if dialogs else "")) from error
     page.evaluate(_JS_LISTEN, path)
 
 
@@ -480,12 +541,11 @@ def check_state(page, path: str, grace: float = 15) -> dict[str, Any]:
     problems = []
     for cell in state["cells"]:
         views = cell["widgetViews"]
-        if views and (cell["widgetDom"] < views
-                      or cell["widgetDomRendered"] + cell["widgetDomEmpty"] < views):
+        if views and (cell["notRendered"] or cell["rendered"] + cell["closed"] < views):
             problems.append(f"cell {cell['index']}: {views} widget view(s) in the outputs, "
-                            f"{cell['widgetDomRendered']} rendered by the widget manager"
-                            + (f", shown as text instead: {cell['fallbackText']}"
-                               if cell["fallbackText"] else ""))
+                            f"{cell['rendered']} rendered by the widget manager"
+                            + (f"; shown instead: {cell['notRendered']}"
+                               if cell["notRendered"] else ""))
     if state["brokenTexts"]:
         problems.append(f"page shows {state['brokenTexts']} after the kernel went idle "
                         f"and a {grace:.0f} s grace period")
@@ -505,6 +565,7 @@ def exercise_labs(page, path: str, timeout: float) -> list[str]:
         lab = page.locator(f'[data-browser-test-lab="{i}"]')
         lab.scroll_into_view_if_needed(timeout=10_000)
         run_button = lab.locator("button.widget-button", has_text=re.compile(r"^\s*Run\s*$"))
+        _wait_lab_settled(page, path, i, timeout)
         before = page.evaluate(_JS_PLOT, i)
         if before is None:  # nothing drawn yet: draw once so there is a plot to compare
             run_button.first.click(timeout=10_000)
@@ -513,10 +574,14 @@ def exercise_labs(page, path: str, timeout: float) -> list[str]:
         changed = _change_a_control(lab)
         run_button.first.click(timeout=10_000)
         _wait_plot_changed(page, path, i, before, timeout)
+        after = page.evaluate(_JS_PLOT, i)
+        if not after or after == before:  # redrawn, then back to the old picture?
+            raise WidgetCheckFailed(f"{path}: lab widget {i}: no new plot after the run")
         text = lab.text_content(timeout=10_000) or ""
         failures = [t for t in LAB_FAILURE_TEXTS + BROKEN_WIDGET_TEXTS if t in text]
         if failures:
-            raise WidgetCheckFailed(f"{path}: lab widget {i} shows {failures}: {_strip(text, 400)}")
+            raise WidgetCheckFailed(f"{path}: lab widget {i} shows {failures}: "
+                                    f"{_strip(text, 400)}")
         done.append(f"lab {i}: {changed}, Run → new plot")
     return done
 
@@ -548,23 +613,47 @@ def _change_a_control(lab) -> str:
 
 
 def _wait_plot_changed(page, path: str, i: int, before: str | None, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
     try:
         page.wait_for_function(_JS_PLOT_CHANGED, arg=[i, before], timeout=timeout * 1000,
                                polling=250)
     except Exception as error:
         raise WidgetCheckFailed(f"{path}: lab widget {i}: the plot did not change within "
                                 f"{timeout:.0f} s of pressing Run") from error
-    # the run may still be drawing (one redraw per executor): wait for the kernel
-    page.wait_for_function(_JS_IDLE, arg=path, timeout=timeout * 1000, polling=250)
+    _wait_lab_settled(page, path, i, max(deadline - time.monotonic(), 10))
+
+
+def _wait_lab_settled(page, path: str, i: int, timeout: float, quiet: float = 1.5) -> None:
+    """Wait until the run is over: Run enabled, kernel idle, nothing redrawn for ``quiet`` s.
+
+    The kernel's busy/idle status alone is not enough: with ipykernel 7 it reports idle
+    while a button callback is still running (seen here), so the lab's own signals count.
+    """
+    deadline = time.monotonic() + timeout
+    last, since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        signature = page.evaluate(_JS_LAB_SIGNATURE, [path, i])
+        now = time.monotonic()
+        if signature is not None and signature == last:
+            if now - since >= quiet:
+                return
+        else:
+            last, since = signature, now
+        time.sleep(0.25)
+    raise WidgetCheckFailed(f"{path}: lab widget {i} still running {timeout:.0f} s after Run")
+
+
+SCREENSHOTS: list[Path] = []  # written in this session (the terminal summary names the folder)
 
 
 def screenshot(page, path: str, target: Path, max_height: int = 12_000) -> None:
     """Save the whole notebook: grow the viewport to its height, shoot, restore."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    SCREENSHOTS.append(target)
     size = page.viewport_size
     try:
         dims = page.evaluate(_JS_SCROLL_HEIGHT, path)
-        height = dims["window"] - dims["visible"] + dims["content"] + 20
+        height = int(dims["window"] - dims["visible"] + dims["content"] + 40)
         page.set_viewport_size({"width": size["width"],
                                 "height": max(size["height"], min(height, max_height))})
         page.wait_for_timeout(500)
@@ -586,14 +675,12 @@ def check_notebook(page, server: LabServer, path: str, *, lab_widget: bool,
     start = time.monotonic()
     try:
         open_notebook(page, server, path)
-        report.seconds["open"] = time.monotonic() - start
-        run_all(page, path, timeout)
-        report.seconds["run all"] = time.monotonic() - start
-        report.state = check_state(page, path)
-        if lab_widget:
-            report.labs = exercise_labs(page, path, timeout=min(timeout, 120))
-            check_state(page, path, grace=5)  # a callback may have raised
-        report.seconds["total"] = time.monotonic() - start
+        _checks(page, path, report, lab_widget, timeout, start)
+    except (NotebookCheckFailed, WidgetCheckFailed) as failure:
+        context = "".join(f"\n  browser console: {_strip(line, 300)}"
+                          for line in report.console_errors[-5:])
+        raise type(failure)(f"{failure}{context}\n--- jupyter lab log (last lines) ---\n"
+                            f"{server.log_tail(15)}") from failure
     finally:
         if artifact is not None:
             try:
@@ -603,6 +690,25 @@ def check_notebook(page, server: LabServer, path: str, *, lab_widget: bool,
     return report
 
 
+def _checks(page, path: str, report: NotebookReport, lab_widget: bool, timeout: float,
+            start: float) -> None:
+    report.seconds["open"] = time.monotonic() - start
+    run_all(page, path, timeout)
+    report.seconds["run all"] = time.monotonic() - start
+    report.state = check_state(page, path)
+    if lab_widget:
+        report.labs = exercise_labs(page, path, timeout=min(timeout, 120))
+        check_state(page, path, grace=5)  # a callback may have raised
+    report.seconds["total"] = time.monotonic() - start
+
+
 def copy_tree(source: Path, target: Path) -> None:
     shutil.copytree(source, target, ignore=shutil.ignore_patterns(
         ".ipynb_checkpoints", "__pycache__", "*.pyc"))
+
+
+def open_page(browser):
+    """A fresh browser context (no cookies, storage or cache) and a page in it."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(30_000)
+    return context, context.new_page()

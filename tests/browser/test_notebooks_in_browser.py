@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ARTIFACTS, FIXTURES, NOTEBOOK_TIMEOUT, NOTEBOOKS
-from lab_driver import check_notebook, has_lab_widget
+from .lab_driver import (ARTIFACTS, FIXTURES, NOTEBOOK_TIMEOUT, NOTEBOOKS, check_notebook,
+                        has_lab_widget)
 
 pytestmark = pytest.mark.browser
 
