@@ -5,9 +5,15 @@ ipywidgets ``IntProgress`` into such a callback.
 """
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import ipywidgets as widgets
 from IPython.display import display
 
+from .checks import check_float
 from .runner import ProgressCallback
 
 
@@ -29,3 +35,37 @@ def progress_bar(description: str = "progress") -> ProgressCallback:
                               style={"description_width": "initial"})
     display(bar)
     return progress_updater(bar)
+
+
+@contextmanager
+def elapsed_bar(description: str, expected_seconds: float
+                ) -> Iterator[widgets.FloatProgress]:
+    """Show a bar that fills with elapsed time while a call that cannot report progress
+    (a subprocess, say) runs; it never reaches the end before the call returns."""
+    expected = check_float("expected_seconds", expected_seconds, 0.01, 3600)
+    bar = widgets.FloatProgress(value=0, min=0, max=1, description=description,
+                                style={"description_width": "initial"})
+    label = widgets.Label("0.0 s")
+    display(widgets.HBox([bar, label]))
+    done = threading.Event()
+    start = time.perf_counter()
+
+    def tick() -> None:
+        while not done.wait(0.2):
+            elapsed = time.perf_counter() - start
+            bar.value = min(elapsed / expected, 0.95)
+            label.value = f"{elapsed:.1f} s"
+
+    ticker = threading.Thread(target=tick, daemon=True)
+    ticker.start()
+    try:
+        yield bar
+        bar.bar_style = "success"
+    except BaseException:
+        bar.bar_style = "danger"
+        raise
+    finally:
+        done.set()
+        ticker.join(1)
+        bar.value = 1
+        label.value = f"{time.perf_counter() - start:.1f} s"

@@ -80,3 +80,21 @@ def test_a_failing_run_is_reported_not_raised(lab, monkeypatch):
 def test_bad_arguments(kwargs, name):
     with pytest.raises(ValueError, match=name):
         Lab(**kwargs)
+
+
+def test_elapsed_bar_fills_and_reports_failure():
+    import time
+
+    from helpers.progress import elapsed_bar
+
+    with elapsed_bar("wait", expected_seconds=0.2) as bar:
+        time.sleep(0.5)
+        assert 0.5 <= bar.value <= 0.95  # filled with time, never full before the end
+    assert bar.value == 1 and bar.bar_style == "success"
+    with pytest.raises(RuntimeError):
+        with elapsed_bar("fail", expected_seconds=1) as failed:
+            raise RuntimeError("boom")
+    assert failed.bar_style == "danger"
+    with pytest.raises(ValueError, match="expected_seconds"):
+        with elapsed_bar("bad", expected_seconds=0):
+            pass
