@@ -35,8 +35,12 @@ def descendants() -> set[int]:
     return {p.pid for p in psutil.Process().children(recursive=True)}
 
 
-def new_descendants(before: set[int], grace: float = 5.0) -> list[str]:
-    """Descendants not in ``before`` still alive after ``grace`` seconds (zombies reaped)."""
+def new_descendants(before: set[int], grace: float = 5.0,
+                    ignore: tuple[str, ...] = ()) -> list[str]:
+    """Descendants not in ``before`` still alive after ``grace`` seconds (zombies reaped).
+
+    Processes whose command line contains one of ``ignore`` are not counted.
+    """
     deadline = time.monotonic() + grace
     while True:
         alive = []
@@ -46,7 +50,9 @@ def new_descendants(before: set[int], grace: float = 5.0) -> list[str]:
                 if process.status() == psutil.STATUS_ZOMBIE:
                     os.waitpid(pid, os.WNOHANG)
                     continue
-                alive.append(f"{pid} {' '.join(process.cmdline())[:120]}")
+                command = " ".join(process.cmdline())
+                if not any(word in command for word in ignore):
+                    alive.append(f"{pid} {command[:120]}")
             except (psutil.NoSuchProcess, ChildProcessError):
                 continue
         if not alive or time.monotonic() > deadline:
@@ -68,6 +74,5 @@ def no_leftover_processes():
     """
     before = descendants()
     yield
-    leftovers = [p for p in new_descendants(before)
-                 if not any(helper in p for helper in INTERPRETER_HELPERS)]
+    leftovers = new_descendants(before, ignore=INTERPRETER_HELPERS)
     assert not leftovers, f"processes left running: {leftovers}"
