@@ -1,7 +1,8 @@
 """One small registry of executor kinds, so one runner serves them all.
 
 Every kind is a :class:`concurrent.futures.Executor`: ``serial`` (runs each task
-at ``submit`` time, the baseline), ``threads`` and ``processes``. Later
+at ``submit`` time, the baseline), ``threads``, ``processes`` and ``asyncio``
+(coroutine functions on an event loop of its own). Later
 notebooks add their own kinds (interpreters, asyncio, Dask) with
 :func:`register_executor`; the runner, the plots and the lab widget then work
 with them unchanged.
@@ -12,7 +13,11 @@ worker processes are terminated, so no child outlives a cell.
 """
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import inspect
 import multiprocessing
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -76,6 +81,61 @@ register_executor(ExecutorKind(
 register_executor(ExecutorKind(
     "processes", "processes", _process_pool, False,
     "a ProcessPoolExecutor: separate processes, each with its own interpreter and GIL"))
+
+
+ASYNC_SLOT: contextvars.ContextVar[int] = contextvars.ContextVar("ASYNC_SLOT")
+
+
+class AsyncioExecutor(Executor):
+    """Runs coroutine functions on one event loop in a background thread.
+
+    At most ``workers`` coroutines run at once (a semaphore), each in a numbered
+    slot (:data:`ASYNC_SLOT`) so timelines can draw one lane per slot. The loop
+    has its own thread because a notebook's loop is already running the cell.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self._workers = workers
+        self._loop = asyncio.new_event_loop()
+        self._free_slots = list(range(workers))
+        self._limit: asyncio.Semaphore | None = None
+        self._thread = threading.Thread(target=self._loop.run_forever, name="lab-asyncio",
+                                        daemon=True)
+        self._thread.start()
+
+    async def _in_slot(self, fn, args, kwargs):
+        if self._limit is None:
+            self._limit = asyncio.Semaphore(self._workers)
+        async with self._limit:
+            slot = self._free_slots.pop()
+            token = ASYNC_SLOT.set(slot)
+            try:
+                return await fn(*args, **kwargs)
+            finally:
+                ASYNC_SLOT.reset(token)
+                self._free_slots.append(slot)
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:  # type: ignore[override]
+        if not inspect.iscoroutinefunction(fn):
+            raise ValueError(f"the asyncio executor runs coroutine functions (async def), "
+                             f"got {getattr(fn, '__name__', fn)!r}")
+        return asyncio.run_coroutine_threadsafe(self._in_slot(fn, args, kwargs), self._loop)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        if self._loop.is_closed():
+            return
+        if cancel_futures:
+            self._loop.call_soon_threadsafe(
+                lambda: [task.cancel() for task in asyncio.all_tasks(self._loop)])
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10 if wait else 1)
+        if not self._thread.is_alive():
+            self._loop.close()
+
+
+register_executor(ExecutorKind(
+    "asyncio", "asyncio", lambda workers, method: AsyncioExecutor(workers), True,
+    "coroutines on one event loop in one thread, at most `workers` at once"))
 
 
 def resolve_start_method(method: str | None) -> str:

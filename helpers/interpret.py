@@ -161,7 +161,7 @@ def describe_sweep(executor: str, runs: dict[int, RunResult], effective_cpus: in
 
 def describe_turn_taking(run: RunResult) -> str:
     """What the CPU share of each task says about whether workers took turns."""
-    shares = [r.cpu / r.duration for r in run.records if r.duration > 0]
+    shares = [r.cpu / r.duration for r in run.records if r.duration > 0 and r.cpu == r.cpu]
     share = sum(shares) / len(shares) if shares else 0.0
     parallel = min(run.workers, run.tasks)
     text = (f"The {run.executor} tasks spent on average {share:.0%} of their duration on a CPU "

@@ -64,7 +64,7 @@ def draw_timeline(ax: Axes, run: RunResult, colour: str, span: float | None = No
         lane = lanes[(record.pid, record.thread)]
         ax.broken_barh([(record.start, record.duration)], (lane - 0.4, 0.8),
                        facecolors=colour, edgecolors="white", linewidth=0.5)
-        if record.duration > 0.06 * (span or run.wall or 1):
+        if record.duration > 0.06 * (span or run.wall or 1) and record.cpu == record.cpu:
             share = record.cpu / record.duration if record.duration > 0 else 0
             ax.text(record.start + record.duration / 2, lane, f"{share:.0%} CPU",
                     ha="center", va="center", fontsize=7, color="white")

@@ -25,13 +25,15 @@ import os
 import statistics
 import threading
 import time
-from collections.abc import Callable, Sequence
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 
 from .checks import check_float, check_int
 from .config import default
-from .executors import MAX_WORKERS, get_executor_kind, open_executor, resolve_start_method
+from .executors import (ASYNC_SLOT, MAX_WORKERS, get_executor_kind, open_executor,
+                        resolve_start_method)
 from .system import effective_cpu_count
 from .workloads import Workload, get_workload
 
@@ -58,17 +60,32 @@ class TaskRecord:
         return self.end - self.start
 
 
-def timed_call(function: Callable[[int], object], task: int, size: int
+def timed_call(function: Callable[[object], object], task: int, argument: object
                ) -> tuple[object, TaskRecord]:
-    """Call ``function(size)`` and record where and when it ran.
+    """Call ``function(argument)`` and record where and when it ran.
 
     ``perf_counter`` reads a system-wide monotonic clock on Linux, macOS and
     Windows, so records from different processes share one time axis.
     """
     start, cpu_start = time.perf_counter(), time.thread_time()
-    result = function(size)
+    result = function(argument)
     record = TaskRecord(task, os.getpid(), threading.get_ident(), start,
                         time.perf_counter(), time.thread_time() - cpu_start)
+    return result, record
+
+
+async def timed_call_async(function: Callable[[object], Awaitable[object]], task: int,
+                           argument: object) -> tuple[object, TaskRecord]:
+    """The coroutine version of :func:`timed_call`, for the asyncio executor.
+
+    Its "thread" is the executor's slot number, so a timeline shows one lane per
+    slot. CPU time per task is not measurable here (every task shares the loop's
+    thread), so it is recorded as NaN; the run's total CPU time is still measured.
+    """
+    start = time.perf_counter()
+    result = await function(argument)
+    record = TaskRecord(task, os.getpid(), ASYNC_SLOT.get(0), start, time.perf_counter(),
+                        float("nan"))
     return result, record
 
 
@@ -89,7 +106,7 @@ class RunResult:
     executor: str
     workers: int
     tasks: int
-    size: int
+    size: int | None  # None when each task had its own argument
     start_method: str | None
     walls: list[float] = field(default_factory=list)  # seconds, one per repeat
     cpus: list[float] = field(default_factory=list)  # CPU seconds, one per repeat
@@ -162,6 +179,7 @@ def run_tasks(workload: str | Workload | Callable[[int], object], *,
               executor: str = "threads", tasks: int | None = None, size: int | None = None,
               workers: int | None = None, repeats: int | None = None, warmup: bool = True,
               start_method: str | None = None, timeout: float = DEFAULT_TIMEOUT,
+              arguments: Sequence[object] | None = None,
               on_progress: ProgressCallback | None = None) -> RunResult:
     """Run ``tasks`` calls of ``workload(size)`` on ``workers`` workers and measure them.
 
@@ -171,6 +189,10 @@ def run_tasks(workload: str | Workload | Callable[[int], object], *,
     workload's default size, 3 repeats (1 in quick mode). ``on_progress(done,
     total)`` is called in this thread as each task finishes. Raises
     ``TimeoutError`` (and stops the workers) if the run takes over ``timeout`` s.
+
+    ``arguments`` gives each task its own argument instead (task *i* calls
+    ``workload(arguments[i])``; ``tasks`` and ``size`` are then not used), e.g. one
+    URL per task. A coroutine function (``async def``) runs on the ``asyncio`` executor.
     """
     known = workload if isinstance(workload, Workload) else (
         get_workload(workload) if isinstance(workload, str) or _is_lab_function(workload)
@@ -178,11 +200,15 @@ def run_tasks(workload: str | Workload | Callable[[int], object], *,
     function = known.function if known else workload
     workers = check_int("workers", default_workers() if workers is None else workers,
                         1, MAX_WORKERS)
+    if arguments is not None:
+        tasks = check_int("len(arguments)", len(arguments), 1, MAX_TASKS)
     tasks = check_int("tasks", 2 * workers if tasks is None else tasks, 1, MAX_TASKS)
     repeats = check_int("repeats", int(default(3, 1)) if repeats is None else repeats,
                         1, MAX_REPEATS)
     timeout = check_float("timeout", timeout, 0.001, 24 * 3600)
-    size = _resolve_size(known, size)
+    is_async = inspect.iscoroutinefunction(function)
+    size = _resolve_size(known, size) if arguments is None else None
+    task_arguments = list(arguments) if arguments is not None else [size] * tasks
     kind = get_executor_kind(executor)
     workers = kind.fixed_workers or workers
     method = resolve_start_method(start_method) if not kind.in_this_process else None
@@ -199,13 +225,13 @@ def run_tasks(workload: str | Workload | Callable[[int], object], *,
             on_progress(done, total)
 
     with open_executor(kind.name, workers, method) as pool:
-        if warmup:
+        if warmup and not is_async:
             warm_size = known.min_size if known else None
             _collect([pool.submit(warm_up_call, function, warm_size) for _ in range(workers)],
                      deadline, lambda: None)
         runs = []
         for _ in range(repeats):
-            runs.append(_one_repeat(pool, function, tasks, size, kind.in_this_process,
+            runs.append(_one_repeat(pool, function, task_arguments, kind.in_this_process,
                                     deadline, count_one))
     for wall, cpu, _, _ in runs:
         result.walls.append(wall)
@@ -222,12 +248,13 @@ def _is_lab_function(function: object) -> bool:
     return True
 
 
-def _one_repeat(pool, function, tasks, size, in_this_process, deadline, count_one):
+def _one_repeat(pool, function, task_arguments, in_this_process, deadline, count_one):
     """Submit every task, wait for all; return (wall, cpu, records, results)."""
+    call = timed_call_async if inspect.iscoroutinefunction(function) else timed_call
     cpu_start, start = time.process_time(), time.perf_counter()
     futures, waiting = [], []
-    for task in range(tasks):
-        future = pool.submit(timed_call, function, task, size)
+    for task, argument in enumerate(task_arguments):
+        future = pool.submit(call, function, task, argument)
         futures.append(future)
         if future.done():  # the serial executor finishes inside submit(): report it now
             future.result()

@@ -131,3 +131,35 @@ def test_open_executor_validates_workers():
     with pytest.raises(ValueError, match="workers"):
         with open_executor("threads", 0):
             pass
+
+
+async def nap(milliseconds: int) -> int:
+    import asyncio
+
+    await asyncio.sleep(milliseconds / 1000)
+    return milliseconds
+
+
+def test_each_task_can_have_its_own_argument(no_leftover_processes):
+    for executor in ("serial", "threads", "processes"):
+        run = run_tasks(count_up, executor=executor, arguments=[10, 20, 30], workers=2,
+                        repeats=1)
+        assert run.results == [10, 20, 30] and run.tasks == 3 and run.size is None
+
+
+def test_asyncio_executor_overlaps_waits_in_slots():
+    run = run_tasks(nap, executor="asyncio", arguments=[100] * 8, workers=4, repeats=1)
+    assert run.results == [100] * 8
+    lanes = run.worker_ids()
+    assert len(lanes) == 4, "one lane per slot"
+    # 8 waits of 100 ms, 4 at a time: two rounds, so tasks overlapped
+    overlapping = sum(1 for a in run.records for b in run.records
+                      if a.task < b.task and a.start < b.end and b.start < a.end)
+    assert overlapping >= 8
+    assert all(r.cpu != r.cpu for r in run.records)  # NaN: not measurable per task
+    assert run.utilisation < 0.5
+
+
+def test_asyncio_executor_needs_coroutine_functions():
+    with pytest.raises(ValueError, match="coroutine"):
+        run_tasks(count_up, executor="asyncio", tasks=1, size=10_000, repeats=1, warmup=False)
