@@ -24,6 +24,7 @@ Modules, one idea each:
 ``processes_intro`` notebook 02's demos and self-checks
 ``gil_exercises``   notebook 03's self-checks
 ``script_runs`` the seed article's combined script, run safely in a subprocess
+``io_bound``    notebook 04's measurements, plots, pool-size widget and self-check
 ``latency_server`` a local HTTP server with controllable latency (127.0.0.1 only)
 """
 from .config import quick_mode, start_method

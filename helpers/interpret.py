@@ -100,14 +100,14 @@ def _why(comparison: Comparison) -> str:
     if behaviour == "waits":
         return ("Waiting needs no CPU and releases the GIL, so workers overlap their waits "
                 "whatever the number of CPUs: the speedup comes from waiting together.")
-    if base_starved(comparison):
-        return (f"Even the serial run kept only {comparison.baseline.utilisation:.1f} CPUs "
-                "busy: other programs are using this machine's CPUs, so these numbers are "
-                "noisy. Close other work and run again.")
     if cpus == 1:
         return ("This machine gives you 1 effective CPU, so only one task can compute at a "
                 "time: no parallel speedup can be expected here, and what you see is each "
                 "executor's overhead.")
+    if base_starved(comparison):
+        return (f"Even the serial run kept only {comparison.baseline.utilisation:.1f} CPUs "
+                "busy: other programs are using this machine's CPUs, so these numbers are "
+                "noisy. Close other work and run again.")
     parts = []
     if threads is not None:
         threads_gain = comparison.speedup("threads") >= FASTER
