@@ -17,6 +17,7 @@ import asyncio
 import contextvars
 import inspect
 import multiprocessing
+import signal
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -67,9 +68,20 @@ def get_executor_kind(name: str) -> ExecutorKind:
     return EXECUTORS[check_choice("executor", name, EXECUTORS)]
 
 
+def ignore_interrupts() -> None:
+    """Pool-worker initializer: let only the parent see Ctrl-C / a kernel interrupt.
+
+    An interrupt reaches every process of the group. A worker killed by it would
+    break the pool, and the learner would see ``BrokenProcessPool`` instead of
+    ``KeyboardInterrupt``; the parent then stops the workers itself (:func:`stop_now`).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _process_pool(workers: int, method: str) -> Executor:
     context = multiprocessing.get_context(method)
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                               initializer=ignore_interrupts)
 
 
 register_executor(ExecutorKind(

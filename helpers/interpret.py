@@ -150,7 +150,11 @@ def describe_sweep(executor: str, runs: dict[int, RunResult], effective_cpus: in
     best = max(speedups, key=speedups.__getitem__)
     line = f"**{executor}**: best {speedups[best]:.1f}× with {plural(best, 'worker')}"
     beyond = [w for w in speedups if w > effective_cpus]
-    if speedups[best] < FASTER:
+    if speedups[best] > effective_cpus * 1.05 + 0.05:
+        line += (f" — more than {effective_cpus} effective "
+                 f"CPU{'s' if effective_cpus > 1 else ''} can give, so the 1-worker run was "
+                 "slowed by something else: run-to-run noise on a shared machine")
+    elif speedups[best] < FASTER:
         line += " — no worker count made this faster than one worker"
     elif beyond:
         most = max(beyond)

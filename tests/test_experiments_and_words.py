@@ -104,3 +104,9 @@ def test_words_when_the_machine_is_busy():
     comparison = fake_comparison(2)
     comparison.runs["serial"] = fake_run("serial", 1.0, 0.6, workers=1)
     assert "other programs" in describe(comparison).text
+
+
+def test_sweep_words_above_what_the_cpus_allow():
+    runs = {1: fake_run("threads", 1.0, 1.0), 2: fake_run("threads", 0.65, 0.65)}
+    text = describe_sweep("threads", runs, 1)
+    assert "best 1.5×" in text and "more than 1 effective CPU can give" in text

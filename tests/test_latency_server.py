@@ -116,8 +116,9 @@ def test_requests_are_counted_and_reset(mode):
     with LatencyServer(latency_ms=0, mode=mode) as server:
         for url in server.urls(3):
             fetch(url)
+            # the handler finishes its bookkeeping just after the reply reaches us
+            assert wait_until(lambda: server.in_flight == 0)
         assert server.requests == 3 and server.peak_in_flight == 1
-        assert wait_until(lambda: server.in_flight == 0)
         server.reset_stats()
         assert server.requests == 0 and server.peak_in_flight == 0
         fetch(server.page_url(0))
