@@ -10,7 +10,7 @@ NOTEBOOK := notebooks/00_start_here.ipynb
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup lab test test-fast test-browser browser-deps clean
+.PHONY: setup lab test test-fast test-browser browser-deps test-versions test-versions-ci clean
 
 setup: $(STAMP)
 
@@ -39,5 +39,14 @@ test-fast: setup
 test-browser: setup browser-deps
 	LAB_QUICK=1 $(BIN)/python -m pytest tests/browser
 
+# Unit and notebook tests (every notebook under every start method, no browser) on each
+# CPython 3.10–3.14 found (pyenv, python3.1X on PATH, or LAB_PYTHONS), each in .venvs/pyX.Y.
+test-versions:
+	$(PYTHON) tools/test_versions.py
+
+# What CI runs: the oldest and newest version found, notebooks under each one's default method.
+test-versions-ci:
+	$(PYTHON) tools/test_versions.py --oldest-newest --start-methods default
+
 clean:
-	rm -rf $(VENV) test-artifacts *.egg-info
+	rm -rf $(VENV) .venvs test-artifacts *.egg-info
