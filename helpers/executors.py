@@ -68,20 +68,49 @@ def get_executor_kind(name: str) -> ExecutorKind:
     return EXECUTORS[check_choice("executor", name, EXECUTORS)]
 
 
-def ignore_interrupts() -> None:
-    """Pool-worker initializer: let only the parent see Ctrl-C / a kernel interrupt.
+@contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold back an interrupt (Ctrl-C, the kernel's ■) until the block has finished.
 
-    An interrupt reaches every process of the group. A worker killed by it would
-    break the pool, and the learner would see ``BrokenProcessPool`` instead of
-    ``KeyboardInterrupt``; the parent then stops the workers itself (:func:`stop_now`).
+    Used around a process pool's ``submit``, which may start a worker: interrupted half-way
+    through, the pool never learns the new worker's pid, so nothing could stop that worker.
+    Signals reach only the main thread; in any other thread this does nothing.
     """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received and callable(previous):
+            previous(signal.SIGINT, None)  # default_int_handler: raises KeyboardInterrupt
+        elif received and previous != signal.SIG_IGN:
+            raise KeyboardInterrupt
+
+
+class InterruptSafeProcessPool(ProcessPoolExecutor):
+    """A ProcessPoolExecutor whose ``submit`` — which may start a worker process — is never
+    cut short by an interrupt, so every worker it starts is one ``stop_now`` can stop."""
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[override]
+        with interrupts_deferred():
+            return super().submit(fn, *args, **kwargs)
+
+
+def ignore_interrupts() -> None:
+    """Pool-worker initializer. Jupyter's interrupt (■) sends SIGINT to the kernel's whole
+    process group; only the kernel should act on it (``open_executor`` then terminates the
+    workers). An idle worker hit by it would die printing a traceback into a later cell."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _process_pool(workers: int, method: str) -> Executor:
     context = multiprocessing.get_context(method)
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                               initializer=ignore_interrupts)
+    return InterruptSafeProcessPool(max_workers=workers, mp_context=context,
+                                    initializer=ignore_interrupts)
 
 
 register_executor(ExecutorKind(

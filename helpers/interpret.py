@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from .experiments import Comparison
 from .runner import RunResult
-from .system import gil_enabled
+from .system import effective_cpu_count, gil_enabled
 from .workloads import WORKLOADS
 
 FASTER = 1.3  # a speedup at least this large is called "faster"
@@ -92,6 +92,21 @@ def _against_ideal(gain: float, ideal: int) -> str:
             "than usual: timings on a shared machine vary from run to run")
 
 
+def _one_cpu(comparison: Comparison) -> str:
+    """Why nothing computes in parallel on one CPU, and what a 'faster' means there."""
+    text = ("This machine gives you 1 effective CPU, so only one task can compute at a "
+            "time: no parallel speedup can be expected here, and what you see is each "
+            "executor's overhead.")
+    if base_starved(comparison):
+        return text + (f" Even the serial run kept only {comparison.baseline.utilisation:.1f} "
+                       "CPUs busy: other programs share that CPU, so these numbers are noisy.")
+    if any(comparison.speedup(name) >= FASTER for name in list(comparison.runs)[1:]):
+        return text + (" A run that looks faster than the baseline is noise, not parallelism: "
+                       "the baseline happened to run slower (timings on a shared machine "
+                       "vary). Run it again.")
+    return text
+
+
 def _why(comparison: Comparison) -> str:
     cpus = comparison.effective_cpus
     behaviour = _behaviour(comparison.baseline)
@@ -101,9 +116,7 @@ def _why(comparison: Comparison) -> str:
         return ("Waiting needs no CPU and releases the GIL, so workers overlap their waits "
                 "whatever the number of CPUs: the speedup comes from waiting together.")
     if cpus == 1:
-        return ("This machine gives you 1 effective CPU, so only one task can compute at a "
-                "time: no parallel speedup can be expected here, and what you see is each "
-                "executor's overhead.")
+        return _one_cpu(comparison)
     if base_starved(comparison):
         return (f"Even the serial run kept only {comparison.baseline.utilisation:.1f} CPUs "
                 "busy: other programs are using this machine's CPUs, so these numbers are "
@@ -156,6 +169,10 @@ def describe_sweep(executor: str, runs: dict[int, RunResult], effective_cpus: in
                  "slowed by something else: run-to-run noise on a shared machine")
     elif speedups[best] < FASTER:
         line += " — no worker count made this faster than one worker"
+    elif best > effective_cpus and _behaviour(runs[best]) != "waits":
+        line += (f", more workers than the {plural(effective_cpus, 'effective CPU')} that can "
+                 "compute at once: that gain is noise (the smaller pools happened to run "
+                 "slower), not parallelism")
     elif beyond:
         most = max(beyond)
         line += (f"; with {most} workers on {effective_cpus} effective CPUs: "
@@ -163,8 +180,10 @@ def describe_sweep(executor: str, runs: dict[int, RunResult], effective_cpus: in
     return line + "."
 
 
-def describe_turn_taking(run: RunResult) -> str:
-    """What the CPU share of each task says about whether workers took turns."""
+def describe_turn_taking(run: RunResult, effective_cpus: int | None = None) -> str:
+    """What the CPU share of each task says about whether workers took turns.
+
+    ``effective_cpus`` defaults to this machine's (:func:`effective_cpu_count`)."""
     shares = [r.cpu / r.duration for r in run.records if r.duration > 0 and r.cpu == r.cpu]
     share = sum(shares) / len(shares) if shares else 0.0
     parallel = min(run.workers, run.tasks)
@@ -173,7 +192,12 @@ def describe_turn_taking(run: RunResult) -> str:
     if parallel == 1:
         return text + " With one worker there is no one to take turns with."
     if share < 0.75 and run.utilisation < PARALLEL:
-        return text + (f" Together they kept only {run.utilisation:.1f} CPUs busy: they took "
-                       f"turns, about {1 / parallel:.0%} each. That turn-taking is the GIL.")
+        text += (f" Together they kept only {run.utilisation:.1f} CPUs busy: they took "
+                 f"turns, about {1 / parallel:.0%} each.")
+        cpus = effective_cpu_count() if effective_cpus is None else effective_cpus
+        if cpus == 1:
+            return text + (" With 1 effective CPU they would take turns even without the "
+                           "GIL: only a machine with 2 or more CPUs can show the GIL at work.")
+        return text + " That turn-taking is the GIL."
     return text + (f" They kept {run.utilisation:.1f} CPUs busy: they ran at the same time, "
                    "not in turns.")

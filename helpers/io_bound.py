@@ -20,7 +20,6 @@ import asyncio
 import html
 import inspect
 import math
-import os
 import queue
 import socket
 import statistics

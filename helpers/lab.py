@@ -132,7 +132,13 @@ class Lab:
                 size=self.size.value, workers=self.workers.value,
                 repeats=self.repeats.value, start_method=self.start_method,
                 on_result=self._show, on_progress=progress_updater(self.progress))
-        except Exception as exc:  # shown to the learner; KeyboardInterrupt propagates
+        except KeyboardInterrupt:  # the kernel was interrupted (■): say so, then stop
+            self.progress.bar_style = "warning"
+            self.status.value = (self._header() + "<p><b>Stopped:</b> the kernel was "
+                                 "interrupted; no worker is left running. Press Run to "
+                                 "start again.</p>")
+            raise
+        except Exception as exc:  # shown to the learner
             self.error = exc
             self.progress.bar_style = "danger"
             self.status.value = (self._header() + "<p><b>The run failed:</b> "

@@ -397,6 +397,10 @@ def _describe_fixed(run: ScriptRun, cpus: int) -> Verdict:
         lines.append("You have 1 effective CPU: only one task can compute at a time, so no "
                      "speedup can be expected from threads or processes here; what you see "
                      "is what each of them costs.")
+        if max(t_gain, p_gain) >= FASTER:
+            lines.append("Where threads or processes look faster than serial above, that is "
+                         "noise, not parallelism: the serial run happened to be slower this "
+                         "time (timings on a shared machine vary). Run it again.")
         return Verdict(tuple(lines))
     if result.get("gil_enabled", True):
         if threads["cpus_busy"] < 1.3 and t_gain < FASTER:
