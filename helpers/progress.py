@@ -18,11 +18,19 @@ from .runner import ProgressCallback
 
 
 def progress_updater(bar: widgets.IntProgress) -> ProgressCallback:
-    """A callback that moves ``bar`` and turns it green when the work is done."""
+    """A callback that moves ``bar`` and turns it green when the work is done.
+
+    It redraws at most once per 1 % of the work (and always at the end), so a run of
+    thousands of tiny tasks does not flood the browser with updates.
+    """
+    step = {"last": -1}
 
     def update(done: int, total: int) -> None:
         if bar.max != total:
             bar.max = total
+        if done < total and done - step["last"] < max(1, total // 100) and done > step["last"]:
+            return
+        step["last"] = done
         bar.value = done
         bar.bar_style = "success" if done >= total else ""
 
