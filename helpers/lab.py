@@ -27,6 +27,7 @@ import ipywidgets as widgets
 from IPython.display import clear_output, display
 
 from .config import default, quick_mode
+from .controls import bounded_slider
 from .executors import EXECUTORS, resolve_start_method
 from .experiments import DEFAULT_EXECUTORS, Comparison, compare
 from .interpret import describe
@@ -39,14 +40,6 @@ from .workloads import WORKLOADS, get_workload
 MAX_LAB_TASKS = 16
 MAX_LAB_REPEATS = 5
 MAX_LAB_WORKERS = 16
-
-
-def _slider(description: str, value: int, low: int, high: int, step: int = 1
-            ) -> widgets.IntSlider:
-    return widgets.IntSlider(value=value, min=low, max=high, step=step,
-                             description=description, continuous_update=False,
-                             style={"description_width": "initial"},
-                             layout=widgets.Layout(width="420px"))
 
 
 class Lab:
@@ -65,14 +58,16 @@ class Lab:
         self.workload = widgets.Dropdown(
             options=[(f"{w.name} ({w.behaviour})", w.name) for w in WORKLOADS.values()],
             value=chosen.name, description="workload")
-        self.size = _slider(chosen.size_name, chosen.default_size(), 1, 2)
+        self.size = bounded_slider(chosen.size_name, chosen.default_size(), 1, 2)
         self._fit_size_slider(chosen.name, size)
         most_workers = min(MAX_LAB_WORKERS, max(4, 2 * self.cpus))
-        self.tasks = _slider("tasks", tasks or min(2 * default_workers(), MAX_LAB_TASKS), 1,
-                             MAX_LAB_TASKS)
-        self.workers = _slider("workers", workers or min(default_workers(), most_workers), 1,
-                               most_workers)
-        self.repeats = _slider("repeats", repeats or int(default(3, 1)), 1, MAX_LAB_REPEATS)
+        self.tasks = bounded_slider("tasks", tasks or min(2 * default_workers(), MAX_LAB_TASKS),
+                                    1, MAX_LAB_TASKS)
+        self.workers = bounded_slider("workers",
+                                      workers or min(default_workers(), most_workers), 1,
+                                      most_workers)
+        self.repeats = bounded_slider("repeats", repeats or int(default(3, 1)), 1,
+                                      MAX_LAB_REPEATS)
         self.executor_boxes = {
             name: widgets.Checkbox(value=name in executors, description=name, indent=False,
                                    layout=widgets.Layout(width="120px"))

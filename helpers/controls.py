@@ -1,0 +1,80 @@
+"""The frame the lab's smaller widgets share: bounded sliders, a Run button, a
+progress bar, a plot area and a line of words.
+
+A subclass builds its controls, passes them to :class:`RunPanel`, and writes
+``run()``; :meth:`RunPanel.guarded` runs the measurement with the button
+disabled, the bar moving, and a failure or an interrupt (■) shown in the widget.
+Nothing runs while a slider moves (``continuous_update=False``): only on Run.
+"""
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+import ipywidgets as widgets
+from IPython.display import clear_output, display
+
+from .progress import progress_updater
+from .runner import ProgressCallback
+
+T = TypeVar("T")
+
+
+def bounded_slider(description: str, value: int, low: int, high: int, step: int = 1,
+                   width: str = "420px") -> widgets.IntSlider:
+    """An integer slider that cannot leave ``[low, high]`` and acts only when released."""
+    return widgets.IntSlider(value=min(max(value, low), high), min=low, max=high, step=step,
+                             description=description, continuous_update=False,
+                             style={"description_width": "initial"},
+                             layout=widgets.Layout(width=width))
+
+
+class RunPanel:
+    """Controls, then Run and a progress bar, then the plot, then the words."""
+
+    def __init__(self, controls: Sequence[widgets.Widget]) -> None:
+        self.run_button = widgets.Button(description="Run", button_style="primary", icon="play")
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="progress")
+        self.output = widgets.Output()
+        self.words = widgets.HTML()
+        self.error: BaseException | None = None
+        self.figure: object = None  # the plot shown last
+        self.run_button.on_click(lambda _: self.run())
+        self.ui = widgets.VBox([*controls, widgets.HBox([self.run_button, self.progress]),
+                                self.output, self.words])
+
+    def run(self) -> object:
+        raise NotImplementedError
+
+    def show(self, figure: object) -> None:
+        """Replace the plot (``wait=True``: no flicker while the new one is drawn)."""
+        self.figure = figure
+        with self.output:
+            clear_output(wait=True)
+            display(figure)
+
+    def guarded(self, work: Callable[[ProgressCallback], T]) -> T | None:
+        """``work(on_progress)`` with the button disabled; failures shown, not raised."""
+        self.run_button.disabled = True
+        self.progress.value, self.progress.bar_style = 0, ""
+        self.words.value = "Running…"
+        self.error = None
+        try:
+            return work(progress_updater(self.progress))
+        except KeyboardInterrupt:  # the kernel's ■: say so, and let the cell stop
+            self.progress.bar_style = "warning"
+            self.words.value = ("<b>Stopped:</b> the kernel was interrupted; no worker is "
+                                "left running. Press Run to start again.")
+            raise
+        except Exception as error:  # shown to the learner; the notebook goes on
+            self.error = error
+            self.progress.bar_style = "danger"
+            self.words.value = (f"<b>The run failed:</b> {html.escape(type(error).__name__)}: "
+                                f"{html.escape(str(error))}")
+            return None
+        finally:
+            self.run_button.disabled = False
+
+    def _ipython_display_(self) -> None:
+        display(self.ui)
