@@ -82,6 +82,15 @@ def _offset_progress(on_progress: ProgressCallback | None, index: int, parts: in
     return lambda done, total: on_progress(index * total + done, parts * total)
 
 
+def stepped_progress(on_progress: ProgressCallback | None, index: int, steps: int
+                     ) -> ProgressCallback | None:
+    """Progress of run ``index`` of ``steps`` runs whose task counts differ: each run is
+    one equal step of the bar (reported in thousandths of a step)."""
+    if on_progress is None:
+        return None
+    return lambda done, total: on_progress(index * 1000 + done * 1000 // total, steps * 1000)
+
+
 def sweep_workers(workload: str = "count", executor: str = "processes",
                   workers: Sequence[int] | None = None, *, tasks: int | None = None,
                   on_result: Callable[[dict[int, RunResult]], None] | None = None,
