@@ -48,6 +48,7 @@ from .plots import IDEAL_STYLE, OKABE_ITO, colour_for
 from .progress import progress_updater
 from .runner import RunResult
 from .workloads import count_up
+from .worker_memory import total_memory
 
 MAX_CLIENTS = 64
 MAX_WAITERS = 5_000
@@ -678,19 +679,6 @@ class PoolCost:
     memory_bytes: int  # extra memory: new processes' unique memory, or this process's growth
 
 
-def _children_memory(before: set[int]) -> int:
-    total = 0
-    for child in psutil.Process().children(recursive=True):
-        if child.pid in before:
-            continue
-        try:
-            info = child.memory_full_info()
-            total += getattr(info, "uss", info.rss)
-        except (psutil.Error, OSError):
-            continue
-    return total
-
-
 def pool_cost(kind: str, workers: int, urls: Sequence[str],
               start_method: str | None = None) -> PoolCost:
     """Create a ``kind`` (threads or processes) pool, fetch ``urls``, measure it all."""
@@ -699,14 +687,14 @@ def pool_cost(kind: str, workers: int, urls: Sequence[str],
     if not urls:
         raise ValueError("urls must hold at least one URL")
     method = resolve_start_method(start_method)
-    before = {p.pid for p in psutil.Process().children(recursive=True)}
     rss = _rss()
     start = time.perf_counter()
     with open_executor(kind, workers, method) as pool:
         futures = [pool.submit(fetch, url) for url in urls]
         for future in futures:
             future.result(timeout=60)
-        memory = _children_memory(before) if kind == "processes" else max(_rss() - rss, 0)
+        memory = (total_memory(list(getattr(pool, "_processes", None) or {})).unique
+                  if kind == "processes" else max(_rss() - rss, 0))
     return PoolCost(kind, workers, time.perf_counter() - start, memory)
 
 
