@@ -251,23 +251,58 @@ def start_cost(start_method: str | None = None, repeats: int | None = None,
     return StartCost(method, times)
 
 
-def start_costs(methods: Iterable[str] | None = None, repeats: int | None = None
-                ) -> dict[str, StartCost]:
-    """:func:`start_cost` for each method (default: every method this platform has)."""
+def pool_start_cost(start_method: str | None = None, workers: int = 2,
+                    repeats: int | None = None, timeout: float = 60.0) -> StartCost:
+    """Time a whole pool's life: create a ``ProcessPoolExecutor`` of ``workers``, give each
+    worker one empty task (so every worker process starts), shut it down (all exit).
+
+    One untimed pool comes first, as in :func:`start_cost`. Default repeats: 5, or 3 in
+    quick mode.
+    """
+    method = resolve_start_method(start_method)
+    workers = check_int("workers", workers, 1, 64)
+    repeats = check_int("repeats", int(default(5, 3)) if repeats is None else repeats, 1, 50)
+    timeout = check_float("timeout", timeout, 0.1, MAX_TIMEOUT)
+    context = multiprocessing.get_context(method)
+    times = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork + threads: shown elsewhere
+        for repeat in range(repeats + 1):
+            began = time.perf_counter()
+            pool = ProcessPoolExecutor(workers, mp_context=context)
+            try:
+                for future in [pool.submit(do_nothing) for _ in range(workers)]:
+                    future.result(timeout=timeout)
+            except BaseException:
+                stop_now(pool)
+                raise
+            pool.shutdown(wait=True)
+            if repeat:
+                times.append(time.perf_counter() - began)
+    return StartCost(method, times)
+
+
+def start_costs(methods: Iterable[str] | None = None, repeats: int | None = None,
+                pool_workers: int | None = None) -> dict[str, StartCost]:
+    """:func:`start_cost` for each method (default: every method this platform has);
+    with ``pool_workers``, :func:`pool_start_cost` of pools that size instead."""
     names = list(methods) if methods is not None else multiprocessing.get_all_start_methods()
     if not names:
         raise ValueError("methods must name at least one start method")
-    return {name: start_cost(name, repeats) for name in names}
+    if pool_workers is None:
+        return {name: start_cost(name, repeats) for name in names}
+    return {name: pool_start_cost(name, pool_workers, repeats) for name in names}
 
 
-def describe_start_costs(costs: dict[str, StartCost]) -> str:
+def describe_start_costs(costs: dict[str, StartCost],
+                         what: str = "start a process and see it end") -> str:
     """One sentence from the measurement: the fastest method, and how the others compare."""
     if not costs:
         raise ValueError("costs must hold at least one measurement")
     ranked = sorted(costs.values(), key=lambda cost: cost.median)
     fastest = ranked[0]
     parts = [f"{fastest.start_method} was the fastest here: {fastest.median * 1000:.1f} ms "
-             f"to start a process and see it end (median of {len(fastest.seconds)})"]
+             f"to {what} (median of {len(fastest.seconds)})"]
     for cost in ranked[1:]:
         ratio = cost.median / fastest.median if fastest.median > 0 else float("inf")
         parts.append(f"{cost.start_method} took {cost.median * 1000:.1f} ms "
@@ -275,7 +310,8 @@ def describe_start_costs(costs: dict[str, StartCost]) -> str:
     return "; ".join(parts) + "."
 
 
-def plot_start_costs(costs: dict[str, StartCost]) -> Figure:
+def plot_start_costs(costs: dict[str, StartCost],
+                     title: str = "Starting a process that does nothing") -> Figure:
     """Bars of the median start-and-join time per start method, each repeat as a dot."""
     import matplotlib.pyplot as plt
 
@@ -293,7 +329,7 @@ def plot_start_costs(costs: dict[str, StartCost]) -> Figure:
     ax.set_xticks(range(len(costs)), list(costs))
     ax.set_xlabel("start method (bar: median; dots: each repeat)")
     ax.set_ylabel("start + join time (ms)")
-    ax.set_title("Starting a process that does nothing")
+    ax.set_title(title)
     highest = max(max(cost.seconds, default=0.0) for cost in costs.values()) * 1000
     ax.set_ylim(0, max(highest, 1e-3) * 1.25)  # room for the labels above the tallest dot
     fig.tight_layout()

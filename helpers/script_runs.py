@@ -200,14 +200,14 @@ def parse_result(stdout: str) -> dict | None:
     return None
 
 
-def _popen_options() -> dict:
+def popen_options() -> dict:
     """Start the script as the leader of a new process group, so it can be killed whole."""
     if os.name == "posix":
         return {"start_new_session": True}
     return {"creationflags": getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)}
 
 
-def _kill_group(process: subprocess.Popen) -> None:
+def kill_group(process: subprocess.Popen) -> None:
     """Kill the script and everything it started.
 
     Safe against pid reuse: until the script is reaped (``wait``) its pid stays
@@ -259,17 +259,17 @@ def run_script(name: str, start_method: str | None = None, *, number: int | None
         process = subprocess.Popen(command, cwd=folder, env=env, stdin=subprocess.DEVNULL,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    text=True, encoding="utf-8", errors="replace",
-                                   **_popen_options())
+                                   **popen_options())
         timed_out = False
         try:
             stdout, stderr = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             timed_out = True
-            _kill_group(process)
-            stdout, stderr = _collect(process)
+            kill_group(process)
+            stdout, stderr = collect_output(process)
         except BaseException:  # KeyboardInterrupt included: no child may outlive the cell
-            _kill_group(process)
-            _collect(process)
+            kill_group(process)
+            collect_output(process)
             raise
         seconds = time.perf_counter() - start
     return ScriptRun(name, command, method, process.returncode, stdout, stderr, seconds,
@@ -277,7 +277,7 @@ def run_script(name: str, start_method: str | None = None, *, number: int | None
                      parse_result(stdout) if name == FIXED else None)
 
 
-def _collect(process: subprocess.Popen) -> tuple[str, str]:
+def collect_output(process: subprocess.Popen) -> tuple[str, str]:
     """Output written before the kill; bounded even if something still holds the pipes."""
     try:
         return process.communicate(timeout=_KILL_GRACE)

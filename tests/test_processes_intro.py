@@ -30,6 +30,8 @@ FRESH = [m for m in ("spawn", "forkserver") if m in METHODS]  # children that im
     (lambda: intro.start_cost(start_method="teleport"), "start_method"),
     (lambda: intro.start_cost(timeout=float("nan")), "timeout"),
     (lambda: intro.start_costs(methods=[]), "methods"),
+    (lambda: intro.pool_start_cost(workers=0), "workers"),
+    (lambda: intro.pool_start_cost(repeats=51), "repeats"),
     (lambda: intro.describe_start_costs({}), "costs"),
     (lambda: intro.plot_start_costs({}), "costs"),
     (lambda: intro.square("seven"), "number"),
@@ -164,6 +166,15 @@ def test_start_costs_for_every_method(no_leftover_processes):
     ax = figure.axes[0]
     assert ax.get_title() and "(ms)" in ax.get_ylabel() and ax.get_xlabel()
     assert [t.get_text() for t in ax.get_xticklabels()] == METHODS
+
+
+def test_pool_start_costs_start_every_worker(no_leftover_processes):
+    costs = intro.start_costs(repeats=1, pool_workers=2)
+    assert list(costs) == METHODS and all(len(c.seconds) == 1 for c in costs.values())
+    sentence = intro.describe_start_costs(costs, "start a 2-worker pool")
+    assert "to start a 2-worker pool (median of 1)" in sentence
+    title = intro.plot_start_costs(costs, "pools").axes[0].get_title()
+    assert title == "pools"
 
 
 # --- self-checks -------------------------------------------------------------------------
