@@ -26,6 +26,14 @@ Modules, one idea each:
 ``script_runs`` the seed article's combined script, run safely in a subprocess
 ``io_bound``    notebook 04's measurements, plots, pool-size widget and self-check
 ``latency_server`` a local HTTP server with controllable latency (127.0.0.1 only)
+``controls``    bounded sliders and the Run/progress/plot frame of the smaller widgets
+``granularity`` notebook 05: how much work a task needs before processes pay off
+``data_movement`` notebook 05: pickling vs shared memory vs fork for a large array
+``amdahl``      notebook 05: scaling, Amdahl's law and the fitted serial fraction
+``worker_memory`` notebook 05: memory per thread and per worker process (USS/PSS)
+``instances``   notebook 05: many copies of a script, via subprocess
+``failures``    notebook 05: a worker raising, dying, or being stopped
+``processes_exercises`` notebook 05's self-checks
 """
 from .config import quick_mode, start_method
 from .experiments import Comparison, compare, sweep_workers
