@@ -30,7 +30,7 @@ from .controls import RunPanel, bounded_slider
 from .executors import MAX_WORKERS
 from .experiments import stepped_progress
 from .interpret import Verdict, plural
-from .plots import IDEAL_STYLE, colour_for
+from .plots import colour_for, draw_speedup_frame, finish_figure, mark_effective_cpus
 from .runner import ProgressCallback, RunResult, run_tasks
 from .system import effective_cpu_count
 from .workloads import WORKLOADS, get_workload
@@ -179,33 +179,23 @@ def plot_scaling(scaling: Scaling) -> Figure:
     """Measured speedups, the ideal line, and the fitted (and chosen) Amdahl curves."""
     fig, ax = plt.subplots(figsize=(7, 4))
     speedups = scaling.speedups()
-    counts = list(range(1, max(speedups) + 1))
     cpus = scaling.effective_cpus
-    ax.plot(counts, [min(n, cpus) for n in counts], label="ideal (no serial part)",
-            **IDEAL_STYLE)
+    counts = draw_speedup_frame(ax, max(speedups), cpus, "ideal (no serial part)")
     ax.plot(counts, [amdahl_speedup(n, scaling.serial_fraction, cpus) for n in counts],
             color="#999999", linestyle=":", label=f"Amdahl, s = {scaling.serial_fraction:.0%} "
             "(chosen)")
     fitted = scaling.fitted()
     if fitted is not None:
         ax.plot(counts, [amdahl_speedup(n, fitted, cpus) for n in counts],
-                color=FITTED_COLOUR,
-                label=f"Amdahl, s = {fitted:.0%} (fitted)")
+                color=FITTED_COLOUR, label=f"Amdahl, s = {fitted:.0%} (fitted)")
     ax.plot(list(speedups), list(speedups.values()), "o", markersize=8,
             color=colour_for(scaling.executor), label=f"measured ({scaling.executor})")
-    ax.axvline(cpus, color="#999999", linestyle=":", linewidth=1)
-    ax.annotate(f"{plural(cpus, 'effective CPU')}", (cpus, 0.02),
-                xycoords=("data", "axes fraction"), fontsize=8, ha="left")
-    ax.set_xticks(counts)
-    ax.set_xlabel("workers")
+    mark_effective_cpus(ax, cpus)
     ax.set_ylabel("speedup (× the 1-worker job)")
     ax.set_title(f"Amdahl's law: {scaling.workload} job with a "
                  f"{scaling.serial_fraction:.0%} serial part")
-    ax.set_ylim(bottom=0)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return finish_figure(fig)
 
 
 class AmdahlLab(RunPanel):

@@ -37,6 +37,7 @@ from .config import default
 from .executors import resolve_start_method
 from .experiments import stepped_progress
 from .interpret import Verdict
+from .plots import finish_figure
 from .runner import ProgressCallback, RunResult, run_tasks
 
 MIB = 2**20
@@ -229,6 +230,4 @@ def plot_data_movement(result: DataMovement) -> Figure:
     ax.set_title(f"Handing a {result.mebibytes} MiB array to a worker "
                  f"({result.start_method})")
     ax.margins(x=0.2)
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return finish_figure(fig)

@@ -30,7 +30,7 @@ from .controls import RunPanel, bounded_slider
 from .executors import MAX_WORKERS
 from .experiments import stepped_progress
 from .interpret import FASTER, SLOWER, Verdict, plural, speedup_phrase
-from .plots import IDEAL_STYLE, colour_for
+from .plots import IDEAL_STYLE, colour_for, finish_figure
 from .runner import MAX_TASKS, ProgressCallback, RunResult, default_workers, run_tasks
 from .system import effective_cpu_count
 from .workloads import count_up
@@ -208,9 +208,7 @@ def plot_granularity(sweep: GranularitySweep) -> Figure:
     ax.set_title(f"{sweep.items:,} items of {sweep.iterations:,} additions: "
                  "how big should a task be?")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return finish_figure(fig)
 
 
 class ChunkLab(RunPanel):

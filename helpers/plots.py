@@ -27,7 +27,8 @@ def colour_for(executor: str, index: int = 0) -> str:
     return EXECUTOR_COLOURS.get(executor, OKABE_ITO[index % len(OKABE_ITO)])
 
 
-def _finish(fig: Figure) -> Figure:
+def finish_figure(fig: Figure) -> Figure:
+    """Tight layout, and closed in pyplot so that it shows once, where it is displayed."""
     fig.tight_layout()
     plt.close(fig)
     return fig
@@ -90,14 +91,14 @@ def plot_timeline(runs: Comparison | Mapping[str, RunResult] | RunResult) -> Fig
     for i, (ax, (name, run)) in enumerate(zip(axes[:, 0], runs.items())):
         draw_timeline(ax, run, colour_for(run.executor, i), span, label=name)
     fig.suptitle("Which worker ran which task, when")
-    return _finish(fig)
+    return finish_figure(fig)
 
 
 def plot_times(comparison: Comparison) -> Figure:
     """Wall time and CPU time per executor, one figure."""
     fig, ax = plt.subplots(figsize=(6, 3.5))
     draw_times(ax, comparison)
-    return _finish(fig)
+    return finish_figure(fig)
 
 
 def plot_comparison(comparison: Comparison) -> Figure:
@@ -114,30 +115,43 @@ def plot_comparison(comparison: Comparison) -> Figure:
         draw_timeline(ax, run, colour_for(name, i), span)
         if i < len(runs) - 1:
             ax.set_xlabel("")
-    return _finish(fig)
+    return finish_figure(fig)
 
 
 def plot_speedup(sweeps: Mapping[str, Mapping[int, RunResult]], effective_cpus: int) -> Figure:
     """Measured speedup against workers, with the ideal: min(workers, effective CPUs)."""
     fig, ax = plt.subplots(figsize=(6, 4))
-    most = max(max(sweep) for sweep in sweeps.values())
-    counts = list(range(1, most + 1))
-    ax.plot(counts, [min(w, effective_cpus) for w in counts], label="ideal", **IDEAL_STYLE)
+    draw_speedup_frame(ax, max(max(sweep) for sweep in sweeps.values()), effective_cpus)
     for i, (name, sweep) in enumerate(sweeps.items()):
         base = sweep[min(sweep)].wall
         workers = sorted(sweep)
         ax.plot(workers, [base / sweep[w].wall for w in workers], marker="o",
                 color=colour_for(name, i), label=name)
-    ax.axvline(effective_cpus, color="#999999", linestyle=":", linewidth=1)
-    ax.annotate(f"{effective_cpus} effective CPUs", (effective_cpus, 0.02),
-                xycoords=("data", "axes fraction"), fontsize=8, ha="left")
-    ax.set_xticks(counts)
-    ax.set_xlabel("workers")
+    mark_effective_cpus(ax, effective_cpus)
     ax.set_ylabel("speedup (× the 1-worker time)")
     ax.set_title("Speedup versus number of workers")
-    ax.set_ylim(bottom=0)
     ax.legend()
-    return _finish(fig)
+    return finish_figure(fig)
+
+
+def draw_speedup_frame(ax: Axes, most_workers: int, effective_cpus: int,
+                       ideal_label: str = "ideal") -> list[int]:
+    """Workers 1 … ``most_workers`` on x and the ideal min(workers, CPUs); returns the
+    worker counts. The caller adds its points, :func:`mark_effective_cpus`, title, y label."""
+    counts = list(range(1, most_workers + 1))
+    ax.plot(counts, [min(w, effective_cpus) for w in counts], label=ideal_label, **IDEAL_STYLE)
+    ax.set_xticks(counts)
+    ax.set_xlabel("workers")
+    ax.set_ylim(bottom=0)
+    return counts
+
+
+def mark_effective_cpus(ax: Axes, effective_cpus: int) -> None:
+    """A dotted vertical line at the CPU count: beyond it, workers only take turns."""
+    ax.axvline(effective_cpus, color="#999999", linestyle=":", linewidth=1)
+    ax.annotate(f"{effective_cpus} effective CPU{'' if effective_cpus == 1 else 's'}",
+                (effective_cpus, 0.02), xycoords=("data", "axes fraction"), fontsize=8,
+                ha="left")
 
 
 def plot_speedup_by_workload(comparisons: Mapping[str, Comparison],
@@ -159,4 +173,4 @@ def plot_speedup_by_workload(comparisons: Mapping[str, Comparison],
     ax.set_title(f"{executor.capitalize()} versus serial, by kind of work")
     ax.margins(y=0.25)
     ax.legend(loc="upper right")
-    return _finish(fig)
+    return finish_figure(fig)

@@ -222,6 +222,23 @@ class StartCost:
         return statistics.median(self.seconds)
 
 
+def _timed_starts(start_method: str | None, repeats: int | None, default_repeats: int,
+                  start_once: Callable[[object], None]) -> StartCost:
+    """Time ``start_once(context)`` ``repeats`` times, after one untimed warm-up call."""
+    method = resolve_start_method(start_method)
+    repeats = check_int("repeats", default_repeats if repeats is None else repeats, 1, 50)
+    context = multiprocessing.get_context(method)
+    times = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork + threads: shown elsewhere
+        for repeat in range(repeats + 1):
+            began = time.perf_counter()
+            start_once(context)
+            if repeat:  # the first one was the warm-up
+                times.append(time.perf_counter() - began)
+    return StartCost(method, times)
+
+
 def start_cost(start_method: str | None = None, repeats: int | None = None,
                timeout: float = 30.0) -> StartCost:
     """Time ``Process(target=do_nothing)``: ``start()`` then ``join()``, ``repeats`` times.
@@ -231,24 +248,17 @@ def start_cost(start_method: str | None = None, repeats: int | None = None,
     imports the ``helpers`` package, where its target lives — as your own code would.
     Default repeats: 7, or 3 in quick mode. Raises ``RuntimeError`` if a child fails.
     """
-    method = resolve_start_method(start_method)
-    repeats = check_int("repeats", int(default(7, 3)) if repeats is None else repeats, 1, 50)
     timeout = check_float("timeout", timeout, 0.1, MAX_TIMEOUT)
-    context = multiprocessing.get_context(method)
-    times = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # fork + threads: shown elsewhere
-        for repeat in range(repeats + 1):
-            child = context.Process(target=do_nothing)
-            began = time.perf_counter()
-            child.start()
-            code = join_or_stop([child], timeout)[0]
-            elapsed = time.perf_counter() - began
-            if code != 0:
-                raise RuntimeError(f"a {method} child ended with exit code {code}")
-            if repeat:  # the first one was the warm-up
-                times.append(elapsed)
-    return StartCost(method, times)
+
+    def start_once(context) -> None:
+        child = context.Process(target=do_nothing)
+        child.start()
+        code = join_or_stop([child], timeout)[0]
+        if code != 0:
+            raise RuntimeError(f"a {context.get_start_method()} child ended with exit code "
+                               f"{code}")
+
+    return _timed_starts(start_method, repeats, int(default(7, 3)), start_once)
 
 
 def pool_start_cost(start_method: str | None = None, workers: int = 2,
@@ -259,27 +269,20 @@ def pool_start_cost(start_method: str | None = None, workers: int = 2,
     One untimed pool comes first, as in :func:`start_cost`. Default repeats: 5, or 3 in
     quick mode.
     """
-    method = resolve_start_method(start_method)
     workers = check_int("workers", workers, 1, 64)
-    repeats = check_int("repeats", int(default(5, 3)) if repeats is None else repeats, 1, 50)
     timeout = check_float("timeout", timeout, 0.1, MAX_TIMEOUT)
-    context = multiprocessing.get_context(method)
-    times = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # fork + threads: shown elsewhere
-        for repeat in range(repeats + 1):
-            began = time.perf_counter()
-            pool = ProcessPoolExecutor(workers, mp_context=context)
-            try:
-                for future in [pool.submit(do_nothing) for _ in range(workers)]:
-                    future.result(timeout=timeout)
-            except BaseException:
-                stop_now(pool)
-                raise
-            pool.shutdown(wait=True)
-            if repeat:
-                times.append(time.perf_counter() - began)
-    return StartCost(method, times)
+
+    def start_once(context) -> None:
+        pool = ProcessPoolExecutor(workers, mp_context=context)
+        try:
+            for future in [pool.submit(do_nothing) for _ in range(workers)]:
+                future.result(timeout=timeout)
+        except BaseException:
+            stop_now(pool)
+            raise
+        pool.shutdown(wait=True)
+
+    return _timed_starts(start_method, repeats, int(default(5, 3)), start_once)
 
 
 def start_costs(methods: Iterable[str] | None = None, repeats: int | None = None,

@@ -28,7 +28,7 @@ from matplotlib.figure import Figure
 from .checks import check_int
 from .executors import open_executor, resolve_start_method
 from .interpret import Verdict
-from .plots import colour_for
+from .plots import colour_for, finish_figure
 from .workloads import sleep_ms
 
 MIB = 2**20
@@ -162,6 +162,4 @@ def plot_memory(results: list[WorkerMemory]) -> Figure:
     ax.set_xlabel(f"memory per idle worker (MiB, {results[0].total.measure}, log scale)")
     ax.set_title("What one more worker costs in memory")
     ax.margins(x=0.3)
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return finish_figure(fig)
