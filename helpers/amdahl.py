@@ -105,7 +105,7 @@ def measure_scaling(workload: str = "count", serial_fraction: float = 0.2, *,
                     on_progress: ProgressCallback | None = None) -> Scaling:
     """Measure one job of ``total`` work on 1 … 2 × effective CPUs workers.
 
-    ``total`` is in the workload's unit (default: twice its default size, within its
+    ``total`` is in the workload's unit (default: 4 × its default size, within its
     slider range). The serial
     part does ``serial_fraction × total`` in this thread; the rest is split into one
     equal task per worker. ``on_result(scaling)`` follows each worker count.
@@ -117,7 +117,7 @@ def measure_scaling(workload: str = "count", serial_fraction: float = 0.2, *,
     counts = sorted(set(workers or range(1, min(2 * cpus, MAX_WORKERS) + 1)) | {1})
     for count in counts:
         check_int("workers", count, 1, MAX_WORKERS)
-    total = spec.check_size(min(2 * spec.default_size(), spec.max_size) if total is None
+    total = spec.check_size(min(4 * spec.default_size(), spec.max_size) if total is None
                             else total)
     serial_size = round(total * fraction)
     steps = len(counts) + 1
@@ -150,14 +150,14 @@ def describe_scaling(scaling: Scaling) -> Verdict:
     cpus = scaling.effective_cpus
     best = max(speedups, key=speedups.__getitem__)
     lines = [f"The serial part took {scaling.measured_serial_share():.0%} of the 1-worker job "
-             f"(you asked for {scaling.serial_fraction:.0%}). Best speedup: "
-             f"**{speedups[best]:.2f}×** with {plural(best, 'worker')}."]
+             f"(you asked for {scaling.serial_fraction:.0%})."]
     fitted = scaling.fitted()
     if fitted is None:
-        lines.append("With 1 effective CPU no number of workers can speed the job up, so "
-                     "there is no serial fraction to measure here: every worker takes turns "
-                     "on the same CPU.")
+        lines.append(f"With 1 effective CPU no number of workers can speed the job up (the "
+                     f"best measured, {speedups[best]:.2f}×, is noise), so there is no serial "
+                     "fraction to measure here: every worker takes turns on the same CPU.")
         return Verdict(tuple(lines))
+    lines[0] += f" Best speedup: **{speedups[best]:.2f}×** with {plural(best, 'worker')}."
     limit = "no limit" if fitted == 0 else f"at most {1 / fitted:.1f}× with any number of CPUs"
     lines.append(f"The Amdahl curve that fits these points has a serial fraction of "
                  f"**{fitted:.0%}**: {limit}.")

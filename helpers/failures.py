@@ -56,8 +56,9 @@ class Failure:
     def __str__(self) -> str:
         text = f"{self.what}\n  parent got ({self.seconds:.2f} s): {self.error}"
         if self.worker_traceback:
-            text += "\n  worker's traceback:\n    " + "\n    ".join(
-                self.worker_traceback.strip().splitlines()[-4:])
+            lines = [line for line in self.worker_traceback.strip().splitlines()
+                     if line.strip(" ^~")]  # drop the ^^^ position markers (3.11+)
+            text += "\n  worker's traceback (last lines):\n    " + "\n    ".join(lines[-3:])
         return text + f"\n  afterwards: {self.afterwards}"
 
     def _repr_pretty_(self, printer, cycle: bool) -> None:

@@ -29,7 +29,7 @@ from .config import default
 from .controls import RunPanel, bounded_slider
 from .executors import MAX_WORKERS
 from .experiments import stepped_progress
-from .interpret import FASTER, SLOWER, Verdict, plural, speedup_phrase
+from .interpret import FASTER, Verdict, plural, speedup_phrase
 from .plots import IDEAL_STYLE, colour_for, finish_figure
 from .runner import MAX_TASKS, ProgressCallback, RunResult, default_workers, run_tasks
 from .system import effective_cpu_count
@@ -152,30 +152,43 @@ def describe_granularity(sweep: GranularitySweep) -> Verdict:
              f"{sweep.executor} were {speedup_phrase(sweep.speedup(smallest), 'the loop')}; "
              f"with chunks of {best} ({plural(sweep.runs[best].tasks, 'task')}) "
              f"{speedup_phrase(sweep.speedup(best), 'the loop')}."]
+    parallel = min(sweep.workers, sweep.effective_cpus)
+    if sweep.speedup(best) > parallel * 1.05 + 0.05:
+        lines[-1] += (f" That is more than {plural(parallel, 'worker')} on "
+                      f"{plural(sweep.effective_cpus, 'effective CPU')} can give: the serial "
+                      "loop was slowed by something else — run-to-run noise.")
     crossover = sweep.crossover()
     overhead = sweep.overhead_per_task()
     if overhead > 0:
         lines.append(f"Each extra task cost about **{overhead * 1e6:.0f} µs** of overhead "
                      f"here — as much as {overhead / sweep.seconds_per_item():.1f} items of work.")
-    if sweep.effective_cpus == 1:
-        lines.append("With 1 effective CPU no chunk size can make processes faster than the "
-                     "loop: the workers take turns on the one CPU, and every task only adds "
-                     "overhead. On a machine with more CPUs the larger chunks win.")
-    elif crossover is not None and sweep.speedup(best) >= FASTER:
-        per_task = crossover * sweep.seconds_per_item()
-        lines.append(f"From chunks of **{crossover}** items (about {per_task * 1000:.1f} ms "
-                     "of work per task) on, the pool beat the loop. **Rule of thumb from "
-                     f"this measurement:** give each task at least ~{_rule(overhead):.0f} ms "
-                     "of work — ten times the per-task overhead — and no more tasks than "
-                     "a few per worker.")
-    elif sweep.speedup(best) <= SLOWER or crossover is None:
-        lines.append("No chunk size made the pool faster than the loop here: the whole job "
-                     "is too small to share out. Raise the items or the work per item.")
-    else:
-        lines.append("Even the best chunk size was only slightly faster than the loop: the "
-                     "job is close to too small to share out; more work per item would show "
-                     "a clearer gain.")
+    lines.append(_verdict(sweep, crossover, overhead))
     return Verdict(tuple(lines))
+
+
+def _verdict(sweep: GranularitySweep, crossover: int | None, overhead: float) -> str:
+    """The sentence that says what to conclude, from the shape of the measurement."""
+    best = sweep.best()
+    if sweep.effective_cpus == 1:
+        return ("With 1 effective CPU no chunk size can make processes faster than the loop "
+                "(any gain above is noise): the workers take turns on the one CPU, and every "
+                "task only adds overhead. On a machine with more CPUs the larger chunks win.")
+    if sweep.speedup(best) < BEAT:
+        return ("No chunk size made the pool faster than the loop here: the whole job is too "
+                "small to share out. Raise the items or the work per item.")
+    if crossover is None:
+        return (f"Chunks of {best} were the fastest, but the largest chunks lost to the loop "
+                "again: with so few tasks, one task delayed by another program decides the "
+                "whole run. That is noise: press Run again.")
+    if sweep.speedup(best) < FASTER:
+        return ("Even the best chunk size was only slightly faster than the loop: the job is "
+                "close to too small to share out; more work per item would show a clearer "
+                "gain.")
+    per_task = crossover * sweep.seconds_per_item()
+    return (f"From chunks of **{crossover}** items (about {per_task * 1000:.1f} ms of work "
+            "per task) on, the pool beat the loop. **Rule of thumb from this measurement:** "
+            f"give each task at least ~{_rule(overhead):.0f} ms of work — ten times the "
+            "per-task overhead — and no more tasks than a few per worker.")
 
 
 def _rule(overhead: float) -> float:

@@ -107,8 +107,8 @@ def describe_instances(runs: dict[str, InstancesRun], effective_cpus: int) -> Ve
              f"{speedup_phrase(gain, 'one after another')}, "
              f"{together.cpu / together.seconds:.1f} CPUs busy."]
     if effective_cpus == 1:
-        lines.append("With 1 effective CPU the copies can only take turns: starting them "
-                     "together cannot finish sooner.")
+        lines.append("With 1 effective CPU the copies can only take turns, so starting them "
+                     "together cannot make them finish sooner: any difference above is noise.")
     else:
         lines.append(f"Each copy is its own process with its own GIL, so up to "
                      f"{_copies(min(effective_cpus, serial.count))} can compute at "

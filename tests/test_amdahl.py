@@ -72,7 +72,8 @@ def test_words_follow_the_measurement():
     slow = a.describe_scaling(fake_scaling({1: 0.8, 2: 0.7})).text
     assert "more than the serial part you chose" in slow
     one_cpu = a.describe_scaling(fake_scaling({1: 0.8, 2: 0.8}, cpus=1)).text
-    assert "1 effective CPU" in one_cpu and "fits" not in one_cpu
+    assert "1 effective CPU" in one_cpu and "fits" not in one_cpu and "noise" in one_cpu
+    assert "Best speedup" not in one_cpu
 
 
 def test_plot_shows_measured_fitted_and_ideal():

@@ -86,7 +86,14 @@ def test_words_follow_the_measurement():
     lose = g.describe_granularity(fake_sweep({1: 4.0, 256: 1.4})).text
     assert "No chunk size made the pool faster" in lose
     one_cpu = g.describe_granularity(fake_sweep({1: 4.0, 256: 0.9}, cpus=1)).text
-    assert "1 effective CPU" in one_cpu and "Rule of thumb" not in one_cpu
+    assert "1 effective CPU" in one_cpu and "noise" in one_cpu and "Rule" not in one_cpu
+    noisy = g.describe_granularity(fake_sweep({1: 4.0, 256: 0.6, 512: 1.2})).text
+    assert "Chunks of 256 were the fastest" in noisy and "No chunk size" not in noisy
+    above_ideal = g.describe_granularity(fake_sweep({1: 4.0, 256: 0.4})).text
+    assert "2.5× faster" in above_ideal and "run-to-run noise" in above_ideal
+    assert "noise" not in win
+    slight = g.describe_granularity(fake_sweep({1: 4.0, 256: 0.9})).text
+    assert "only slightly faster" in slight
 
 
 def test_crossover_self_check_accepts_only_the_right_chunk():

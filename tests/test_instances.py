@@ -18,7 +18,8 @@ def test_compare_runs_both_ways(no_leftover_processes):
     assert not runs["one after another"].together and runs["all at once"].together
     text = inst.describe_instances(runs, 2).text
     assert "2 copies one after another" in text
-    assert "1 effective CPU" in inst.describe_instances(runs, 1).text
+    one_cpu = inst.describe_instances(runs, 1).text
+    assert "1 effective CPU" in one_cpu and "noise" in one_cpu
 
 
 def test_a_timeout_leaves_no_copy(no_leftover_processes):
