@@ -34,6 +34,12 @@ Modules, one idea each:
 ``instances``   notebook 05: many copies of a script, via subprocess
 ``failures``    notebook 05: a worker raising, dying, or being stopped
 ``processes_exercises`` notebook 05's self-checks
+``races``       notebook 06: lost updates counted, the lock that fixes them
+``pipelines``   notebook 06: producer/consumer queues with sentinels and back-pressure
+``deadlock``    notebook 06: two locks in opposite orders, detected by timeouts
+``process_sharing`` notebook 06: a counter shared between processes, five ways
+``coordination`` notebook 06: Event, Semaphore, threading.local; what is atomic
+``bank``        notebook 06's exercise: transfers that must not create money
 """
 from .config import quick_mode, start_method
 from .experiments import Comparison, compare, sweep_workers
