@@ -27,18 +27,19 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing import shared_memory
+from typing import TYPE_CHECKING
 
-import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.figure import Figure
 
 from .checks import check_int
 from .config import default
 from .executors import resolve_start_method
 from .experiments import stepped_progress
 from .interpret import Verdict
-from .plots import finish_figure
 from .runner import ProgressCallback, RunResult, run_tasks
+
+if TYPE_CHECKING:  # matplotlib is imported only to draw: worker processes stay light
+    from matplotlib.figure import Figure
 
 MIB = 2**20
 MAX_MEBIBYTES = 512
@@ -64,7 +65,7 @@ def array_checksum(array: np.ndarray) -> float:
 
 def shared_checksum(ref: SharedArray) -> float:
     """The sum of the array in shared memory block ``ref.name``; no copy is made."""
-    block = _attach(ref.name)
+    block = attach_shared(ref.name)
     try:
         view = np.ndarray(ref.shape, dtype=ref.dtype, buffer=block.buf)
         total = float(np.sum(view))
@@ -82,7 +83,7 @@ def inherited_checksum(_: object = None) -> float:
     return float(np.sum(_INHERITED))
 
 
-def _attach(name: str) -> shared_memory.SharedMemory:
+def attach_shared(name: str) -> shared_memory.SharedMemory:
     """Open an existing block. From Python 3.13 ``track=False`` tells multiprocessing's
     resource tracker that this process does not own the block (the creator unlinks it)."""
     if sys.version_info >= (3, 13):
@@ -217,6 +218,10 @@ def describe_data_movement(result: DataMovement) -> Verdict:
 
 def plot_data_movement(result: DataMovement) -> Figure:
     """Milliseconds per task for each way of handing the array over."""
+    import matplotlib.pyplot as plt
+
+    from .plots import finish_figure
+
     fig, ax = plt.subplots(figsize=(7, 3.5))
     ways = list(result.runs)
     values = [result.seconds(way) * 1000 for way in ways]

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import multiprocessing
 import statistics
-import sys
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from .checks import check_choice, check_int
+from .data_movement import attach_shared
 from .config import default
 from .executors import resolve_start_method
 from .processes_intro import join_or_stop
@@ -36,21 +36,13 @@ MAX_PROCESSES = 8
 GO_TIMEOUT = 60.0
 
 
-def _attach(name: str):
-    from multiprocessing import shared_memory
-
-    if sys.version_info >= (3, 13):
-        return shared_memory.SharedMemory(name=name, track=False)
-    return shared_memory.SharedMemory(name=name)
-
-
 def count_in_child(way: str, slot: int, times: int, target, lock, seconds, start_line
                    ) -> None:
     """Wait at ``start_line`` (a Barrier: all children start counting together), then add
     1 to the shared counter ``times`` times, the ``way`` way; time the loop."""
     block = view = None
     if way == "shared_memory + Lock":
-        block = _attach(target)
+        block = attach_shared(target)
         view = np.ndarray((1,), dtype=np.int64, buffer=block.buf)
     start_line.wait(GO_TIMEOUT)  # BrokenBarrierError if a sibling never arrives
     start = time.perf_counter()
