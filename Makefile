@@ -10,7 +10,8 @@ NOTEBOOK := notebooks/00_start_here.ipynb
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup lab test test-fast test-browser browser-deps test-versions test-versions-ci clean
+.PHONY: setup lab test test-fast test-browser browser-deps test-versions test-versions-ci \
+        free-threaded clean
 
 setup: $(STAMP)
 
@@ -48,5 +49,10 @@ test-versions:
 test-versions-ci:
 	$(PYTHON) tools/test_versions.py --oldest-newest --start-methods default
 
+# A free-threaded Python (found, or built into ~/.cache/concurrency-lab), its venv .venv-ft,
+# and a "Python 3.13t (free-threaded)" kernel; notebook 07 uses it.
+free-threaded: setup
+	bash tools/free_threaded.sh
+
 clean:
-	rm -rf $(VENV) .venvs test-artifacts *.egg-info
+	rm -rf $(VENV) .venv-ft .venvs test-artifacts *.egg-info

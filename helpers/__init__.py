@@ -40,6 +40,8 @@ Modules, one idea each:
 ``process_sharing`` notebook 06: a counter shared between processes, five ways
 ``coordination`` notebook 06: Event, Semaphore, threading.local; what is atomic
 ``bank``        notebook 06's exercise: transfers that must not create money
+``free_threading`` notebook 07: find a free-threaded Python and measure in it
+``measure_cli`` ``python -m helpers.measure_cli``: measure in another interpreter, print JSON
 """
 from .config import quick_mode, start_method
 from .experiments import Comparison, compare, sweep_workers

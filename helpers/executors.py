@@ -1,8 +1,9 @@
 """One small registry of executor kinds, so one runner serves them all.
 
 Every kind is a :class:`concurrent.futures.Executor`: ``serial`` (runs each task
-at ``submit`` time, the baseline), ``threads``, ``processes`` and ``asyncio``
-(coroutine functions on an event loop of its own). Later
+at ``submit`` time, the baseline), ``threads``, ``processes``, ``asyncio``
+(coroutine functions on an event loop of its own) and, on Python 3.14+,
+``interpreters`` (``InterpreterPoolExecutor``). Later
 notebooks add their own kinds (interpreters, asyncio, Dask) with
 :func:`register_executor`; the runner, the plots and the lab widget then work
 with them unchanged.
@@ -177,6 +178,19 @@ class AsyncioExecutor(Executor):
 register_executor(ExecutorKind(
     "asyncio", "asyncio", lambda workers, method: AsyncioExecutor(workers), True,
     "coroutines on one event loop in one thread, at most `workers` at once"))
+
+
+try:  # Python 3.14+: one interpreter (with its own GIL) per worker, in this process
+    from concurrent.futures import InterpreterPoolExecutor
+except ImportError:  # 3.10–3.13
+    InterpreterPoolExecutor = None  # type: ignore[assignment,misc]
+
+if InterpreterPoolExecutor is not None:
+    register_executor(ExecutorKind(
+        "interpreters", "interpreters",
+        lambda workers, method: InterpreterPoolExecutor(workers), True,
+        "an InterpreterPoolExecutor (3.14+): subinterpreters in this process, each with its "
+        "own GIL; functions must be importable and arguments picklable"))
 
 
 def resolve_start_method(method: str | None) -> str:

@@ -155,8 +155,10 @@ def mark_effective_cpus(ax: Axes, effective_cpus: int) -> None:
 
 
 def plot_speedup_by_workload(comparisons: Mapping[str, Comparison],
-                             executor: str = "threads") -> Figure:
-    """One bar per workload: ``executor``'s speedup over the baseline, with the ideal."""
+                             executor: str = "threads", *, xlabel: str = "workload",
+                             title: str | None = None) -> Figure:
+    """One bar per workload (or per interpreter, whatever the keys name): ``executor``'s
+    speedup over the baseline, with the ideal."""
     fig, ax = plt.subplots(figsize=(7, 3.8))
     names = list(comparisons)
     for i, name in enumerate(names):
@@ -168,9 +170,9 @@ def plot_speedup_by_workload(comparisons: Mapping[str, Comparison],
         ax.annotate(f"{comparison.speedup(executor):.2f}×\n{run.utilisation:.1f} CPUs",
                     (i, comparison.speedup(executor)), ha="center", va="bottom", fontsize=8)
     ax.set_xticks(range(len(names)), names)
-    ax.set_xlabel("workload")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(f"speedup of {executor} (× serial)")
-    ax.set_title(f"{executor.capitalize()} versus serial, by kind of work")
+    ax.set_title(title or f"{executor.capitalize()} versus serial, by kind of work")
     ax.margins(y=0.25)
     ax.legend(loc="upper right")
     return finish_figure(fig)

@@ -24,17 +24,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-import matplotlib.pyplot as plt
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING
 
 from .checks import check_choice, check_int
 from .config import default
 from .exercises import CheckResult, first_problem, not_yet
 from .interpret import Verdict
-from .plots import OKABE_ITO, finish_figure
 from .runner import run_tasks
 from .system import gil_enabled, is_free_threaded_build
+
+if TYPE_CHECKING:  # matplotlib only to draw: this module also runs in a bare interpreter
+    from matplotlib.figure import Figure
 
 MAX_THREADS = 16
 MAX_TIMES = 1_000_000
@@ -180,6 +180,10 @@ def lock_cost(plain: list[Race], locked: list[Race]) -> str:
 
 def plot_races(by_increment: dict[str, list[Race]]) -> Figure:
     """Expected against actual count for every repeat of every increment."""
+    import matplotlib.pyplot as plt
+
+    from .plots import OKABE_ITO, finish_figure
+
     fig, ax = plt.subplots(figsize=(7, 3.8))
     for i, (name, results) in enumerate(by_increment.items()):
         share = [r.actual / r.expected * 100 for r in results]
