@@ -241,12 +241,15 @@ def describe_overhead(free: Comparison, standard: Comparison | None,
     if standard is None:
         return ("No normal build of the same Python version was found to compare with, so "
                 "the single-thread cost of free-threading was not measured here.")
-    ratio = free.baseline.wall / standard.baseline.wall
+    per_task = [c.baseline.wall / c.baseline.tasks for c in (free, standard)]
+    ratio = per_task[0] / per_task[1]
     more = "slower" if ratio > 1 else "faster"
     return (f"One thread, the same work: the free-threaded build took "
-            f"{free.baseline.wall:.2f} s, {standard_label} {standard.baseline.wall:.2f} s — "
+            f"{per_task[0]:.3f} s per task, {standard_label} {per_task[1]:.3f} s — "
             f"{abs(ratio - 1):.0%} {more} with no other thread running. That is the price "
-            "of making every object safe to share without a GIL.")
+            "of making every object safe to share without a GIL — plus any difference in "
+            "how the two interpreters were compiled (e.g. with or without profile-guided "
+            "optimisation).")
 
 
 def describe_races_by_gil(gil_off: Race, gil_on: Race, label: str) -> str:

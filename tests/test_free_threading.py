@@ -96,7 +96,7 @@ def test_words_follow_the_measurements():
     assert "Only with the GIL off" in text
     assert "1 effective CPU" in ft.describe_gil_modes({"k": fake(1, 1, 1, cpus=1)}).text
     overhead = ft.describe_overhead(fake(1.2, 0.6, 1.2), fake(1.0, 1.0, 1.0), "3.13")
-    assert "20% slower" in overhead
+    assert "20% slower" in overhead and "0.600 s per task" in overhead
     assert "not measured" in ft.describe_overhead(fake(1, 1, 1), None, "")
     lost = ft.describe_races_by_gil(Race("plain +=", 4, 10, 31, 0.1),
                                     Race("plain +=", 4, 10, 40, 0.1), "3.13t")

@@ -15,6 +15,7 @@ CACHE="${LAB_FT_CACHE:-$HOME/.cache/concurrency-lab}"
 PREFIX="$CACHE/python3.13t"
 VENV=.venv-ft
 KERNEL_NAME=python3-ft
+WORK_DIR=""
 
 is_free_threaded() {
   [ -n "$1" ] && [ -x "$1" ] && "$1" -c \
@@ -50,7 +51,8 @@ build_interpreter() {
   local uri work
   uri=$(debian_uri) || { echo "free-threaded: no Debian archive in the apt sources" >&2; exit 1; }
   work=$(mktemp -d)
-  trap 'rm -rf "$work"' EXIT
+  WORK_DIR=$work
+  trap 'rm -rf "${WORK_DIR:-}"' EXIT
   echo "free-threaded: building CPython 3.13 with --disable-gil into $PREFIX (a few minutes)"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
@@ -91,7 +93,8 @@ fi
 
 if [ -x .venv/bin/python ]; then
   "$VENV/bin/python" -m ipykernel install --prefix "$PWD/.venv" --name "$KERNEL_NAME" \
-    --display-name "Python $("$FT" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')t (free-threaded)" >/dev/null
+    --display-name "Python $("$FT" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')t (free-threaded)" \
+    >/dev/null 2>&1
   echo "free-threaded: kernel '$KERNEL_NAME' registered in .venv"
 fi
 PYTHON_GIL=0 "$VENV/bin/python" -c \
