@@ -183,6 +183,8 @@ def race_in(interpreter: Interpreter, gil: bool | None, increment: str = "plain 
 def gil_after_import(interpreter: Interpreter, module: str = "_cffi_backend") -> str:
     """Import ``module`` in ``interpreter`` (no ``PYTHON_GIL`` set) and report what happened
     to the GIL — the RuntimeWarning an extension without free-threading support causes."""
+    if not isinstance(module, str) or not all(p.isidentifier() for p in module.split(".")):
+        raise ValueError(f"module must be a dotted module name, got {module!r}")
     code = (f"import sys, warnings; warnings.simplefilter('always')\n"
             f"try:\n    import {module}\nexcept ImportError:\n    print('missing')\n"
             f"else:\n    print('gil on' if sys._is_gil_enabled() else 'gil off')")

@@ -43,6 +43,16 @@ def test_a_normal_python_is_never_taken_for_a_free_threaded_one(monkeypatch):
     assert "make free-threaded" in ft.HOW_TO_GET_ONE and "LAB_FT_PYTHON" in ft.HOW_TO_GET_ONE
 
 
+def test_bad_input_names_the_parameter():
+    here = ft.probe(sys.executable)
+    with pytest.raises(ValueError, match="module"):
+        ft.gil_after_import(here, "os; import shutil")
+    with pytest.raises(ValueError, match="workers"):
+        ft.measure_threads(here, None, workers=0)
+    with pytest.raises(ValueError, match="increment"):
+        ft.race_in(here, None, "teleport")
+
+
 def test_lab_ft_python_comes_first(monkeypatch):
     monkeypatch.setenv(ft.FT_ENV, "/opt/somewhere/python3.14t")
     assert ft.candidates()[0] == "/opt/somewhere/python3.14t"
