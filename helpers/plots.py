@@ -6,6 +6,7 @@ common forms of colour blindness. Each function returns a matplotlib Figure
 """
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
@@ -169,7 +170,7 @@ def plot_speedup_by_workload(comparisons: Mapping[str, Comparison],
         ax.hlines(ideal, i - 0.4, i + 0.4, label="ideal" if i == 0 else None, **IDEAL_STYLE)
         ax.annotate(f"{comparison.speedup(executor):.2f}×\n{run.utilisation:.1f} CPUs",
                     (i, comparison.speedup(executor)), ha="center", va="bottom", fontsize=8)
-    ax.set_xticks(range(len(names)), names)
+    ax.set_xticks(range(len(names)), ["\n".join(textwrap.wrap(n, 18)) for n in names])
     ax.set_xlabel(xlabel)
     ax.set_ylabel(f"speedup of {executor} (× serial)")
     ax.set_title(title or f"{executor.capitalize()} versus serial, by kind of work")

@@ -122,6 +122,20 @@ def test_speeds_up_self_check():
     assert not ft.check_speeds_up(None)
 
 
+def test_a_speedup_with_one_cpu_busy_is_called_noise():
+    text = ft.describe_gil_modes({"kernel": fake(1.0, 0.7, 0.7),
+                                  f"t, {ft.GIL_OFF}": fake(1.0, 0.52, 1.9),
+                                  f"t, {ft.GIL_ON}": fake(1.0, 1.0, 1.0)}).text
+    assert "1.4× faster than serial, 1.0 CPUs busy. With about one CPU busy" in text
+    assert "Only with the GIL off" in text
+
+
+def test_this_kernel_is_measured_the_same_way():
+    here = ft.measure_threads(None, None, size=20_000, repeats=1)
+    assert here.runs["threads"].results == [20_000, 20_000]
+    assert ft.work_size("count") == min(12_000_000, 3 * 1_000_000)  # quick mode in tests
+
+
 def test_conclusions_follow_which_settings_were_faster():
     kernel = fake(1.0, 1.0, 1.0)
     off, on_fast = fake(1.0, 0.52, 1.9), fake(1.0, 0.55, 1.8)
