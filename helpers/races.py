@@ -187,8 +187,9 @@ def plot_races(by_increment: dict[str, list[Race]]) -> Figure:
     fig, ax = plt.subplots(figsize=(7, 3.8))
     for i, (name, results) in enumerate(by_increment.items()):
         share = [r.actual / r.expected * 100 for r in results]
-        ax.plot(range(1, len(results) + 1), share, marker="o", color=OKABE_ITO[i % 8],
-                label=name)
+        shift = (i - (len(by_increment) - 1) / 2) * 0.08  # side by side where lines coincide
+        ax.plot([n + 1 + shift for n in range(len(results))], share, color=OKABE_ITO[i % 8],
+                marker="osD^v"[i % 5], linestyle=["-", "--", ":", "-."][i % 4], label=name)
     ax.axhline(100, color="#000000", linestyle="--", linewidth=1, label="expected (nothing lost)")
     ax.set_xticks(range(1, max(len(r) for r in by_increment.values()) + 1))
     ax.set_xlabel("repeat")
