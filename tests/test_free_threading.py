@@ -108,6 +108,8 @@ def test_words_follow_the_measurements():
     overhead = ft.describe_overhead(fake(1.2, 0.6, 1.2), fake(1.0, 1.0, 1.0), "3.13")
     assert "20% slower" in overhead and "0.600 s per task" in overhead
     assert "not measured" in ft.describe_overhead(fake(1, 1, 1), None, "")
+    faster = ft.describe_overhead(fake(0.8, 0.4, 0.8), fake(1.0, 1.0, 1.0), "3.13")
+    assert "not slower here (20% faster)" in faster and "price" not in faster
     lost = ft.describe_races_by_gil(Race("plain +=", 4, 10, 31, 0.1),
                                     Race("plain +=", 4, 10, 40, 0.1), "3.13t")
     assert "lost **9** of 40" in lost and "lost nothing of 40" in lost
