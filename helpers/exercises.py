@@ -3,11 +3,47 @@
 A check never raises on a wrong answer (a learner's "Run all" goes on); it returns
 a :class:`CheckResult` that displays as ✅ or ❌ with the hint. Tests feed every
 check a right and a wrong answer.
+
+Strict mode, for tests: with ``LAB_STRICT_CHECKS=1`` in the environment, a failed
+:class:`CheckResult` raises :class:`CheckFailed` as it is made, so a notebook run
+(nbval) fails when a reference solution does not pass its self-check. A cell that shows
+a wrong answer on purpose wraps the check in :func:`wrong_on_purpose`.
 """
 from __future__ import annotations
 
 import html
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+
+STRICT_ENV = "LAB_STRICT_CHECKS"
+_ON_PURPOSE: ContextVar[bool] = ContextVar("wrong_on_purpose", default=False)
+
+
+class CheckFailed(AssertionError):
+    """A self-check failed while ``LAB_STRICT_CHECKS=1``: the message says what and why."""
+
+    def __init__(self, result: CheckResult) -> None:
+        super().__init__(str(result))
+        self.result = result
+
+
+def strict_checks() -> bool:
+    """True when ``LAB_STRICT_CHECKS`` is set to 1 (or true/yes/on)."""
+    return os.environ.get(STRICT_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+@contextmanager
+def wrong_on_purpose() -> Iterator[None]:
+    """Inside this block a failed check only shows ❌, even in strict mode: for cells that
+    demonstrate a wrong answer (notebook 06 shows the racy bank failing its check)."""
+    token = _ON_PURPOSE.set(True)
+    try:
+        yield
+    finally:
+        _ON_PURPOSE.reset(token)
 
 
 @dataclass(frozen=True)
@@ -16,6 +52,10 @@ class CheckResult:
 
     passed: bool
     message: str
+
+    def __post_init__(self) -> None:
+        if not self.passed and strict_checks() and not _ON_PURPOSE.get():
+            raise CheckFailed(self)
 
     def __bool__(self) -> bool:
         return self.passed

@@ -1,4 +1,7 @@
-from helpers.exercises import CheckResult, first_problem
+import pytest
+
+from helpers.exercises import (STRICT_ENV, CheckFailed, CheckResult, first_problem, not_yet,
+                               wrong_on_purpose)
 from helpers.experiments import compare
 from helpers.gil_exercises import JOBS, check_tool_choices, check_zlib_comparison
 
@@ -9,6 +12,40 @@ def test_check_result_display():
     assert str(ok).startswith("✅") and str(bad).startswith("❌")
     assert "#009E73" in ok._repr_html_()
     assert not first_problem([(True, "a", "b"), (False, "wrong.", "try this.")], "yes")
+
+
+@pytest.fixture(autouse=True)
+def lenient(monkeypatch):
+    """Unit tests look at failed results, so strict mode is off unless a test turns it on."""
+    monkeypatch.delenv(STRICT_ENV, raising=False)
+
+
+def test_without_the_strict_switch_a_failed_check_returns(monkeypatch):
+    for value in (None, "0", ""):
+        if value is None:
+            monkeypatch.delenv(STRICT_ENV, raising=False)
+        else:
+            monkeypatch.setenv(STRICT_ENV, value)
+        result = not_yet("wrong.", "try this.")
+        assert isinstance(result, CheckResult) and not result
+        assert not check_tool_choices(["threads"])
+
+
+def test_the_strict_switch_makes_a_failed_check_raise_with_its_message(monkeypatch):
+    monkeypatch.setenv(STRICT_ENV, "1")
+    with pytest.raises(CheckFailed, match="Not yet: wrong. Hint: try this.") as raised:
+        not_yet("wrong.", "try this.")
+    assert isinstance(raised.value, AssertionError) and not raised.value.result.passed
+    with pytest.raises(CheckFailed, match="Hint"):  # every check function gets it
+        check_tool_choices(["threads"])
+    with pytest.raises(CheckFailed):
+        first_problem([(True, "a.", "b."), (False, "wrong.", "try this.")], "yes")
+    right = {job: tool for job, (tool, _) in JOBS.items()}
+    assert check_tool_choices(right) and first_problem([(True, "a.", "b.")], "yes")
+    with wrong_on_purpose():  # a cell that shows a wrong answer on purpose
+        assert not check_tool_choices(["threads"])
+    with pytest.raises(CheckFailed):  # and strict again after it
+        check_tool_choices(["threads"])
 
 
 def test_tool_choices_right_and_wrong():

@@ -21,7 +21,7 @@ NOTEBOOK_TIMEOUT = 600
 
 
 def run_nbval(notebook, method):
-    env = {**os.environ, "LAB_QUICK": "1", "LAB_START_METHOD": method}
+    env = {**os.environ, "LAB_QUICK": "1", "LAB_START_METHOD": method, "LAB_STRICT_CHECKS": "1"}
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
                "--nbval-current-env", f"--nbval-cell-timeout={CELL_TIMEOUT}",
                "-o", "timeout=0", str(notebook)]
