@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed, wait
 
 import pytest
 
@@ -248,3 +249,77 @@ def test_check_fetch_all_rejects_wrong_answers_without_raising(answer, words):
     result = io.check_fetch_all(answer)
     assert not result
     assert words in result.message and "Hint:" in result.message
+
+
+# --- exercise 2: a deadline for slow pages ------------------------------------------------
+
+FAST_CHECK = {"seconds": 0.2, "slow_s": 1.0}  # the wrong answers wait at most 1 s
+
+
+def good_fetch_within(urls, seconds):  # the notebook's solution
+    with ThreadPoolExecutor(max_workers=len(urls)) as pool:
+        futures = [pool.submit(fetch, url, timeout=seconds) for url in urls]
+    return [None if f.exception(timeout=0) else f.result(timeout=0) for f in futures]
+
+
+def wait_only_fetch_within(urls, seconds):  # wait() has a timeout, the with block has none
+    with ThreadPoolExecutor(max_workers=len(urls)) as pool:
+        futures = [pool.submit(fetch, url) for url in urls]
+        done, _ = wait(futures, timeout=seconds)
+    return [f.result(timeout=0) if f in done else None for f in futures]
+
+
+def serial_fetch_within(urls, seconds):
+    sizes = []
+    for url in urls:
+        try:
+            sizes.append(fetch(url, timeout=seconds))
+        except TimeoutError:
+            sizes.append(None)
+    return sizes
+
+
+def unhandled_fetch_within(urls, seconds):
+    with ThreadPoolExecutor(max_workers=len(urls)) as pool:
+        return list(pool.map(fetch, urls, [seconds] * len(urls), timeout=5))
+
+
+def completion_order_fetch_within(urls, seconds):
+    with ThreadPoolExecutor(max_workers=len(urls)) as pool:
+        futures = [pool.submit(fetch, url, timeout=seconds) for url in urls]
+        return [None if f.exception() else f.result() for f in as_completed(futures, timeout=5)]
+
+
+def abandoning_fetch_within(urls, seconds):  # returns on time, leaves its threads running
+    pool = ThreadPoolExecutor(max_workers=len(urls))
+    futures = [pool.submit(fetch, url) for url in urls]
+    done, _ = wait(futures, timeout=seconds)
+    pool.shutdown(wait=False)
+    return [f.result(timeout=0) if f in done else None for f in futures]
+
+
+def test_check_fetch_within_accepts_the_solution():
+    result = io.check_fetch_within(good_fetch_within)
+    assert result and "no thread left" in result.message
+    assert io.check_fetch_within(good_fetch_within, **FAST_CHECK)
+
+
+@pytest.mark.parametrize(("answer", "words"), [
+    (wait_only_fetch_within, "took"),
+    (serial_fetch_within, "took"),
+    (unhandled_fetch_within, "TimeoutError"),
+    (completion_order_fetch_within, "expected"),
+    (abandoning_fetch_within, "still ran"),
+    (lambda urls, seconds: None, "not a list"),
+    ("fetch", "function"),
+])
+def test_check_fetch_within_rejects_wrong_answers_without_raising(answer, words):
+    result = io.check_fetch_within(answer, **FAST_CHECK)
+    assert not result
+    assert words in result.message and "Hint:" in result.message
+    assert not [t for t in threading.enumerate() if t.name.startswith("LatencyServer")]
+
+
+def test_check_fetch_within_bad_settings_name_the_parameter():
+    with pytest.raises(ValueError, match="slow_s"):
+        io.check_fetch_within(good_fetch_within, seconds=0.5, slow_s=0.6)
