@@ -1,4 +1,5 @@
 """Notebooks as files: stored without outputs, and written the way the course promises."""
+import ast
 import json
 import re
 from pathlib import Path
@@ -44,17 +45,71 @@ def test_code_cells_are_short(path):
     assert not long, f"cells {long} are longer than {MAX_CELL_LINES} lines: move code to helpers"
 
 
-@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if not p.stem.startswith("00")],
-                         ids=lambda p: p.stem)
-def test_exercises_with_hidden_solutions_and_self_checks(path):
+EXERCISE_NOTEBOOKS = [p for p in NOTEBOOKS if re.match(r"0[1-9]_", p.stem)]
+CHECK_CALL = re.compile(r"\b(check_\w+)\(")
+# How a test says "this answer was rejected".
+REJECTION = re.compile(r"\bassert not\b|\bnot [\w.]+\.passed\b|\.passed is False|"
+                       r"_assert_rejected\(")
+
+
+def is_hidden(cell):
+    return bool(cell.get("metadata", {}).get("jupyter", {}).get("source_hidden"))
+
+
+def exercises(path):
+    """(learner cell, solution cell, self-check cell) around each hidden solution."""
     all_cells = cells(path)
-    hidden = [i for i, c in enumerate(all_cells)
-              if c.get("metadata", {}).get("jupyter", {}).get("source_hidden")]
-    assert hidden, "an exercise needs a solution cell with source_hidden"
-    for i in hidden:
-        assert all_cells[i - 1]["cell_type"] == "code", "a blank cell for the learner comes first"
-        following = "".join(all_cells[i + 1]["source"]) if i + 1 < len(all_cells) else ""
-        assert "check" in following, "a self-check cell follows each solution"
+    return [(all_cells[i - 1], cell, all_cells[i + 1] if i + 1 < len(all_cells) else None)
+            for i, cell in enumerate(all_cells) if is_hidden(cell)]
+
+
+@pytest.mark.parametrize("path", EXERCISE_NOTEBOOKS, ids=lambda p: p.stem)
+def test_at_least_two_exercises_with_hidden_solutions_and_self_checks(path):
+    found = exercises(path)
+    assert len(found) >= 2, f"{len(found)} hidden solution cell(s): end with at least two exercises"
+    for learner, solution, check in found:
+        assert solution["cell_type"] == "code", "a hidden solution is a code cell"
+        assert learner["cell_type"] == "code" and not is_hidden(learner), \
+            "a code cell for the learner comes right before each solution"
+        assert check is not None and check["cell_type"] == "code" \
+            and CHECK_CALL.search("".join(check["source"])), \
+            "a self-check cell (calling a helpers check_… function) follows each solution"
+
+
+def self_check_names():
+    """Every check function a notebook's self-check cell calls."""
+    return {name for path in EXERCISE_NOTEBOOKS for _, _, check in exercises(path) if check
+            for name in CHECK_CALL.findall("".join(check["source"]))}
+
+
+def rejected_checks(source):
+    """Check functions that a test function in ``source`` calls and asserts a rejection of."""
+    tree = ast.parse(source)
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test"):
+            body = ast.get_source_segment(source, node) or ""
+            if REJECTION.search(body):
+                found |= set(CHECK_CALL.findall(body))
+    return found
+
+
+def test_rejected_checks_sees_only_tests_that_assert_a_rejection():
+    accepting = "def test_a():\n    assert check_x([1])\n"
+    rejecting = "def test_b():\n    assert not check_y(None)\n    assert check_z([1])\n"
+    helper = "def wrong():\n    assert not check_w(None)\n"
+    assert rejected_checks(accepting) == set() and rejected_checks(helper) == set()
+    assert rejected_checks(rejecting) == {"check_y", "check_z"}
+
+
+def test_every_self_check_is_fed_a_wrong_answer_in_the_tests():
+    names = self_check_names()
+    assert len(names) >= 2 * len(EXERCISE_NOTEBOOKS) - 1, "self-check cells were not found"
+    covered = set()
+    for test_file in sorted((ROOT / "tests").glob("test_*.py")):
+        covered |= rejected_checks(test_file.read_text())
+    missing = sorted(names - covered)
+    assert not missing, f"no test asserts that these self-checks reject a wrong answer: {missing}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
