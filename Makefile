@@ -11,7 +11,7 @@ ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: setup lab test test-fast test-browser browser-deps test-versions test-versions-ci \
-        free-threaded clean
+        free-threaded bench clean
 
 setup: $(STAMP)
 
@@ -53,6 +53,11 @@ test-versions-ci:
 # and a "Python 3.13t (free-threaded)" kernel; notebook 07 uses it.
 free-threaded: setup
 	bash tools/free_threaded.sh
+
+# Benchmarks (~10 min): figures beside their goals in bench/results.{json,md} and README.md.
+# `make bench BENCH_ARGS=--quick` for a fast check with small sizes.
+bench: setup browser-deps
+	$(BIN)/python -m bench --update-readme README.md $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .venv-ft .venvs test-artifacts *.egg-info

@@ -1,0 +1,151 @@
+"""Measurements made in this process, through the lab's own runner.
+
+Sizes follow ``LAB_QUICK`` (read when each function runs), so the command line decides
+default or quick sizes by setting the environment before calling these. Every figure here
+is a median over repeats; :func:`runner_overhead` alternates the two sides (A B B A …) so a
+machine that gets busier during the run slows both equally.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, wait
+import multiprocessing
+
+from helpers.config import default
+from helpers.executors import resolve_start_method
+from helpers.experiments import compare
+from helpers.free_threading import find_free_threaded, measure_threads
+from helpers.io_bound import ideal_wall
+from helpers.latency_server import LatencyServer, fetch
+from helpers.runner import default_workers, run_tasks, warm_up_call
+from helpers.system import effective_cpu_count
+from helpers.workloads import get_workload
+
+from .figures import MEASURED, NOT_MEASURED, Figure
+
+# Notebook 04's thread demo: 50 pages (16 quick) of 50 ms on 8 threads.
+IO_LATENCY_MS = 50
+IO_WORKERS = 8
+
+
+def cpu_efficiency(fig_efficiency: Figure, fig_cv: Figure) -> None:
+    """Notebook 03's CPU-bound demo at its default sizes: ``count`` tasks, serial vs
+    processes (one per effective CPU, at least 2). Efficiency = speedup ÷ effective CPUs.
+
+    The same run gives repeatability: the coefficient of variation (stdev ÷ mean) of the
+    processes' wall times over its repeats.
+    """
+    cpus = effective_cpu_count()
+    repeats = int(default(5, 3))
+    comparison = compare("count", ("serial", "processes"), repeats=repeats)
+    run = comparison.runs["processes"]
+    speedup = comparison.speedup("processes")
+    fig_efficiency.value, fig_efficiency.status = speedup / cpus, MEASURED
+    fig_efficiency.details = {
+        "speedup": speedup, "effective_cpus": cpus, "workers": run.workers, "tasks": run.tasks,
+        "size": run.size, "repeats": repeats, "serial_walls_s": comparison.baseline.walls,
+        "processes_walls_s": run.walls, "cpus_busy": run.utilisation}
+    fig_efficiency.note = (f"speedup {speedup:.2f}× with {run.workers} processes on {cpus} "
+                           f"effective CPUs, {run.tasks} tasks of count({run.size:,})")
+    cvs = {name: coefficient_of_variation(r.walls) for name, r in comparison.runs.items()}
+    fig_cv.value, fig_cv.status = 100 * cvs["processes"], MEASURED
+    fig_cv.details = {"cv_percent": {k: 100 * v for k, v in cvs.items()}, "repeats": repeats}
+    fig_cv.note = (f"wall time of the processes run over {repeats} repeats (serial: "
+                   f"{100 * cvs['serial']:.1f} %)")
+
+
+def coefficient_of_variation(values: list[float]) -> float:
+    """Sample standard deviation ÷ mean (0 for fewer than two values)."""
+    if len(values) < 2 or statistics.fmean(values) == 0:
+        return 0.0
+    return statistics.stdev(values) / statistics.fmean(values)
+
+
+def io_overlap(figure: Figure) -> None:
+    """Notebook 04's thread demo: N pages, each answered after L ms, fetched by W threads
+    from a local :class:`LatencyServer`. Efficiency = ideal ÷ measured wall time, where the
+    ideal is ``ceil(N / W) · L`` (N·L/W rounded up to whole rounds of W requests)."""
+    pages = int(default(50, 16))
+    repeats = int(default(5, 3))
+    with LatencyServer(latency_ms=IO_LATENCY_MS, pages=pages) as server:
+        run = run_tasks(fetch, executor="threads", arguments=server.urls(pages),
+                        workers=IO_WORKERS, repeats=repeats, timeout=120)
+    ideal = ideal_wall(pages, IO_WORKERS, IO_LATENCY_MS / 1000)
+    figure.value, figure.status = ideal / run.wall, MEASURED
+    figure.details = {"pages": pages, "latency_ms": IO_LATENCY_MS, "threads": IO_WORKERS,
+                      "repeats": repeats, "walls_s": run.walls, "ideal_s": ideal,
+                      "n_l_over_w_s": pages * IO_LATENCY_MS / 1000 / IO_WORKERS}
+    figure.note = (f"{pages} waits of {IO_LATENCY_MS} ms on {IO_WORKERS} threads: "
+                   f"{run.wall:.3f} s measured, {ideal:.3f} s ideal")
+
+
+def _bare_pool(executor: str, workers: int) -> Executor:
+    if executor == "threads":
+        return ThreadPoolExecutor(max_workers=workers)
+    context = multiprocessing.get_context(resolve_start_method(None))
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+
+def bare_futures_wall(executor: str, size: int, tasks: int, workers: int) -> float:
+    """The same tasks with nothing but ``concurrent.futures``: open a pool, give each worker
+    one warm-up call (not timed, as the runner does), then time submit-all + wait-all."""
+    workload = get_workload("count")
+    with _bare_pool(executor, workers) as pool:
+        wait([pool.submit(warm_up_call, workload.function, workload.min_size)
+              for _ in range(workers)])
+        start = time.perf_counter()
+        futures = [pool.submit(workload.function, size) for _ in range(tasks)]
+        for future in futures:
+            future.result()
+        return time.perf_counter() - start
+
+
+def runner_wall(executor: str, size: int, tasks: int, workers: int) -> float:
+    """The runner's own wall time for the same tasks (one repeat, after its warm-up)."""
+    return run_tasks("count", executor=executor, size=size, tasks=tasks, workers=workers,
+                     repeats=1).wall
+
+
+def runner_overhead(figure: Figure, executor: str = "processes") -> None:
+    """Runner ÷ bare ``concurrent.futures`` on identical ``count`` tasks, from interleaved
+    A/B pairs (order alternating). 32 tasks of a tenth of the default size: short enough
+    that any per-task cost of the runner would show."""
+    workers = default_workers()
+    size = get_workload("count").default_size() // 10
+    tasks = 32
+    pairs = int(default(7, 3))
+    runner, bare = [], []
+    for i in range(pairs):
+        order = (True, False) if i % 2 == 0 else (False, True)
+        for use_runner in order:
+            if use_runner:
+                runner.append(runner_wall(executor, size, tasks, workers))
+            else:
+                bare.append(bare_futures_wall(executor, size, tasks, workers))
+    ratio = statistics.median(runner) / statistics.median(bare)
+    figure.value, figure.status = ratio, MEASURED
+    figure.details = {"executor": executor, "workers": workers, "tasks": tasks, "size": size,
+                      "pairs": pairs, "runner_walls_s": runner, "bare_walls_s": bare,
+                      "pair_ratios": [a / b for a, b in zip(runner, bare)]}
+    figure.note = (f"{pairs} interleaved pairs, {tasks} tasks of count({size:,}) on {workers} "
+                   f"{executor}: median {statistics.median(runner):.3f} s vs "
+                   f"{statistics.median(bare):.3f} s")
+
+
+def free_threaded_speedup(figure: Figure) -> None:
+    """Notebook 07's measurement: serial vs 2 threads of ``count`` in a free-threaded Python
+    with ``PYTHON_GIL=0`` (via ``python -m helpers.measure_cli``)."""
+    interpreter = find_free_threaded()
+    if interpreter is None:
+        figure.skip(NOT_MEASURED, "not measured (no free-threaded Python)")
+        return
+    comparison = measure_threads(interpreter, gil=False, workers=2)
+    speedup = comparison.speedup("threads")
+    figure.value, figure.status = speedup, MEASURED
+    run = comparison.runs["threads"]
+    figure.details = {"interpreter": interpreter.label, "path": interpreter.path,
+                      "size": run.size, "repeats": len(run.walls),
+                      "serial_walls_s": comparison.baseline.walls, "threads_walls_s": run.walls,
+                      "cpus_busy": run.utilisation}
+    figure.note = f"{interpreter.label}, PYTHON_GIL=0, 2 tasks of count({run.size:,})"
