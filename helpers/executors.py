@@ -2,11 +2,11 @@
 
 Every kind is a :class:`concurrent.futures.Executor`: ``serial`` (runs each task
 at ``submit`` time, the baseline), ``threads``, ``processes``, ``asyncio``
-(coroutine functions on an event loop of its own) and, on Python 3.14+,
-``interpreters`` (``InterpreterPoolExecutor``). Later
-notebooks add their own kinds (interpreters, asyncio, Dask) with
-:func:`register_executor`; the runner, the plots and the lab widget then work
-with them unchanged.
+(coroutine functions on an event loop of its own), ``dask`` (a Dask cluster of
+worker processes, when ``distributed`` is installed) and, on Python 3.14+,
+``interpreters`` (``InterpreterPoolExecutor``). Another kind is one
+:func:`register_executor` call away; the runner, the plots and the lab widget
+then work with it unchanged.
 
 :func:`open_executor` guarantees clean-up: on success the pool is shut down; on
 any error, timeout or ``KeyboardInterrupt`` pending tasks are cancelled and
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import importlib.util
 import inspect
 import multiprocessing
 import signal
@@ -191,6 +192,19 @@ if InterpreterPoolExecutor is not None:
         lambda workers, method: InterpreterPoolExecutor(workers), True,
         "an InterpreterPoolExecutor (3.14+): subinterpreters in this process, each with its "
         "own GIL; functions must be importable and arguments picklable"))
+
+
+def _dask_executor(workers: int, method: str) -> Executor:
+    from .dask_cluster import DaskExecutor  # imports dask only when a Dask run starts
+
+    return DaskExecutor(workers, method)
+
+
+if importlib.util.find_spec("distributed") is not None:
+    register_executor(ExecutorKind(
+        "dask", "Dask", _dask_executor, False,
+        "a Dask LocalCluster (or $LAB_DASK_SCHEDULER): worker processes, one thread each, "
+        "driven by a scheduler; the same code runs on a cluster of many machines"))
 
 
 def resolve_start_method(method: str | None) -> str:

@@ -1,0 +1,219 @@
+"""Notebook 08's measurements: what Dask costs per task, and what moving data costs.
+
+* :func:`measure_overhead` runs the same tiny and large tasks on a process pool
+  and on a Dask cluster (through the lab's runner), so the price of a scheduler
+  shows per task, and where it stops mattering.
+* :func:`measure_scatter` sends a large array with every task, then places it on
+  the workers once with ``client.scatter`` and sends only a reference.
+* The two self-checks for the notebook's exercises.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+
+from .checks import check_int
+from .config import default
+from .data_movement import array_checksum, make_array
+from .exercises import CheckResult, first_problem, not_yet
+from .experiments import Comparison, compare
+from .interpret import FASTER, Verdict, plural, speedup_phrase
+from .plots import IDEAL_STYLE, colour_for, finish_figure
+from .runner import ProgressCallback, default_workers
+from .workloads import count_primes, get_workload
+
+TINY_SIZE = get_workload("count").min_size  # 10,000 additions: well under a millisecond
+OVERHEAD_KINDS = ("serial", "processes", "dask")
+
+
+@dataclass(frozen=True)
+class OverheadStudy:
+    """The same kinds on many tiny tasks and on a few large ones."""
+
+    tiny: Comparison
+    large: Comparison
+
+    def per_task_ms(self, kind: str) -> float:
+        """Milliseconds of wall time per tiny task, counted per worker: how long one
+        worker is busy with a task that itself needs almost nothing."""
+        run = self.tiny.runs[kind]
+        return 1000 * run.wall * run.workers / run.tasks
+
+    def overhead_ms(self, kind: str) -> float:
+        """Per-task cost beyond the work itself (the serial run's time per task)."""
+        return max(self.per_task_ms(kind) - self.per_task_ms("serial"), 0.0)
+
+    def large_task_ms(self) -> float:
+        """How long one large task takes serially, in milliseconds."""
+        run = self.large.runs["serial"]
+        return 1000 * run.wall / run.tasks
+
+
+def measure_overhead(workers: int | None = None, *, tiny_tasks: int | None = None,
+                     large_tasks: int | None = None, repeats: int | None = None,
+                     start_method: str | None = None,
+                     on_progress: ProgressCallback | None = None) -> OverheadStudy:
+    """Run ``tiny_tasks`` tiny and ``large_tasks`` large count tasks on each kind."""
+    workers = check_int("workers", default_workers() if workers is None else workers, 1, 16)
+    tiny_tasks = check_int("tiny_tasks", int(default(400, 120)) if tiny_tasks is None else tiny_tasks, 10, 4096)
+    large_tasks = check_int("large_tasks", 2 * workers if large_tasks is None else large_tasks, 1, 64)
+    options = {"workers": workers, "repeats": repeats, "start_method": start_method}
+    tiny = compare("count", OVERHEAD_KINDS, tasks=tiny_tasks, size=TINY_SIZE,
+                   on_progress=_half(on_progress, 0), **options)
+    large = compare("count", OVERHEAD_KINDS, tasks=large_tasks,
+                    on_progress=_half(on_progress, 1), **options)
+    return OverheadStudy(tiny, large)
+
+
+def _half(on_progress: ProgressCallback | None, index: int) -> ProgressCallback | None:
+    """Report progress of part ``index`` (0 or 1) of two as one bar from 0 to 100."""
+    if on_progress is None:
+        return None
+    return lambda done, total: on_progress(50 * index + 50 * done // total, 100)
+
+
+def describe_overhead(study: OverheadStudy) -> Verdict:
+    """What a scheduler costs per task, and whether it still matters for large tasks."""
+    dask, pool = study.overhead_ms("dask"), study.overhead_ms("processes")
+    ratio = f"{dask / pool:.1f}× the process pool's {pool:.2f} ms" if pool > 0.01 else (
+        f"the process pool's was too small to measure ({pool:.2f} ms)")
+    lines = [f"Tiny tasks: Dask added about **{dask:.2f} ms per task**, {ratio}: each task "
+             "goes through the scheduler, which picks a worker and records it.",
+             f"Large tasks ({study.large_task_ms():.0f} ms each): Dask ran "
+             f"{speedup_phrase(study.large.speedup('dask'))}, the process pool "
+             f"{speedup_phrase(study.large.speedup('processes'))}."]
+    if max(study.large.speedup("dask"), study.large.speedup("processes")) < FASTER:
+        lines.append(_why_no_speedup(study.large))
+    if dask > 0:
+        lines.append(f"Rule of thumb from your numbers: give each Dask task at least "
+                     f"{10 * dask:.0f} ms of work to keep its overhead under 10 %.")
+    return Verdict(tuple(lines))
+
+
+def _why_no_speedup(large: Comparison) -> str:
+    """Why neither pool beat serial on the large tasks: one CPU, or a busy machine."""
+    if large.effective_cpus == 1:
+        return ("Neither ran the large tasks in parallel: with 1 effective CPU, no pool can "
+                "compute two tasks at the same moment — what you see is each one's overhead.")
+    busy = max(large.runs["dask"].utilisation, large.runs["processes"].utilisation)
+    return (f"Neither beat serial on the large tasks although {large.effective_cpus} "
+            f"effective CPUs were there (at most {busy:.1f} busy on this work): other "
+            "programs were probably using them. Close other work and run the cell again.")
+
+
+def plot_overhead(study: OverheadStudy) -> Figure:
+    """Left: ms per tiny task. Right: speedup on large tasks, with the ideal."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    kinds = list(study.tiny.runs)
+    left.bar(kinds, [study.per_task_ms(k) for k in kinds],
+             color=[colour_for(k) for k in kinds])
+    left.set(title=f"Tiny tasks ({study.tiny.baseline.tasks} × count to {TINY_SIZE:,})",
+             xlabel="executor", ylabel="time per task per worker (ms)")
+    speedups = [study.large.speedup(k) for k in kinds]
+    right.bar(kinds, speedups, color=[colour_for(k) for k in kinds])
+    run = study.large.runs["dask"]
+    ideal = min(study.large.effective_cpus, run.workers, run.tasks)
+    right.axhline(ideal, **IDEAL_STYLE, label=f"ideal: {ideal}× ({plural(ideal, 'CPU')} busy)")
+    right.legend(loc="lower right", fontsize=8)
+    right.set(title=f"Large tasks ({study.large_task_ms():.0f} ms each)",
+              xlabel="executor", ylabel="speedup over serial (×)")
+    return finish_figure(fig)
+
+
+@dataclass(frozen=True)
+class ScatterResult:
+    """Seconds per batch of tasks, sending the array each time vs scattering it once."""
+
+    mebibytes: int
+    tasks: int
+    sent_s: float
+    scattered_s: float
+
+    @property
+    def gain(self) -> float:
+        return self.sent_s / self.scattered_s
+
+
+def measure_scatter(client, mebibytes: int | None = None, *, tasks: int | None = None,
+                    repeats: int | None = None, timeout: float = 120) -> ScatterResult:
+    """Time ``tasks`` checksums of one array: sent with each task, then scattered once.
+
+    Scattering copies the array to the workers ahead of time (``broadcast=True``:
+    to every worker) and gives back a future that tasks receive instead of the data.
+    """
+    mebibytes = check_int("mebibytes", int(default(64, 8)) if mebibytes is None else mebibytes, 1, 512)
+    tasks = check_int("tasks", 8 if tasks is None else tasks, 1, 64)
+    repeats = check_int("repeats", int(default(3, 1)) if repeats is None else repeats, 1, 10)
+    array = make_array(mebibytes)
+    expected = array_checksum(array)
+
+    def sent() -> list:
+        return [client.submit(array_checksum, array, pure=False) for _ in range(tasks)]
+
+    def scattered() -> list:
+        [remote] = client.scatter([array], broadcast=True)
+        return [client.submit(array_checksum, remote, pure=False) for _ in range(tasks)]
+
+    times = {"sent": [], "scattered": []}
+    for _ in range(repeats):
+        for name, submit in (("sent", sent), ("scattered", scattered)):
+            start = time.perf_counter()
+            results = [future.result(timeout=timeout) for future in submit()]
+            times[name].append(time.perf_counter() - start)
+            if not all(np.isclose(r, expected) for r in results):
+                raise RuntimeError("a worker computed a different checksum")
+    return ScatterResult(mebibytes, tasks, statistics.median(times["sent"]),
+                         statistics.median(times["scattered"]))
+
+
+def describe_scatter(result: ScatterResult) -> str:
+    """One sentence: the gain (or not) of placing data on the workers once."""
+    head = (f"{result.tasks} tasks on a {result.mebibytes} MiB array: sent with every task "
+            f"{result.sent_s:.2f} s, scattered once {result.scattered_s:.2f} s — ")
+    if result.gain >= FASTER:
+        return head + (f"scattering was {result.gain:.1f}× faster: the data crossed to the "
+                       "workers once instead of once per task.")
+    return head + ("no clear gain here: the array is small enough that copying it is cheap "
+                   f"({result.gain:.2f}×). Try more MiB.")
+
+
+def check_primes_by_limit(answer: object, limits: list[int]) -> CheckResult:
+    """Exercise 1: ``answer`` maps each limit to ``count_primes(limit)``."""
+    if not isinstance(answer, Mapping):
+        return not_yet(f"expected a dict, got {type(answer).__name__}.",
+                       "start with `primes = {}` and fill it in the as_completed loop.")
+    values = list(answer.values())
+    if any(hasattr(v, "result") and hasattr(v, "key") for v in values):
+        return not_yet("the dict holds Dask futures, not numbers.",
+                       "store `future.result()`, not the future itself.")
+    if set(answer) != set(limits):
+        return not_yet(f"the keys are {sorted(answer, key=str)}, not the limits "
+                       f"{sorted(limits)}.", "as_completed yields futures in the order they "
+                       "finish: keep a dict {future: limit} to know which limit a finished "
+                       "future belongs to.")
+    return first_problem([
+        (all(answer[k] == count_primes(k) for k in limits),
+         "some counts are wrong.", "submit `count_primes(limit)`, one task per limit."),
+    ], f"All {len(limits)} counts are right, collected as they finished.")
+
+
+def check_min_task_ms(answer: object, study: OverheadStudy) -> CheckResult:
+    """Exercise 2: the shortest task (ms) with Dask's overhead ≤ 10 % of it."""
+    if isinstance(answer, bool) or not isinstance(answer, (int, float)):
+        return not_yet(f"expected a number of milliseconds, got {answer!r}.",
+                       "compute it from `study.overhead_ms('dask')`.")
+    right = 10 * study.overhead_ms("dask")
+    return first_problem([
+        (answer > 0, "a task must take some time.", "the overhead is a fixed cost per task."),
+        (answer >= 0.8 * right, f"{answer:.1f} ms is too short: Dask's "
+         f"{study.overhead_ms('dask'):.2f} ms would be more than 10 % of it.",
+         "the overhead may be at most a tenth of the task: multiply, don't divide."),
+        (answer <= 1.25 * right, f"{answer:.1f} ms is safe but longer than needed.",
+         "the overhead must be at most 10 % of the task, i.e. task = 10 × overhead."),
+    ], f"Right: tasks of at least ~{right:.0f} ms keep Dask's overhead under 10 % here.")

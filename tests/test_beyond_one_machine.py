@@ -1,0 +1,89 @@
+"""Notebook 08's measurements and self-checks."""
+import dataclasses
+
+import pytest
+
+from helpers import beyond_one_machine as bom
+from helpers.dask_cluster import start_dask
+from helpers.workloads import count_primes
+
+
+@pytest.fixture(scope="module")
+def study():
+    return bom.measure_overhead(2, tiny_tasks=40, large_tasks=2, repeats=1)
+
+
+@pytest.fixture(scope="module")
+def session():
+    with start_dask(2) as running:
+        yield running
+
+
+def test_overhead_study_measures_every_kind(study):
+    for comparison in (study.tiny, study.large):
+        assert list(comparison.runs) == list(bom.OVERHEAD_KINDS)
+        assert len({tuple(run.results) for run in comparison.runs.values()}) == 1
+    assert study.tiny.baseline.tasks == 40 and study.tiny.baseline.size == bom.TINY_SIZE
+    for kind in bom.OVERHEAD_KINDS:
+        assert study.per_task_ms(kind) > 0 and study.overhead_ms(kind) >= 0
+    assert study.overhead_ms("serial") == 0
+    assert study.large_task_ms() > study.per_task_ms("serial")
+
+
+def test_overhead_words_and_plot(study):
+    text = bom.describe_overhead(study).text
+    assert "ms per task" in text and "Large tasks" in text
+    figure = bom.plot_overhead(study)
+    for ax in figure.axes:
+        assert ax.get_title() and "(" in ax.get_ylabel() and ax.get_xlabel()
+
+
+def test_no_speedup_is_explained_by_the_cpu_count(study):
+    one_cpu = dataclasses.replace(study.large, effective_cpus=1)
+    assert "1 effective CPU" in bom._why_no_speedup(one_cpu)
+    assert "other programs" in bom._why_no_speedup(dataclasses.replace(study.large,
+                                                                       effective_cpus=4))
+
+
+@pytest.mark.parametrize("option", [{"tiny_tasks": 5}, {"large_tasks": 0}, {"workers": 0}])
+def test_overhead_rejects_bad_sizes(option):
+    with pytest.raises(ValueError, match=next(iter(option))):
+        bom.measure_overhead(**option)
+
+
+def test_min_task_check_right_and_wrong(study):
+    right = 10 * study.overhead_ms("dask")
+    assert bom.check_min_task_ms(right, study)
+    too_short = bom.check_min_task_ms(study.overhead_ms("dask") / 10, study)
+    assert not too_short and "Hint" in too_short.message
+    assert "longer than needed" in bom.check_min_task_ms(3 * right + 1, study).message
+    assert not bom.check_min_task_ms(..., study)
+    assert not bom.check_min_task_ms(True, study)
+    assert not bom.check_min_task_ms(-1, study)
+
+
+def test_scatter_measures_both_ways(session):
+    result = bom.measure_scatter(session.client, 2, tasks=3, repeats=1)
+    assert result.mebibytes == 2 and result.tasks == 3
+    assert result.sent_s > 0 and result.scattered_s > 0 and result.gain > 0
+    assert "scattered once" in bom.describe_scatter(result)
+    with pytest.raises(ValueError, match="mebibytes"):
+        bom.measure_scatter(session.client, 10_000)
+
+
+def test_scatter_words_follow_the_gain():
+    fast = bom.ScatterResult(64, 8, sent_s=2.0, scattered_s=0.5)
+    assert "4.0× faster" in bom.describe_scatter(fast)
+    assert "no clear gain" in bom.describe_scatter(bom.ScatterResult(1, 8, 0.1, 0.1))
+
+
+def test_primes_check_right_and_wrong(session):
+    limits = [100, 200, 300]
+    right = {limit: count_primes(limit) for limit in limits}
+    assert bom.check_primes_by_limit(right, limits)
+    futures = {limit: session.client.submit(count_primes, limit) for limit in limits}
+    assert "futures" in bom.check_primes_by_limit(futures, limits).message
+    assert "keys" in bom.check_primes_by_limit({0: 0, 1: 1, 2: 2}, limits).message
+    assert "wrong" in bom.check_primes_by_limit({**right, 100: 0}, limits).message
+    assert not bom.check_primes_by_limit([25, 46, 62], limits)
+    assert not bom.check_primes_by_limit({}, limits)
