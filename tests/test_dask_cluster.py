@@ -152,3 +152,18 @@ def test_dashboard_opens_through_jupyter_server_proxy(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_a_session_left_open_closes_when_the_kernel_exits():
+    """A learner who never runs the closing cell: the workers end with the kernel."""
+    script = ("from helpers.dask_cluster import start_dask\n"
+              "if __name__ == '__main__':\n"
+              "    session = start_dask(2)\n"
+              "    print(*session.worker_pids())\n")
+    before = descendants()
+    finished = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                              text=True, timeout=120)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    pids = [int(pid) for pid in finished.stdout.split()]
+    assert len(pids) == 2
+    assert not new_descendants(before, grace=10)
