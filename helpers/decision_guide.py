@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from .capstone import PipelineComparison, stage_runs, stage_speedups
 from .executors import EXECUTORS
+from .interpret import FASTER
 from .system import gil_enabled
 
 NOTEBOOKS = {
@@ -102,8 +103,12 @@ def measured_here(comparison: PipelineComparison | None) -> dict[str, str]:
         if gains:
             found[tool] = gains + (f" on {cpus} effective CPU{'s' if cpus > 1 else ''}"
                                    if kind not in ("threads", "asyncio") else "")
-    if cpus == 1 and "processes" in found:
-        found["processes"] += ": no parallel speedup is possible here"
+    for tool, kind in (("processes", "processes"), ("interpreters (3.14+)", "interpreters"),
+                       ("Dask", "dask")):
+        gain = stage_speedups(comparison, "compute").get(kind)
+        if cpus == 1 and tool in found:
+            found[tool] += (" — noise" if gain is not None and gain >= FASTER else "") + (
+                ": no parallel speedup is possible here")
     if "interpreters (3.14+)" not in found and "interpreters" not in EXECUTORS:
         found["interpreters (3.14+)"] = f"not in this Python ({platform.python_version()})"
     if not gil_enabled():

@@ -17,8 +17,15 @@ from helpers.capstone import (STAGES, CapstoneLab, PipelineComparison, PipelineR
                               reference_stages, run_pipeline, settings, target_time)
 from helpers.capstone_stages import (PageInfo, fetch_page, fetch_page_async, parse_page)
 from helpers.executors import EXECUTORS
+from helpers.exercises import STRICT_ENV
 from helpers.latency_server import HTTPStatusError, LatencyServer
 from helpers.runner import RunResult
+
+@pytest.fixture(autouse=True)
+def lenient_checks(monkeypatch):
+    """Wrong answers are fed on purpose here: a failed check must return, not raise."""
+    monkeypatch.delenv(STRICT_ENV, raising=False)
+
 
 SMALL = {"pages": 4, "latency_ms": 10, "compute_size": 3_000, "repeats": 1}
 

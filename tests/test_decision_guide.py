@@ -52,7 +52,10 @@ def test_measured_figures_come_from_the_run():
 def test_on_one_cpu_the_guide_says_no_parallel_speedup():
     rows = {row.tool: row.measured_here
             for row in decision_guide(fake_comparison(effective_cpus=1)).rows}
-    assert "no parallel speedup is possible here" in rows["processes"]
+    assert rows["processes"].endswith("— noise: no parallel speedup is possible here")
+    rows = {row.tool: row.measured_here for row in decision_guide(
+        fake_comparison(effective_cpus=1, processes_compute=1.0)).rows}
+    assert rows["processes"].endswith("CPU: no parallel speedup is possible here")
 
 
 def test_html_has_links_and_escapes_text():
