@@ -34,7 +34,8 @@ from .controls import RunPanel, bounded_slider
 from .exercises import CheckResult, first_problem, not_yet, passed
 from .executors import EXECUTORS, MAX_WORKERS, get_executor_kind
 from .experiments import stepped_progress
-from .interpret import FASTER, SLIGHTLY, STARVED, Verdict, plural, speedup_phrase
+from .interpret import (FASTER, SLIGHTLY, STARVED, Verdict, _against_ideal, plural,
+                        speedup_phrase)
 from .latency_server import LatencyServer, page_body
 from .plots import finish_figure
 from .runner import DEFAULT_TIMEOUT, MAX_REPEATS, ProgressCallback, RunResult, run_tasks
@@ -76,7 +77,7 @@ def settings(pages: int | None = None, latency_ms: float | None = None,
     """Checked settings; ``None`` means the default (smaller in quick mode)."""
     return Settings(
         check_int("pages", int(default(16, 8)) if pages is None else pages, 1, MAX_PAGES),
-        check_float("latency_ms", 50 if latency_ms is None else latency_ms, 0, MAX_LATENCY_MS),
+        check_float("latency_ms", 100 if latency_ms is None else latency_ms, 0, MAX_LATENCY_MS),
         check_int("payload_bytes", 4096 if payload_bytes is None else payload_bytes,
                   MIN_PAYLOAD, MAX_PAYLOAD),
         check_int("compute_size", int(default(60_000, 40_000)) if compute_size is None
@@ -425,8 +426,9 @@ def _compute_line(comparison: PipelineComparison) -> str | None:
                      "pool) cannot speed the compute stage up — only the waiting stage can "
                      "gain here" + (", and a 'faster' is noise." if gain >= FASTER else "."))
         elif gain >= FASTER:
-            line += (f" on {cpus} effective CPUs (the ideal is "
-                     f"{min(cpus, runs[kind].workers)}×): each has its own interpreter and GIL.")
+            ideal = min(cpus, runs[kind].workers, runs[kind].tasks)
+            line += (f" on {cpus} effective CPUs — {_against_ideal(gain, ideal)}. Each worker "
+                     "has its own interpreter and GIL.")
         else:
             line += (f" although {cpus} effective CPUs were there: the machine was busy with "
                      "other work, or the tasks were too small. Run it again.")
@@ -577,7 +579,7 @@ def check_bottleneck(answer: object, run: object) -> CheckResult:
     """Exercise 1: ``answer`` names the longest stage of the measured ``run``."""
     if not isinstance(run, PipelineRun):
         return not_yet(f"the second argument should be a PipelineRun, got {type(run).__name__}.",
-                       "pass comparison.runs['threads + processes'].")
+                       "pass comparison.runs['all threads'].")
     times = ", ".join(f"{stage} {_ms(run.wall(stage))}" for stage in STAGES)
     if answer not in STAGES:
         return not_yet(f"bottleneck is {answer!r}, not one of {list(STAGES)}.",
@@ -588,12 +590,29 @@ def check_bottleneck(answer: object, run: object) -> CheckResult:
                        f"compare the segments of the '{run.label}' bar; the stage "
                        f"{_kind_of_work(run, answer)} ({run.utilisation(answer):.2f} CPUs busy)."
                        " Which stage did the tools not shrink as much?")
-    cpus = run.effective_cpus
-    why = ("threads removed most of the waiting, so the CPU work is what is left"
-           if answer == "compute" else f"{answer} {_kind_of_work(run, answer)} here")
-    more = ("; with more CPUs processes would shrink it further" if cpus > 1
-            else "; on 1 effective CPU nothing can shrink it further")
-    return passed(f"{answer} was the bottleneck ({times}): {why}{more}.")
+    return passed(f"{answer} was the bottleneck ({times}): {_why_bottleneck(run, answer)}.")
+
+
+def _parallel(kind: str) -> bool:
+    """True for kinds that can run Python code on several CPUs even with the GIL on."""
+    return kind == "interpreters" or not get_executor_kind(kind).in_this_process
+
+
+def _why_bottleneck(run: PipelineRun, stage: str) -> str:
+    kind, cpus, fetch_kind = run.plan[stage][0], run.effective_cpus, run.plan["fetch"][0]
+    if _kind_of_work(run, stage) == "waits":
+        return f"{stage} waits: more threads or asyncio tasks would overlap more of its waits"
+    text = (f"{fetch_kind} removed most of the waiting; what is left is {stage}, computing on "
+            f"{kind}" if fetch_kind != "serial" and stage != "fetch"
+            else f"{stage} computes, on {kind}")
+    if cpus == 1:
+        return text + "; with 1 effective CPU no tool can shrink it"
+    if _parallel(kind):
+        return text + f"; only more than your {cpus} effective CPUs would shrink it further"
+    if gil_enabled():
+        return (text + ": under the GIL that is one CPU at a time — processes could use your "
+                f"{cpus} effective CPUs")
+    return text + f": the GIL is off, so threads can use your {cpus} effective CPUs"
 
 
 def target_time(comparison: PipelineComparison) -> float:
@@ -638,17 +657,30 @@ def check_beat_target(stages: object, target_s: float, **options) -> CheckResult
          _target_hint(run, slow) + (" You are close: timings vary, so run it again."
                                     if run.total < target_s * 1.1 else "")),
     ], f"{run.total:.2f} s ≤ {target_s:.2f} s (fastest of {tries}) with "
-       f"{describe_plan(plan)}; longest stage: {slow}.")
+       f"{describe_plan(plan)}; longest stage: {slow}." + _go_further(run))
+
+
+def _go_further(run: PipelineRun) -> str:
+    kind = run.plan["compute"][0]
+    if run.effective_cpus > 1 and gil_enabled() and not _parallel(kind):
+        return (f" Compute still ran on {kind}, one CPU at a time: try processes for it "
+                f"and see how far below the target you get.")
+    return ""
 
 
 def _target_hint(run: PipelineRun, stage: str) -> str:
+    kind, workers = run.plan[stage]
     if _kind_of_work(run, stage) == "waits":
-        return f"{stage} mostly waits: threads or asyncio overlap the waits."
-    if run.effective_cpus > 1:
-        return (f"{stage} computes in pure Python: under the GIL only processes (or "
-                "interpreters on 3.14+) run it on several CPUs.")
-    return (f"{stage} computes, and with 1 effective CPU no pool can speed it up: "
-            "win the time back in the stage that waits.")
+        return (f"{stage} mostly waits: threads or asyncio overlap the waits"
+                + (" — try more workers." if kind != "serial" else "."))
+    if run.effective_cpus == 1:
+        return (f"{stage} computes, and with 1 effective CPU no pool can speed it up: "
+                "win the time back in the stage that waits.")
+    if _parallel(kind):
+        return (f"{stage} already runs on {kind} ×{workers}; another stage may have room, or "
+                "the machine is busy with other work.")
+    return (f"{stage} computes in pure Python: under the GIL only processes (or "
+            "interpreters on 3.14+) run it on several CPUs.")
 
 
 GUIDE_JOBS = {

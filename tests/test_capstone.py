@@ -182,7 +182,7 @@ def test_words_name_the_fastest_and_explain_each_stage():
     text = describe_pipelines(fake_comparison()).text
     assert "Fastest here: **threads + processes**" in text
     assert "**fetch** waits" in text and "13.3× faster than serial" in text
-    assert "Processes were 2.0× faster than serial on 2 effective CPUs" in text
+    assert "Processes were 2.0× faster than serial on 2 effective CPUs — 100% of the ideal" in text
     assert "leave it serial" in text
 
 
@@ -276,3 +276,18 @@ def test_tool_guide_check():
     assert not result and "Hint" in str(result)
     assert not check_tool_guide({**solution, next(iter(solution)): ...})
     assert not check_tool_guide(["asyncio"])
+
+
+def test_hints_follow_the_tool_and_the_cpus():
+    threads_only = fake_run("all threads", ["threads"] * 4, [0.06, 0.001, 1.0, 0.001],
+                            [0.02, 0.001, 1.0, 0.001])
+    passed_text = str(check_bottleneck("compute", threads_only))
+    assert "threads removed most of the waiting" in passed_text
+    if capstone.gil_enabled():
+        assert "processes could use your 2 effective CPUs" in passed_text
+    reference = fake_comparison().runs["threads + processes"]
+    assert "already runs on processes" in capstone._target_hint(reference, "compute")
+    one_cpu = fake_comparison(effective_cpus=1).runs["threads + processes"]
+    assert "no pool can speed it up" in capstone._target_hint(one_cpu, "compute")
+    assert "no tool can shrink it" in str(check_bottleneck("compute", one_cpu))
+    assert "overlap the waits" in capstone._target_hint(fake_comparison().baseline, "fetch")
