@@ -27,6 +27,7 @@ import os
 import re
 import socket
 import threading
+import time
 import weakref
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 
@@ -143,6 +144,15 @@ class DaskSession:
                 _open_sessions.discard(self)
                 if not _open_sessions:
                     _retire_offload_thread()
+                    self._join_threads(timeout)
+
+    def _join_threads(self, timeout: float) -> None:
+        """Wait (bounded) for the threads Dask started to notice the close and end."""
+        deadline = time.monotonic() + timeout
+        current = threading.current_thread()
+        for thread in threading.enumerate():
+            if thread.ident not in self._threads_before and thread is not current:
+                thread.join(max(deadline - time.monotonic(), 0))
 
     def __enter__(self) -> DaskSession:
         return self
