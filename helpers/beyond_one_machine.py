@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import statistics
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -61,8 +62,11 @@ def measure_overhead(workers: int | None = None, *, tiny_tasks: int | None = Non
                      on_progress: ProgressCallback | None = None) -> OverheadStudy:
     """Run ``tiny_tasks`` tiny and ``large_tasks`` large count tasks on each kind."""
     workers = check_int("workers", default_workers() if workers is None else workers, 1, 16)
-    tiny_tasks = check_int("tiny_tasks", int(default(400, 120)) if tiny_tasks is None else tiny_tasks, 10, 4096)
-    large_tasks = check_int("large_tasks", 2 * workers if large_tasks is None else large_tasks, 1, 64)
+    if tiny_tasks is None:
+        tiny_tasks = int(default(400, 120))
+    tiny_tasks = check_int("tiny_tasks", tiny_tasks, 10, 4096)
+    large_tasks = check_int("large_tasks", 2 * workers if large_tasks is None else large_tasks,
+                            1, 64)
     options = {"workers": workers, "repeats": repeats, "start_method": start_method}
     tiny = compare("count", OVERHEAD_KINDS, tasks=tiny_tasks, size=TINY_SIZE,
                    on_progress=_half(on_progress, 0), **options)
@@ -134,6 +138,7 @@ class ScatterResult:
     tasks: int
     sent_s: float
     scattered_s: float
+    dask_warning: str | None = None  # what Dask itself said about the large arguments
 
     @property
     def gain(self) -> float:
@@ -147,7 +152,9 @@ def measure_scatter(client, mebibytes: int | None = None, *, tasks: int | None =
     Scattering copies the array to the workers ahead of time (``broadcast=True``:
     to every worker) and gives back a future that tasks receive instead of the data.
     """
-    mebibytes = check_int("mebibytes", int(default(64, 8)) if mebibytes is None else mebibytes, 1, 512)
+    if mebibytes is None:
+        mebibytes = int(default(64, 8))
+    mebibytes = check_int("mebibytes", mebibytes, 1, 512)
     tasks = check_int("tasks", 8 if tasks is None else tasks, 1, 64)
     repeats = check_int("repeats", int(default(3, 1)) if repeats is None else repeats, 1, 10)
     array = make_array(mebibytes)
@@ -160,16 +167,19 @@ def measure_scatter(client, mebibytes: int | None = None, *, tasks: int | None =
         [remote] = client.scatter([array], broadcast=True)
         return [client.submit(array_checksum, remote, pure=False) for _ in range(tasks)]
 
-    times = {"sent": [], "scattered": []}
-    for _ in range(repeats):
-        for name, submit in (("sent", sent), ("scattered", scattered)):
-            start = time.perf_counter()
-            results = [future.result(timeout=timeout) for future in submit()]
-            times[name].append(time.perf_counter() - start)
-            if not all(np.isclose(r, expected) for r in results):
-                raise RuntimeError("a worker computed a different checksum")
+    times: dict[str, list[float]] = {"sent": [], "scattered": []}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(repeats):
+            for name, submit in (("sent", sent), ("scattered", scattered)):
+                start = time.perf_counter()
+                results = [future.result(timeout=timeout) for future in submit()]
+                times[name].append(time.perf_counter() - start)
+                if not all(np.isclose(r, expected) for r in results):
+                    raise RuntimeError("a worker computed a different checksum")
+    said = [str(w.message).splitlines()[0] for w in caught if "large" in str(w.message)]
     return ScatterResult(mebibytes, tasks, statistics.median(times["sent"]),
-                         statistics.median(times["scattered"]))
+                         statistics.median(times["scattered"]), said[0] if said else None)
 
 
 def describe_scatter(result: ScatterResult) -> str:
@@ -177,10 +187,15 @@ def describe_scatter(result: ScatterResult) -> str:
     head = (f"{result.tasks} tasks on a {result.mebibytes} MiB array: sent with every task "
             f"{result.sent_s:.2f} s, scattered once {result.scattered_s:.2f} s — ")
     if result.gain >= FASTER:
-        return head + (f"scattering was {result.gain:.1f}× faster: the data crossed to the "
+        text = head + (f"scattering was {result.gain:.1f}× faster: the data crossed to the "
                        "workers once instead of once per task.")
-    return head + ("no clear gain here: the array is small enough that copying it is cheap "
-                   f"({result.gain:.2f}×). Try more MiB.")
+    else:
+        text = head + ("no clear gain here: the array is small enough that copying it is "
+                       f"cheap ({result.gain:.2f}×). Try `measure_scatter(session.client, 128)`.")
+    if result.dask_warning:
+        text += (" Dask itself warned when the array went with each task: "
+                 f"“{result.dask_warning}”")
+    return text
 
 
 def check_primes_by_limit(answer: object, limits: list[int]) -> CheckResult:

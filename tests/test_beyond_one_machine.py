@@ -87,3 +87,8 @@ def test_primes_check_right_and_wrong(session):
     assert "wrong" in bom.check_primes_by_limit({**right, 100: 0}, limits).message
     assert not bom.check_primes_by_limit([25, 46, 62], limits)
     assert not bom.check_primes_by_limit({}, limits)
+
+
+def test_scatter_quotes_what_dask_said():
+    said = bom.ScatterResult(64, 8, 2.0, 0.5, dask_warning="Sending large graph of size 64 MiB.")
+    assert "Dask itself warned" in bom.describe_scatter(said)
