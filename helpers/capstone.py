@@ -300,16 +300,27 @@ class PipelineComparison:
 
 
 def compare_pipelines(choices: Mapping[str, Mapping] | None = None, *,
+                      baseline: PipelineRun | None = None,
                       on_result: Callable[[PipelineComparison], None] | None = None,
                       on_progress: ProgressCallback | None = None,
                       **options) -> PipelineComparison:
-    """Run every choice ({label: stages}) on the same job; ``options`` go to run_pipeline."""
+    """Run every choice ({label: stages}) on the same job; ``options`` go to run_pipeline.
+
+    ``baseline``: a run already measured on the same job; it comes first and the choice
+    with its label is not measured again.
+    """
     job = settings(*(options.get(k) for k in ("pages", "latency_ms", "payload_bytes",
                                               "compute_size")))
-    choices = default_choices(job) if choices is None else choices
-    if not choices:
-        raise ValueError("choices must hold at least one {label: stages} entry")
+    choices = dict(default_choices(job) if choices is None else choices)
     comparison = PipelineComparison()
+    if baseline is not None:
+        if not isinstance(baseline, PipelineRun) or baseline.job != job:
+            raise ValueError(f"baseline must be a PipelineRun of the same job ({job}), got "
+                             f"{getattr(baseline, 'job', type(baseline).__name__)}")
+        comparison.runs[baseline.label] = baseline
+        choices.pop(baseline.label, None)
+    if not choices and baseline is None:
+        raise ValueError("choices must hold at least one {label: stages} entry")
     for index, (label, stages) in enumerate(choices.items()):
         comparison.runs[label] = run_pipeline(
             stages, label=label, on_progress=stepped_progress(on_progress, index, len(choices)),

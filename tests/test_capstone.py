@@ -291,3 +291,12 @@ def test_hints_follow_the_tool_and_the_cpus():
     assert "no pool can speed it up" in capstone._target_hint(one_cpu, "compute")
     assert "no tool can shrink it" in str(check_bottleneck("compute", one_cpu))
     assert "overlap the waits" in capstone._target_hint(fake_comparison().baseline, "fetch")
+
+
+def test_a_measured_baseline_is_reused_not_run_again(no_leftover_processes):
+    serial = run_pipeline({}, label="all serial", **SMALL)
+    choices = {"all serial": {}, "threads fetch": {"fetch": ("threads", 4)}}
+    comparison = compare_pipelines(choices, baseline=serial, **SMALL)
+    assert comparison.baseline is serial and list(comparison.runs) == list(choices)
+    with pytest.raises(ValueError, match="baseline must be a PipelineRun of the same job"):
+        compare_pipelines(choices, baseline=serial, **{**SMALL, "pages": 5})
