@@ -42,6 +42,9 @@ Modules, one idea each:
 ``bank``        notebook 06's exercise: transfers that must not create money
 ``free_threading`` notebook 07: find a free-threaded Python and measure in it
 ``measure_cli`` ``python -m helpers.measure_cli``: measure in another interpreter, print JSON
+``capstone_stages`` notebook 09: the pipeline's stages (fetch, parse, compute, aggregate)
+``capstone``    notebook 09: the pipeline with a tool per stage; words, plot, lab widget, checks
+``decision_guide`` notebook 09: which tool when, each rule pointing at the notebook that measured it
 """
 from .config import quick_mode, start_method
 from .experiments import Comparison, compare, sweep_workers
