@@ -40,6 +40,7 @@ MAX_DASK_WORKERS = 16
 START_TIMEOUT = 60.0  # seconds for the cluster to start or the client to connect
 CLOSE_TIMEOUT = 10.0
 _ADDRESS = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://\S+$")
+_DASK_MODULES = ("distributed", "dask", "tornado", "multiprocessing.queues")
 _open_sessions: weakref.WeakSet[DaskSession] = weakref.WeakSet()
 _lock = threading.Lock()
 
@@ -93,8 +94,7 @@ class DaskSession:
         """What this session started that is still there: processes, threads, ports
         that still accept connections. All three lists are empty after ``close()``."""
         processes = sorted(pid for pid in self._pids if _alive(pid))
-        threads = sorted(t.name for t in threading.enumerate()
-                         if t.ident not in self._threads_before)
+        threads = sorted(t.name for t in self._new_dask_threads())
         ports = sorted(port for port in self._ports if _listening(port))
         return {"processes": processes, "threads": threads, "ports": ports}
 
@@ -149,10 +149,14 @@ class DaskSession:
     def _join_threads(self, timeout: float) -> None:
         """Wait (bounded) for the threads Dask started to notice the close and end."""
         deadline = time.monotonic() + timeout
-        current = threading.current_thread()
-        for thread in threading.enumerate():
-            if thread.ident not in self._threads_before and thread is not current:
-                thread.join(max(deadline - time.monotonic(), 0))
+        for thread in self._new_dask_threads():
+            thread.join(max(deadline - time.monotonic(), 0))
+
+    def _new_dask_threads(self) -> list[threading.Thread]:
+        """Threads started since this session began that belong to Dask (or to the
+        multiprocessing queues of its worker processes) — not, say, IPython's own."""
+        return [thread for thread in threading.enumerate()
+                if thread.ident not in self._threads_before and _is_dask_thread(thread)]
 
     def __enter__(self) -> DaskSession:
         return self
@@ -173,6 +177,12 @@ class DaskSession:
         body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{v}</td></tr>"
                        for k, v in rows)
         return f"<table>{body}</table>"
+
+
+def _is_dask_thread(thread: threading.Thread) -> bool:
+    target = getattr(thread, "_target", None)
+    module = getattr(target, "__module__", None) or type(thread).__module__
+    return thread.name.startswith("Dask-") or module.startswith(_DASK_MODULES)
 
 
 def _alive(pid: int) -> bool:

@@ -167,3 +167,20 @@ def test_a_session_left_open_closes_when_the_kernel_exits():
     pids = [int(pid) for pid in finished.stdout.split()]
     assert len(pids) == 2
     assert not new_descendants(before, grace=10)
+
+
+def test_leftovers_count_only_dask_threads():
+    """A thread someone else starts during a session (IPython does) is not Dask's."""
+    stop = threading.Event()
+    with dc.start_dask(1) as session:
+        other = threading.Thread(target=stop.wait, args=(30,), name="not-dask")
+        other.start()
+        assert "not-dask" not in session.leftovers()["threads"]
+        assert session.leftovers()["threads"]
+        started = time.monotonic()
+    try:
+        assert time.monotonic() - started < dc.CLOSE_TIMEOUT / 2, "close() waited for it"
+        assert not any(session.leftovers().values())
+    finally:
+        stop.set()
+        other.join(5)
