@@ -94,7 +94,8 @@ def run_notebooks(figures: dict[str, Figure], patterns: list[str], passes: list[
         memory.note = (f"{peak.measure} summed over {peak.processes} processes, during "
                        f"{peak.notebook} (sampled every {sampler.interval} s)")
         memory.details = {"measure": peak.measure, "rss_sum_mib": peak.rss_bytes / MIB,
-                          "processes": peak.processes, "notebook": peak.notebook}
+                          "processes": peak.processes, "notebook": peak.notebook,
+                          "by_process": peak.parts}
     return {"pattern": patterns, "seconds": seconds}
 
 

@@ -114,7 +114,7 @@ def runner_overhead(figure: Figure, executor: str = "processes") -> None:
     workers = default_workers()
     size = get_workload("count").default_size() // 10
     tasks = 32
-    pairs = int(default(7, 3))
+    pairs = int(default(5, 3))
     runner, bare = [], []
     for i in range(pairs):
         order = (True, False) if i % 2 == 0 else (False, True)

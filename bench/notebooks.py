@@ -42,6 +42,7 @@ class MemoryPeak:
     processes: int = 0
     notebook: str = ""
     measure: str = "PSS"
+    parts: list[dict] = field(default_factory=list)  # each process at the peak, largest first
 
 
 class MemorySampler:
@@ -70,7 +71,8 @@ class MemorySampler:
         measure = "PSS" if memory.measure == "USS" else "RSS"
         total = memory.pss if measure == "PSS" else memory.rss
         if total > self.peak.bytes:
-            self.peak = MemoryPeak(total, memory.rss, len(pids), self.label, measure)
+            self.peak = MemoryPeak(total, memory.rss, len(pids), self.label, measure,
+                                   _breakdown(pids))
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
@@ -78,6 +80,21 @@ class MemorySampler:
                 self.sample()
             except psutil.Error:
                 continue
+
+
+def _breakdown(pids: list[int]) -> list[dict]:
+    """Which processes hold the memory: command line and MiB (PSS, else RSS), largest first."""
+    parts = []
+    for pid in pids:
+        try:
+            process = psutil.Process(pid)
+            memory = total_memory([pid])
+            size = memory.pss if memory.measure == "USS" else memory.rss
+            parts.append({"pid": pid, "mib": round(size / MIB, 1),
+                          "command": " ".join(process.cmdline())[:100]})
+        except psutil.Error:
+            continue
+    return sorted(parts, key=lambda part: -part["mib"])
 
 
 @dataclass
