@@ -44,6 +44,8 @@ FASTER_CLAIM = re.compile(r"(\d+(?:\.\d+)?)× faster than (serial|one worker)|"
                           r"best (\d+(?:\.\d+)?)× with (\d+) workers")
 # An output that is about waiting: waits overlap on any number of CPUs, so they may speed up.
 ABOUT_WAITING = re.compile(r"\(waits\)|Waiting needs no CPU|can wait for")
+# One line about a stage that waits (the capstone's sentences mix stages in one output).
+WAITS_LINE = re.compile(r"\bwaits overlap\b")
 # How the helpers say that a measured difference is not real.
 NOISE = re.compile(r"\bnois(e|y)\b")
 
@@ -135,6 +137,8 @@ def unexplained_speedups(texts: dict[int, str]) -> list[str]:
         if NOISE.search(text) or ABOUT_WAITING.search(text):
             continue
         for line in text.splitlines():
+            if WAITS_LINE.search(line):
+                continue
             for match in FASTER_CLAIM.finditer(line):
                 value = float(match.group(1) or match.group(3))
                 more_than_one = match.group(4) is None or int(match.group(4)) > 1
