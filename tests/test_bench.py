@@ -15,12 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from bench import report
-from bench.__main__ import new_figures
-from bench.figures import FAILED, MEASURED, NOT_MEASURED, SKIPPED, Figure
-from bench.widget import widget_notebook
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the bench package, also when run as `pytest` (not python -m)
+
+from bench import report  # noqa: E402
+from bench.__main__ import new_figures  # noqa: E402
+from bench.figures import FAILED, MEASURED, NOT_MEASURED, SKIPPED, Figure  # noqa: E402
+from bench.widget import widget_notebook  # noqa: E402
+
 KEYS = list(new_figures())
 IN_PROCESS = ("cpu_parallel_efficiency", "io_overlap_efficiency", "runner_overhead_ratio",
               "repeatability_cv", "notebooks_quick_total", "peak_memory")
