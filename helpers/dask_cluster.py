@@ -28,7 +28,6 @@ import re
 import socket
 import threading
 import time
-import weakref
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 
 import psutil
@@ -41,7 +40,9 @@ START_TIMEOUT = 60.0  # seconds for the cluster to start or the client to connec
 CLOSE_TIMEOUT = 10.0
 _ADDRESS = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://\S+$")
 _DASK_MODULES = ("distributed", "dask", "tornado", "multiprocessing.queues")
-_open_sessions: weakref.WeakSet[DaskSession] = weakref.WeakSet()
+# Strong references: a session nobody holds any more still owns worker processes, so it
+# stays listed until it is closed (at the latest when the kernel exits).
+_open_sessions: set[DaskSession] = set()
 _lock = threading.Lock()
 
 
@@ -230,17 +231,31 @@ def start_dask(workers: int | None = None, *, address: str | None = None,
     threads_before = {t.ident for t in threading.enumerate()}
     if address is not None:
         return DaskSession(Client(address, timeout=timeout), threads_before=threads_before)
-    from distributed import LocalCluster
-
-    from .executors import resolve_start_method
+    from .executors import interrupts_deferred, resolve_start_method
     from .runner import default_workers
 
     workers = check_int("workers", default_workers() if workers is None else workers,
                         1, MAX_DASK_WORKERS)
-    import dask
-
     settings = {"distributed.worker.multiprocessing-method": resolve_start_method(start_method),
                 "distributed.comm.timeouts.connect": f"{timeout}s"}
+    session = None
+    try:
+        # An interrupt (■) while the workers start would leave them without an owner:
+        # it is held back until the session exists, then closes it.
+        with interrupts_deferred():
+            session = _start_local(workers, settings, timeout, threads_before)
+    except KeyboardInterrupt:
+        if session is not None:
+            session.close()
+        raise
+    return session
+
+
+def _start_local(workers: int, settings: dict, timeout: float, threads_before: set[int]
+                 ) -> DaskSession:
+    import dask
+    from distributed import Client, LocalCluster
+
     with dask.config.set(settings):
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                host="127.0.0.1", dashboard_address="127.0.0.1:0",

@@ -154,6 +154,15 @@ def test_dashboard_opens_through_jupyter_server_proxy(tmp_path):
         server.wait(timeout=20)
 
 
+def test_a_session_nobody_holds_stays_listed_until_closed():
+    before = descendants()
+    dc.start_dask(1)  # the result is dropped: the workers must not be orphaned
+    assert len(dc._open_sessions) == 1
+    dc.close_all_sessions()
+    assert not dc._open_sessions
+    assert not new_descendants(before, grace=10, ignore=INTERPRETER_HELPERS)
+
+
 def test_a_session_left_open_closes_when_the_kernel_exits():
     """A learner who never runs the closing cell: the workers end with the kernel."""
     script = ("from helpers.dask_cluster import start_dask\n"
@@ -184,3 +193,20 @@ def test_leftovers_count_only_dask_threads():
     finally:
         stop.set()
         other.join(5)
+
+
+def test_an_interrupt_while_the_cluster_starts_leaves_no_worker():
+    """■ pressed while the workers start: held back, then the new session is closed."""
+    import signal
+
+    before = descendants()
+    started = []
+    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            started.append(dc.start_dask(2, start_method="spawn"))  # > 0.3 s with spawn
+    finally:
+        timer.cancel()
+    assert not started and not dc._open_sessions
+    assert not new_descendants(before, grace=10, ignore=INTERPRETER_HELPERS)
