@@ -1,7 +1,7 @@
 """Experiments built from :func:`helpers.runner.run_tasks`: compare executors,
 and sweep the number of workers.
 
-Both hand each finished run to an ``on_result`` callback as soon as it exists,
+Both hand their results to an ``on_result`` callback as soon as they exist,
 which is how the lab widget redraws its plot while the experiment goes on.
 """
 from __future__ import annotations
@@ -59,16 +59,25 @@ def compare(workload: str = "count", executors: Sequence[str] = DEFAULT_EXECUTOR
     """Run the same tasks on each executor in turn; return a :class:`Comparison`.
 
     ``run_options`` go to :func:`run_tasks` (tasks, size, workers, repeats,
-    start_method, timeout). ``on_result(comparison)`` is called after each
-    executor finishes; ``on_progress(done, total)`` counts tasks over all of them.
+    start_method, timeout). ``on_result(comparison)`` is called after every repeat
+    of every executor — the run in progress holds the repeats done so far — so a plot
+    can show the first measurement within one repeat of the baseline;
+    ``on_progress(done, total)`` counts tasks over all of them.
     """
     if not executors:
         raise ValueError("executors must name at least one executor kind")
     comparison = Comparison()
+
+    def show_partial(name: str, partial: RunResult) -> None:
+        if on_result is not None:
+            on_result(Comparison({**comparison.runs, name: partial},
+                                 comparison.effective_cpus))
+
     for index, name in enumerate(executors):
         progress = _offset_progress(on_progress, index, len(executors))
-        comparison.runs[name] = run_tasks(workload, executor=name, on_progress=progress,
-                                          **run_options)
+        comparison.runs[name] = run_tasks(
+            workload, executor=name, on_progress=progress,
+            on_repeat=lambda partial, name=name: show_partial(name, partial), **run_options)
         if on_result is not None:
             on_result(comparison)
     return comparison

@@ -29,7 +29,7 @@ import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Future, as_completed
 from concurrent.futures import TimeoutError as FuturesTimeout  # not the builtin on 3.10
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .checks import check_float, check_int
 from .config import default
@@ -185,7 +185,8 @@ def run_tasks(workload: str | Workload | Callable[[int], object], *,
               workers: int | None = None, repeats: int | None = None, warmup: bool = True,
               start_method: str | None = None, timeout: float = DEFAULT_TIMEOUT,
               arguments: Sequence[object] | None = None,
-              on_progress: ProgressCallback | None = None) -> RunResult:
+              on_progress: ProgressCallback | None = None,
+              on_repeat: Callable[[RunResult], None] | None = None) -> RunResult:
     """Run ``tasks`` calls of ``workload(size)`` on ``workers`` workers and measure them.
 
     ``workload`` is a name from :data:`helpers.workloads.WORKLOADS`, a
@@ -198,6 +199,8 @@ def run_tasks(workload: str | Workload | Callable[[int], object], *,
     ``arguments`` gives each task its own argument instead (task *i* calls
     ``workload(arguments[i])``; ``tasks`` and ``size`` are then not used), e.g. one
     URL per task. A coroutine function (``async def``) runs on the ``asyncio`` executor.
+    ``on_repeat(partial)`` gets the result of the repeats done so far after every repeat
+    but the last (between repeats, outside the timed part), so a plot can follow along.
     """
     known = workload if isinstance(workload, Workload) else (
         get_workload(workload) if isinstance(workload, str) or _is_lab_function(workload)
@@ -235,12 +238,18 @@ def run_tasks(workload: str | Workload | Callable[[int], object], *,
             _collect([pool.submit(warm_up_call, function, warm_size) for _ in range(workers)],
                      deadline, lambda: None)
         runs = []
-        for _ in range(repeats):
+        for repeat in range(repeats):
             runs.append(_one_repeat(pool, function, task_arguments, kind.in_this_process,
                                     deadline, count_one))
-    for wall, cpu, _, _ in runs:
-        result.walls.append(wall)
-        result.cpus.append(cpu)
+            if on_repeat is not None and repeat < repeats - 1:
+                on_repeat(_filled(replace(result), runs))
+    return _filled(result, runs)
+
+
+def _filled(result: RunResult, runs: list[tuple]) -> RunResult:
+    """``result`` with the walls and CPU times of ``runs``, and the median run's records."""
+    result.walls = [wall for wall, _, _, _ in runs]
+    result.cpus = [cpu for _, cpu, _, _ in runs]
     _, _, result.records, result.results = runs[_median_index(result.walls)]
     return result
 

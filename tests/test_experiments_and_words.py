@@ -30,6 +30,17 @@ def test_compare_calls_back_after_each_executor():
     assert "<table>" in result._repr_html_()
 
 
+def test_compare_shows_each_repeat_as_it_arrives():
+    """The first plot can appear after one repeat of the baseline, not after all of them."""
+    seen = []
+    result = compare("count", ("serial", "threads"), tasks=2, size=10_000, repeats=3,
+                     on_result=lambda c: seen.append({n: len(r.walls) for n, r in c.runs.items()}))
+    assert seen == [{"serial": 1}, {"serial": 2}, {"serial": 3},
+                    {"serial": 3, "threads": 1}, {"serial": 3, "threads": 2},
+                    {"serial": 3, "threads": 3}]
+    assert len(result.runs["threads"].walls) == 3 and len(result.runs["serial"].records) == 2
+
+
 def test_compare_needs_an_executor():
     with pytest.raises(ValueError, match="executors"):
         compare("count", ())
