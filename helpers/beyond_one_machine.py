@@ -153,9 +153,9 @@ def measure_scatter(client, mebibytes: int | None = None, *, tasks: int | None =
     to every worker) and gives back a future that tasks receive instead of the data.
     """
     if mebibytes is None:
-        mebibytes = int(default(64, 8))
-    mebibytes = check_int("mebibytes", mebibytes, 1, 512)
-    tasks = check_int("tasks", 8 if tasks is None else tasks, 1, 64)
+        mebibytes = int(default(32, 8))  # × tasks copies in flight: keep the total modest
+    mebibytes = check_int("mebibytes", mebibytes, 1, 256)
+    tasks = check_int("tasks", 6 if tasks is None else tasks, 1, 64)
     repeats = check_int("repeats", int(default(3, 1)) if repeats is None else repeats, 1, 10)
     array = make_array(mebibytes)
     expected = array_checksum(array)
@@ -191,7 +191,7 @@ def describe_scatter(result: ScatterResult) -> str:
                        "workers once instead of once per task.")
     else:
         text = head + ("no clear gain here: the array is small enough that copying it is "
-                       f"cheap ({result.gain:.2f}×). Try `measure_scatter(session.client, 128)`.")
+                       f"cheap ({result.gain:.2f}×). Try `measure_scatter(session.client, 64)`.")
     if result.dask_warning:
         text += (" Dask itself warned when the array went with each task: "
                  f"“{result.dask_warning}”")
