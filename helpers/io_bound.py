@@ -309,9 +309,12 @@ def load_test(server: LatencyServer, clients: int, requests_per_client: int = 3,
 
 
 def measure_server_modes(clients: Sequence[int], modes: Sequence[str] = MODES,
-                         latency_ms: float = 50, requests_per_client: int = 3,
+                         latency_ms: float = 50, requests_per_client: int | None = None,
                          on_progress: Callable | None = None) -> dict[str, list[LoadResult]]:
-    """:func:`load_test` for each server mode and each number of clients."""
+    """:func:`load_test` for each server mode and each number of clients
+    (``requests_per_client``: 3, or 2 in quick mode)."""
+    requests_per_client = int(default(3, 2)) if requests_per_client is None else (
+        requests_per_client)
     for count in clients:
         check_int("clients", count, 1, MAX_CLIENTS)
     results: dict[str, list[LoadResult]] = {}
@@ -580,7 +583,7 @@ def convoy(cpu_threads: int, switch_interval: float | None = None,
     measurement and always restored afterwards.
     """
     check_int("cpu_threads", cpu_threads, 0, MAX_CPU_THREADS)
-    trips = check_int("round_trips", int(default(100, 30)) if round_trips is None
+    trips = check_int("round_trips", int(default(100, 15)) if round_trips is None
                       else round_trips, 1, MAX_ROUND_TRIPS)
     original = sys.getswitchinterval()
     interval = original if switch_interval is None else check_float(

@@ -109,3 +109,17 @@ def test_widget_notebook_stops_after_the_lab_cell(tmp_path) -> None:
     cells = json.loads((tmp_path / path).read_text())["cells"]
     assert "Lab(" in "".join(cells[-1]["source"])
     assert path.startswith("notebooks/03_")
+
+
+def test_cpu_figure_reports_the_machines_own_ceiling(quick_results) -> None:
+    """The efficiency goal is judged beside what running side by side costs on this machine."""
+    data, _, _ = quick_results
+    figure = data["figures"]["cpu_parallel_efficiency"]
+    ceiling = figure["details"]["hardware_ceiling"]
+    assert 0 < ceiling <= 1.5 and "this machine allows" in figure["note"]
+
+
+def test_hardware_ceiling_is_one_on_one_cpu() -> None:
+    from bench.measures import hardware_ceiling
+
+    assert hardware_ceiling(10_000, 1, 1) == 1.0
