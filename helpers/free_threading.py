@@ -172,7 +172,7 @@ def measure_threads(interpreter: Interpreter | None, gil: bool | None,
     spec = get_workload(workload)
     size = spec.check_size(work_size(spec.name) if size is None else size)
     workers = check_int("workers", workers, 1, 16)
-    repeats = check_int("repeats", int(default(3, 2)) if repeats is None else repeats, 1, 20)
+    repeats = check_int("repeats", int(default(3, 1)) if repeats is None else repeats, 1, 20)
     if interpreter is None:
         from .experiments import compare
 
