@@ -76,3 +76,19 @@ def no_leftover_processes():
     yield
     leftovers = new_descendants(before, ignore=INTERPRETER_HELPERS)
     assert not leftovers, f"processes left running: {leftovers}"
+
+
+def best_of(measure, attempts: int = 3, enough: float = float("inf")) -> float:
+    """The largest of up to ``attempts`` measurements, stopping once one reaches ``enough``.
+
+    For "these workers ran in parallel" assertions: on a shared or virtual machine another
+    program (or the hypervisor) can take a CPU away for part of one run, which lowers the
+    CPUs-busy figure of that run only. Parallelism that exists shows in some attempt;
+    its absence (the GIL) shows in every one, so the upper bounds are asserted once.
+    """
+    best = 0.0
+    for _ in range(attempts):
+        best = max(best, measure())
+        if best >= enough:
+            break
+    return best
