@@ -20,6 +20,7 @@ Modules, one idea each:
 ``seed``        the seed article's example functions
 ``sharing``     who sees whose memory: threads share, processes copy
 ``progress``    progress bars for anything longer than a second
+``kernel_exit`` a kernel that used spawn/forkserver shuts down without a 2–3 s wait
 ``threads_intro``   notebook 01's demos and self-checks
 ``processes_intro`` notebook 02's demos and self-checks
 ``gil_exercises``   notebook 03's self-checks
@@ -46,6 +47,7 @@ Modules, one idea each:
 ``capstone``    notebook 09: the pipeline with a tool per stage; words, plot, lab widget, checks
 ``decision_guide`` notebook 09: which tool when, each rule pointing at the notebook that measured it
 """
+from . import kernel_exit as _kernel_exit
 from .config import quick_mode, start_method
 from .experiments import Comparison, compare, sweep_workers
 from .runner import RunResult, TaskRecord, run_tasks
@@ -55,3 +57,5 @@ from .workloads import WORKLOADS
 __all__ = ["WORKLOADS", "Comparison", "RunResult", "TaskRecord", "compare",
            "effective_cpu_count", "environment_report", "quick_mode", "run_tasks",
            "start_method", "sweep_workers"]
+
+_kernel_exit.install()  # does nothing outside a Jupyter kernel
