@@ -222,7 +222,7 @@ class AmdahlLab(RunPanel):
         scaling = self.guarded(lambda on_progress: measure_scaling(
             self.workload.value, self.serial_percent.value / 100,
             executor=self.executor.value, start_method=self.start_method,
-            on_progress=on_progress, on_result=lambda partial: self.show(plot_scaling(partial))))
+            on_progress=on_progress, on_result=self.live(plot_scaling)))
         if scaling is not None:
             self.scaling = scaling
             self.words.value = describe_scaling(scaling)._repr_html_()

@@ -381,9 +381,10 @@ class GilLab(RunPanel):
             interpreter = None if gil is None else self.interpreter
             results[label] = measure_threads(interpreter, gil, spec.name, size, threads)
             on_progress(index + 1, len(steps))
-            self.show(plot_speedup_by_workload(
-                results, "threads", xlabel="interpreter",
-                title=f"{threads} threads versus serial: {spec.name}"))
+            shown = dict(results)
+            self.throttle(lambda: self.show(plot_speedup_by_workload(
+                shown, "threads", xlabel="interpreter",
+                title=f"{threads} threads versus serial: {spec.name}")))
         self.results = results
         self.words.value = describe_gil_modes(results)._repr_html_()
         return results

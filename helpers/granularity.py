@@ -250,7 +250,7 @@ class ChunkLab(RunPanel):
         sweep = self.guarded(lambda on_progress: sweep_chunk_sizes(
             self.items.value, self.iterations.value, workers=self.workers.value,
             start_method=self.start_method, on_progress=on_progress,
-            on_result=lambda partial: self.show(plot_granularity(partial))))
+            on_result=self.live(plot_granularity)))
         if sweep is not None:
             self.sweep = sweep
             self.words.value = describe_granularity(sweep)._repr_html_()

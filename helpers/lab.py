@@ -27,7 +27,7 @@ import ipywidgets as widgets
 from IPython.display import clear_output, display
 
 from .config import default, quick_mode
-from .controls import bounded_slider
+from .controls import Throttle, bounded_slider
 from .executors import EXECUTORS, resolve_start_method
 from .experiments import DEFAULT_EXECUTORS, Comparison, compare
 from .interpret import describe
@@ -80,6 +80,7 @@ class Lab:
         self.results: Comparison | None = None
         self.history: list[Comparison] = []
         self.figure = None
+        self.throttle = Throttle()  # plots as results arrive, at most one a second
         self.error: BaseException | None = None
         self.workload.observe(lambda change: self._fit_size_slider(change["new"]), "value")
         self.run_button.on_click(lambda _: self.run())
@@ -121,12 +122,15 @@ class Lab:
         self.progress.value, self.progress.bar_style = 0, ""
         self.status.value = self._header() + "<p>Running…</p>"
         self.error = None
+        self.throttle.reset()
         try:
             comparison = compare(
                 self.workload.value, executors, tasks=self.tasks.value,
                 size=self.size.value, workers=self.workers.value,
                 repeats=self.repeats.value, start_method=self.start_method,
-                on_result=self._show, on_progress=progress_updater(self.progress))
+                on_result=lambda partial: self.throttle(lambda: self._show(partial)),
+                on_progress=progress_updater(self.progress))
+            self.throttle.flush()
         except KeyboardInterrupt:  # the kernel was interrupted (■): say so, then stop
             self.progress.bar_style = "warning"
             self.status.value = (self._header() + "<p><b>Stopped:</b> the kernel was "
