@@ -2,19 +2,21 @@
 
 Sizes follow ``LAB_QUICK`` (read when each function runs), so the command line decides
 default or quick sizes by setting the environment before calling these. Every figure here
-is a median over repeats; :func:`runner_overhead` alternates the two sides (A B B A …) so a
-machine that gets busier during the run slows both equally.
+is a median over repeats; the figures that compare two sides (serial and parallel, runner and
+bare ``concurrent.futures``) alternate them (A B, B A, …) so a machine that gets busier or
+slower during the run slows both equally.
 """
 from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
+from typing import TypeVar
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, wait
 import multiprocessing
 
 from helpers.config import default
 from helpers.executors import resolve_start_method
-from helpers.experiments import compare
 from helpers.free_threading import find_free_threaded, measure_threads
 from helpers.io_bound import ideal_wall
 from helpers.latency_server import LatencyServer, fetch
@@ -27,58 +29,91 @@ from .figures import MEASURED, NOT_MEASURED, Figure
 # Notebook 04's thread demo: 50 pages (16 quick) of 50 ms on 8 threads.
 IO_LATENCY_MS = 50
 IO_WORKERS = 8
+T = TypeVar("T")
+
+
+def interleaved(pairs: int, first: Callable[[], T], second: Callable[[], T]
+                ) -> tuple[list[T], list[T]]:
+    """``pairs`` results of each callable, run in alternating order (A B, B A, A B, …).
+
+    This machine's speed drifts by tens of percent over seconds (a plain loop here took
+    0.57–1.07 s for the same work within one minute). Measured in two blocks — every A,
+    then every B — a drift between the blocks would look like a difference between A and
+    B; alternating puts A and B side by side in time, and the median of the per-pair
+    ratios ignores the odd slow pair.
+    """
+    a, b = [], []
+    for i in range(pairs):
+        for run_first in ((True, False) if i % 2 == 0 else (False, True)):
+            (a if run_first else b).append(first() if run_first else second())
+    return a, b
+
+
+def median_ratio(numerators: list[float], denominators: list[float]) -> float:
+    """The median of the pairwise ratios ``numerators[i] / denominators[i]``."""
+    return statistics.median(n / d for n, d in zip(numerators, denominators))
 
 
 def cpu_efficiency(fig_efficiency: Figure, fig_cv: Figure) -> None:
     """Notebook 03's CPU-bound demo at its default sizes: ``count`` tasks, serial vs
-    processes (one per effective CPU, at least 2). Efficiency = speedup ÷ effective CPUs.
+    processes (one per effective CPU, at least 2), each run as the notebook runs it.
+    Efficiency = speedup ÷ effective CPUs, the speedup being the median over interleaved
+    serial/processes pairs (:func:`interleaved`).
 
-    The same run gives repeatability: the coefficient of variation (stdev ÷ mean) of the
-    processes' wall times over its repeats.
+    The same runs give repeatability: the coefficient of variation (stdev ÷ mean) of the
+    processes' wall times over the pairs.
     """
     cpus = effective_cpu_count()
-    repeats = int(default(5, 3))
-    comparison = compare("count", ("serial", "processes"), repeats=repeats)
-    run = comparison.runs["processes"]
-    speedup = comparison.speedup("processes")
+    pairs = int(default(5, 3))
+    serial_runs, process_runs = interleaved(
+        pairs, lambda: run_tasks("count", executor="serial", repeats=1),
+        lambda: run_tasks("count", executor="processes", repeats=1))
+    serial = [r.wall for r in serial_runs]
+    processes = [r.wall for r in process_runs]
+    run = process_runs[0]
+    speedup = median_ratio(serial, processes)
     fig_efficiency.value, fig_efficiency.status = speedup / cpus, MEASURED
     fig_efficiency.details = {
         "speedup": speedup, "effective_cpus": cpus, "workers": run.workers, "tasks": run.tasks,
-        "size": run.size, "repeats": repeats, "serial_walls_s": comparison.baseline.walls,
-        "processes_walls_s": run.walls, "cpus_busy": run.utilisation}
-    ceiling = hardware_ceiling(run.size, min(cpus, run.workers), repeats)
+        "size": run.size, "pairs": pairs, "serial_walls_s": serial,
+        "processes_walls_s": processes,
+        "cpus_busy": statistics.median(r.utilisation for r in process_runs)}
+    ceiling = hardware_ceiling(run.size, min(cpus, run.workers), pairs)
     fig_efficiency.details["hardware_ceiling"] = ceiling
-    reached = (f"so the demo reached {speedup / cpus / ceiling:.0%} of what the CPUs can give"
+    allows = min(ceiling, 1.0)
+    reached = (f"so the demo reached {speedup / cpus / allows:.0%} of what the CPUs can give"
                if speedup <= cpus * 1.05 else
                "— above 1 only because the serial baseline ran slower than usual (noise)")
+    cost = (f"one task per CPU at once runs {1 / ceiling - 1:.0%} slower per task than alone"
+            if ceiling < 1 else "one task per CPU at once ran no slower than alone")
     fig_efficiency.note = (f"speedup {speedup:.2f}× with {run.workers} processes on {cpus} "
-                           f"effective CPUs, {run.tasks} tasks of count({run.size:,}); "
-                           f"this machine allows {ceiling:.2f} (one task per CPU at once runs "
-                           f"{1 / ceiling - 1:.0%} slower per task than alone) {reached}")
-    cvs = {name: coefficient_of_variation(r.walls) for name, r in comparison.runs.items()}
+                           f"effective CPUs, {run.tasks} tasks of count({run.size:,}), median "
+                           f"of {pairs} interleaved pairs; this machine allows {allows:.2f} "
+                           f"({cost}) {reached}")
+    cvs = {"serial": coefficient_of_variation(serial),
+           "processes": coefficient_of_variation(processes)}
     fig_cv.value, fig_cv.status = 100 * cvs["processes"], MEASURED
-    fig_cv.details = {"cv_percent": {k: 100 * v for k, v in cvs.items()}, "repeats": repeats}
-    fig_cv.note = (f"wall time of the processes run over {repeats} repeats; the serial "
+    fig_cv.details = {"cv_percent": {k: 100 * v for k, v in cvs.items()}, "repeats": pairs}
+    fig_cv.note = (f"wall time of the processes run over {pairs} repeats; the serial "
                    f"baseline — a plain loop in this process, no pool — varied "
                    f"{100 * cvs['serial']:.1f} %: the machine's own noise")
 
 
-def hardware_ceiling(size: int, cpus: int, repeats: int) -> float:
-    """The parallel efficiency this machine itself allows: the median time of one
-    ``count(size)`` task on a lone worker ÷ its time when ``cpus`` such tasks run at once
-    (one per worker process). 1.0 means running side by side costs nothing; shared
-    caches, memory bandwidth, turbo limits or a hypervisor's vCPUs make it less."""
+def hardware_ceiling(size: int, cpus: int, pairs: int) -> float:
+    """The parallel efficiency this machine itself allows: the time of one ``count(size)``
+    task on a lone worker ÷ its time when ``cpus`` such tasks run at once (one per worker
+    process), median over interleaved pairs. 1.0 means running side by side costs nothing;
+    shared caches, memory bandwidth, turbo limits or a hypervisor's vCPUs make it less."""
     if cpus < 2:
         return 1.0
-    alone = run_tasks("count", executor="processes", workers=1, tasks=cpus, size=size,
-                      repeats=repeats)
-    together = run_tasks("count", executor="processes", workers=cpus, tasks=cpus, size=size,
-                         repeats=repeats)
 
-    def per_task(run) -> float:
-        return statistics.median(record.duration for record in run.records)
+    def per_task(workers: int) -> Callable[[], float]:
+        return lambda: statistics.median(record.duration for record in run_tasks(
+            "count", executor="processes", workers=workers, tasks=cpus, size=size,
+            repeats=1).records)
 
-    return per_task(alone) / per_task(together)
+    alone, together = interleaved(pairs, per_task(1), per_task(cpus))
+    return median_ratio(alone, together)
 
 
 def coefficient_of_variation(values: list[float]) -> float:
@@ -161,17 +196,25 @@ def runner_overhead(figure: Figure, executor: str = "processes") -> None:
 
 def free_threaded_speedup(figure: Figure) -> None:
     """Notebook 07's measurement: serial vs 2 threads of ``count`` in a free-threaded Python
-    with ``PYTHON_GIL=0`` (via ``python -m helpers.measure_cli``)."""
+    with ``PYTHON_GIL=0`` (via ``python -m helpers.measure_cli``). Each call measures one
+    serial/threads pair side by side; the speedup is the median over the pairs."""
     interpreter = find_free_threaded()
     if interpreter is None:
         figure.skip(NOT_MEASURED, "not measured (no free-threaded Python)")
         return
-    comparison = measure_threads(interpreter, gil=False, workers=2)
-    speedup = comparison.speedup("threads")
+    pairs = int(default(5, 2))
+    comparisons = [measure_threads(interpreter, gil=False, workers=2, repeats=1)
+                   for _ in range(pairs)]
+    serial = [c.baseline.wall for c in comparisons]
+    threads = [c.runs["threads"].wall for c in comparisons]
+    speedup = median_ratio(serial, threads)
     figure.value, figure.status = speedup, MEASURED
-    run = comparison.runs["threads"]
+    run = comparisons[0].runs["threads"]
     figure.details = {"interpreter": interpreter.label, "path": interpreter.path,
-                      "size": run.size, "repeats": len(run.walls),
-                      "serial_walls_s": comparison.baseline.walls, "threads_walls_s": run.walls,
-                      "cpus_busy": run.utilisation}
-    figure.note = f"{interpreter.label}, PYTHON_GIL=0, 2 tasks of count({run.size:,})"
+                      "size": run.size, "pairs": pairs, "serial_walls_s": serial,
+                      "threads_walls_s": threads,
+                      "pair_speedups": [a / b for a, b in zip(serial, threads)],
+                      "cpus_busy": statistics.median(c.runs["threads"].utilisation
+                                                     for c in comparisons)}
+    figure.note = (f"{interpreter.label}, PYTHON_GIL=0, 2 tasks of count({run.size:,}), "
+                   f"median of {pairs} serial/threads pairs")

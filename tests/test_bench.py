@@ -124,3 +124,19 @@ def test_hardware_ceiling_is_one_on_one_cpu() -> None:
     from bench.measures import hardware_ceiling
 
     assert hardware_ceiling(10_000, 1, 1) == 1.0
+
+
+def test_interleaved_alternates_the_order_of_each_pair() -> None:
+    from bench.measures import interleaved
+
+    order: list[str] = []
+    a, b = interleaved(3, lambda: order.append("A") or len(order),
+                       lambda: order.append("B") or len(order))
+    assert order == ["A", "B", "B", "A", "A", "B"]
+    assert a == [1, 4, 5] and b == [2, 3, 6]  # each side's results, in its own order
+
+
+def test_median_ratio_ignores_one_disturbed_pair() -> None:
+    from bench.measures import median_ratio
+
+    assert median_ratio([2.0, 2.0, 9.0], [1.0, 1.0, 1.0]) == 2.0
