@@ -92,12 +92,23 @@ def describe_overhead(study: OverheadStudy) -> Verdict:
              f"Large tasks ({study.large_task_ms():.0f} ms each): Dask ran "
              f"{speedup_phrase(study.large.speedup('dask'))}, the process pool "
              f"{speedup_phrase(study.large.speedup('processes'))}."]
-    if max(study.large.speedup("dask"), study.large.speedup("processes")) < FASTER:
+    best = max(study.large.speedup("dask"), study.large.speedup("processes"))
+    if best < FASTER:
         lines.append(_why_no_speedup(study.large))
+    elif best > _most_possible(study.large) * 1.05 + 0.05:
+        lines.append(f"{best:.1f}× is more than {plural(_most_possible(study.large), 'CPU')} "
+                     "can give: the serial run was slowed by something else — run-to-run "
+                     "noise. Run the cell again for a steadier number.")
     if dask > 0:
         lines.append(f"Rule of thumb from your numbers: give each Dask task at least "
                      f"{10 * dask:.0f} ms of work to keep its overhead under 10 %.")
     return Verdict(tuple(lines))
+
+
+def _most_possible(large: Comparison) -> int:
+    """The largest speedup the large tasks can show: CPUs, workers and tasks all limit it."""
+    run = large.runs["dask"]
+    return max(1, min(large.effective_cpus, run.workers, run.tasks))
 
 
 def _why_no_speedup(large: Comparison) -> str:
@@ -121,8 +132,7 @@ def plot_overhead(study: OverheadStudy) -> Figure:
              xlabel="executor", ylabel="time per task per worker (ms)")
     speedups = [study.large.speedup(k) for k in kinds]
     right.bar(kinds, speedups, color=[colour_for(k) for k in kinds])
-    run = study.large.runs["dask"]
-    ideal = min(study.large.effective_cpus, run.workers, run.tasks)
+    ideal = _most_possible(study.large)
     right.axhline(ideal, **IDEAL_STYLE, label=f"ideal: {ideal}× ({plural(ideal, 'CPU')} busy)")
     right.legend(loc="lower right", fontsize=8)
     right.set(title=f"Large tasks ({study.large_task_ms():.0f} ms each)",

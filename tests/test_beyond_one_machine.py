@@ -45,6 +45,20 @@ def test_no_speedup_is_explained_by_the_cpu_count(study):
                                                                        effective_cpus=4))
 
 
+def with_large_speedup(study, speedup: float, cpus: int):
+    """The study, with the process pool's large tasks ``speedup``× faster than serial."""
+    large = dataclasses.replace(study.large, effective_cpus=cpus)
+    fast = dataclasses.replace(large.runs["processes"], walls=[large.baseline.wall / speedup])
+    return dataclasses.replace(study, large=dataclasses.replace(
+        large, runs={**large.runs, "processes": fast}))
+
+
+def test_a_speedup_beyond_the_cpus_is_called_noise(study):
+    text = bom.describe_overhead(with_large_speedup(study, 1.7, cpus=1)).text
+    assert "1.7× faster" in text and "noise" in text  # one CPU cannot give 1.7×
+    assert "noise" not in bom.describe_overhead(with_large_speedup(study, 1.7, cpus=2)).text
+
+
 @pytest.mark.parametrize("option", [{"tiny_tasks": 5}, {"large_tasks": 0}, {"workers": 0}])
 def test_overhead_rejects_bad_sizes(option):
     with pytest.raises(ValueError, match=next(iter(option))):
