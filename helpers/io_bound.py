@@ -35,18 +35,17 @@ from dataclasses import dataclass, field
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import psutil
-from IPython.display import clear_output, display
 from matplotlib.figure import Figure
 
 from .checks import check_choice, check_float, check_int
 from .config import default
+from .controls import RunPanel, bounded_slider
 from .exercises import CheckResult, first_problem, not_yet
 from .executors import open_executor, resolve_start_method
 from .experiments import sweep_workers
 from .interpret import FASTER, plural, speedup_phrase
 from .latency_server import MODES, LatencyServer, fetch
 from .plots import IDEAL_STYLE, OKABE_ITO, colour_for
-from .progress import progress_updater
 from .runner import RunResult
 from .workloads import count_up
 from .worker_memory import total_memory
@@ -196,18 +195,19 @@ def plot_throughput(result: Throughput) -> Figure:
     return fig
 
 
-class PoolSizeLab:
-    """Choose a latency, a server mode and the largest pool; press Run; see the throughput."""
+class PoolSizeLab(RunPanel):
+    """Choose a latency, a server mode and the largest pool; press Run; see the throughput.
+
+    The plot follows the sweep, one pool size after another (redrawn at most once a second).
+    """
 
     def __init__(self, latency_ms: int = 50, requests: int | None = None,
                  max_threads: int | None = None) -> None:
         requests = int(default(32, 16)) if requests is None else requests
-        self.latency = widgets.IntSlider(value=check_int("latency_ms", latency_ms, 10, 200),
-                                         min=10, max=200, step=10, description="latency (ms)",
-                                         continuous_update=False)
-        self.requests = widgets.IntSlider(value=check_int("requests", requests, 4, 64),
-                                          min=4, max=64, step=4, description="requests",
-                                          continuous_update=False)
+        self.latency = bounded_slider("latency (ms)", check_int("latency_ms", latency_ms, 10, 200),
+                                      10, 200, 10)
+        self.requests = bounded_slider("requests", check_int("requests", requests, 4, 64),
+                                       4, 64, 4)
         most = int(default(64, 32)) if max_threads is None else max_threads
         self.max_threads = widgets.Dropdown(options=[4, 8, 16, 32, 64],
                                             value=check_choice("max_threads", most,
@@ -215,39 +215,24 @@ class PoolSizeLab:
                                             description="up to threads")
         self.mode = widgets.Dropdown(options=list(MODES), value="threading",
                                      description="server")
-        self.run_button = widgets.Button(description="Run", button_style="primary")
-        self.bar = widgets.IntProgress(value=0, min=0, max=1, description="requests")
-        self.status = widgets.HTML()
-        self.output = widgets.Output()
         self.result: Throughput | None = None
-        self.figure: Figure | None = None
-        self.run_button.on_click(lambda _: self.run())
-        self.widget = widgets.VBox([self.latency, self.requests, self.max_threads, self.mode,
-                                    widgets.HBox([self.run_button, self.bar]), self.status,
-                                    self.output])
+        super().__init__([self.latency, self.requests, self.max_threads, self.mode])
 
     def run(self) -> Throughput | None:
+        """Sweep the pool sizes 1, 2, 4, … up to the chosen largest."""
         counts = [w for w in (1, 2, 4, 8, 16, 32, 64) if w <= self.max_threads.value]
-        self.run_button.disabled = True
-        self.status.value = "Running…"
-        try:
-            self.result = measure_throughput(counts, self.latency.value, self.requests.value,
-                                             self.mode.value,
-                                             on_progress=progress_updater(self.bar))
-        except Exception as error:  # show it in the widget; the notebook goes on
-            self.status.value = f"<b>The run failed:</b> {html.escape(repr(error))}"
-            return None
-        finally:
-            self.run_button.disabled = False
-        self.status.value = html.escape(describe_throughput(self.result))
-        self.figure = plot_throughput(self.result)
-        with self.output:
-            clear_output(wait=True)
-            display(self.figure)
-        return self.result
+        latency, requests, mode = self.latency.value, self.requests.value, self.mode.value
 
-    def _ipython_display_(self) -> None:
-        display(self.widget)
+        def partial(runs: dict[int, RunResult]) -> Figure:
+            return plot_throughput(Throughput(latency / 1000, requests, mode, dict(runs)))
+
+        result = self.guarded(lambda on_progress: measure_throughput(
+            counts, latency, requests, mode, on_result=self.live(partial),
+            on_progress=on_progress))
+        if result is not None:
+            self.result = result
+            self.words.value = html.escape(describe_throughput(result))
+        return result
 
 
 # --- 3 · a server under simultaneous requests -------------------------------------------

@@ -111,13 +111,17 @@ def test_describe_throughput_names_the_single_server_as_the_limit():
 
 def test_pool_size_lab_runs_and_draws():
     lab = io.PoolSizeLab(latency_ms=20, requests=4, max_threads=4)
+    lab.throttle.interval = 0  # draw every partial result
     result = lab.run()
     assert result is not None and sorted(result.runs) == [1, 2, 4]
     assert not lab.run_button.disabled
     assert lab.run_button.description == "Run"
     assert lab.figure is not None
     assert lab.figure.axes[0].get_ylabel() == "throughput (requests/s)"
-    assert "requests/s" in lab.status.value
+    shown = [tick.get_text() for tick in lab.figure.axes[0].get_xticklabels()]
+    assert shown == ["1", "2", "4"]  # the last plot shows every pool size measured
+    assert lab.throttle.drawn == 3  # once per pool size, as the sweep went
+    assert "requests/s" in lab.words.value
 
 
 def test_waiting_threads_use_far_less_cpu_than_spinning():
