@@ -176,14 +176,8 @@ def runner_overhead(figure: Figure, executor: str = "processes") -> None:
     size = get_workload("count").default_size() // 10
     tasks = 32
     pairs = int(default(5, 3))
-    runner, bare = [], []
-    for i in range(pairs):
-        order = (True, False) if i % 2 == 0 else (False, True)
-        for use_runner in order:
-            if use_runner:
-                runner.append(runner_wall(executor, size, tasks, workers))
-            else:
-                bare.append(bare_futures_wall(executor, size, tasks, workers))
+    runner, bare = interleaved(pairs, lambda: runner_wall(executor, size, tasks, workers),
+                               lambda: bare_futures_wall(executor, size, tasks, workers))
     ratio = statistics.median(runner) / statistics.median(bare)
     figure.value, figure.status = ratio, MEASURED
     figure.details = {"executor": executor, "workers": workers, "tasks": tasks, "size": size,
