@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import html
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from typing import TypeVar
 
 import ipywidgets as widgets
@@ -42,6 +43,19 @@ class Throttle:
     def reset(self) -> None:
         """A new run: its first result is drawn at once."""
         self._last, self._pending = float("-inf"), None
+
+    @contextmanager
+    def run(self) -> Iterator["Throttle"]:
+        """One run: reset on entry; on leaving — normally or by an error — draw what was
+        held back, so the plot shows everything measured (not on an interrupt, ■)."""
+        self.reset()
+        try:
+            yield self
+        except Exception:
+            with suppress(Exception):  # the run's own error is the one to show
+                self.flush()
+            raise
+        self.flush()
 
     def __call__(self, redraw: Callable[[], None]) -> None:
         if time.monotonic() - self._last >= self.interval:
@@ -102,27 +116,22 @@ class RunPanel:
     def guarded(self, work: Callable[[ProgressCallback], T]) -> T | None:
         """``work(on_progress)`` with the button disabled; failures shown, not raised.
 
-        Partial plots held back by :meth:`live` are drawn when the work ends or fails.
+        Partial plots held back by :meth:`live` are drawn when the work ends or fails
+        (:meth:`Throttle.run`).
         """
         self.run_button.disabled = True
         self.progress.value, self.progress.bar_style = 0, ""
         self.words.value = "Running…"
         self.error = None
-        self.throttle.reset()
         try:
-            result = work(progress_updater(self.progress))
-            self.throttle.flush()
-            return result
+            with self.throttle.run():
+                return work(progress_updater(self.progress))
         except KeyboardInterrupt:  # the kernel's ■: say so, and let the cell stop
             self.progress.bar_style = "warning"
             self.words.value = ("<b>Stopped:</b> the kernel was interrupted; no worker is "
                                 "left running. Press Run to start again.")
             raise
         except Exception as error:  # shown to the learner; the notebook goes on
-            try:
-                self.throttle.flush()  # what was measured before the failure
-            except Exception:
-                pass  # the first error is the one to show
             self.error = error
             self.progress.bar_style = "danger"
             self.words.value = (f"<b>The run failed:</b> {html.escape(type(error).__name__)}: "

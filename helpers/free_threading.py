@@ -377,14 +377,14 @@ class GilLab(RunPanel):
             steps += [(f"{self.interpreter.label}, {GIL_OFF}", False),
                       (f"{self.interpreter.label}, {GIL_ON}", True)]
         results: dict[str, Comparison] = {}
+        plot = self.live(lambda shown: plot_speedup_by_workload(
+            shown, "threads", xlabel="interpreter",
+            title=f"{threads} threads versus serial: {spec.name}"))
         for index, (label, gil) in enumerate(steps):
             interpreter = None if gil is None else self.interpreter
             results[label] = measure_threads(interpreter, gil, spec.name, size, threads)
             on_progress(index + 1, len(steps))
-            shown = dict(results)
-            self.throttle(lambda: self.show(plot_speedup_by_workload(
-                shown, "threads", xlabel="interpreter",
-                title=f"{threads} threads versus serial: {spec.name}")))
+            plot(dict(results))
         self.results = results
         self.words.value = describe_gil_modes(results)._repr_html_()
         return results

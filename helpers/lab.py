@@ -122,15 +122,14 @@ class Lab:
         self.progress.value, self.progress.bar_style = 0, ""
         self.status.value = self._header() + "<p>Running…</p>"
         self.error = None
-        self.throttle.reset()
         try:
-            comparison = compare(
-                self.workload.value, executors, tasks=self.tasks.value,
-                size=self.size.value, workers=self.workers.value,
-                repeats=self.repeats.value, start_method=self.start_method,
-                on_result=lambda partial: self.throttle(lambda: self._show(partial)),
-                on_progress=progress_updater(self.progress))
-            self.throttle.flush()
+            with self.throttle.run():
+                comparison = compare(
+                    self.workload.value, executors, tasks=self.tasks.value,
+                    size=self.size.value, workers=self.workers.value,
+                    repeats=self.repeats.value, start_method=self.start_method,
+                    on_result=lambda partial: self.throttle(lambda: self._show(partial)),
+                    on_progress=progress_updater(self.progress))
         except KeyboardInterrupt:  # the kernel was interrupted (■): say so, then stop
             self.progress.bar_style = "warning"
             self.status.value = (self._header() + "<p><b>Stopped:</b> the kernel was "

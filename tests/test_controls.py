@@ -67,3 +67,20 @@ def test_a_failed_run_still_shows_what_was_measured_before_it_failed():
     assert panel.run() is None
     assert "worker died" in panel.words.value and isinstance(panel.error, RuntimeError)
     assert panel.figure == "figure of [1, 2, 3]"
+
+
+def test_a_run_draws_what_it_held_back_on_error_but_not_on_interrupt():
+    drawn = []
+    throttle = Throttle(interval=60)
+    with pytest.raises(RuntimeError):
+        with throttle.run():
+            throttle(lambda: drawn.append(1))
+            throttle(lambda: drawn.append(2))
+            raise RuntimeError("worker died")
+    assert drawn == [1, 2]
+    with pytest.raises(KeyboardInterrupt):
+        with throttle.run():
+            throttle(lambda: drawn.append(3))
+            throttle(lambda: drawn.append(4))
+            raise KeyboardInterrupt
+    assert drawn == [1, 2, 3]  # ■ stops at once: nothing more is drawn
