@@ -24,7 +24,7 @@ from .config import default
 from .data_movement import array_checksum, make_array
 from .exercises import CheckResult, first_problem, not_yet
 from .experiments import Comparison, compare
-from .interpret import FASTER, Verdict, plural, speedup_phrase
+from .interpret import FASTER, Verdict, beyond_ideal, plural, speedup_phrase
 from .plots import IDEAL_STYLE, colour_for, finish_figure
 from .runner import ProgressCallback, default_workers
 from .workloads import count_primes, get_workload
@@ -95,7 +95,7 @@ def describe_overhead(study: OverheadStudy) -> Verdict:
     best = max(study.large.speedup("dask"), study.large.speedup("processes"))
     if best < FASTER:
         lines.append(_why_no_speedup(study.large))
-    elif best > _most_possible(study.large) * 1.05 + 0.05:
+    elif beyond_ideal(best, _most_possible(study.large)):
         lines.append(f"{best:.1f}× is more than {plural(_most_possible(study.large), 'CPU')} "
                      "can give: the serial run was slowed by something else — run-to-run "
                      "noise. Run the cell again for a steadier number.")

@@ -29,7 +29,7 @@ from .config import default
 from .controls import RunPanel, bounded_slider
 from .executors import MAX_WORKERS
 from .experiments import stepped_progress
-from .interpret import FASTER, Verdict, plural, speedup_phrase
+from .interpret import FASTER, Verdict, beyond_ideal, plural, speedup_phrase
 from .plots import IDEAL_STYLE, colour_for, finish_figure
 from .runner import MAX_TASKS, ProgressCallback, RunResult, default_workers, run_tasks
 from .system import effective_cpu_count
@@ -153,7 +153,7 @@ def describe_granularity(sweep: GranularitySweep) -> Verdict:
              f"with chunks of {best} ({plural(sweep.runs[best].tasks, 'task')}) "
              f"{speedup_phrase(sweep.speedup(best), 'the loop')}."]
     parallel = min(sweep.workers, sweep.effective_cpus)
-    if sweep.speedup(best) > parallel * 1.05 + 0.05:
+    if beyond_ideal(sweep.speedup(best), parallel):
         lines[-1] += (f" That is more than {plural(parallel, 'worker')} on "
                       f"{plural(sweep.effective_cpus, 'effective CPU')} can give: the serial "
                       "loop was slowed by something else — run-to-run noise.")

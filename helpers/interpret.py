@@ -84,6 +84,12 @@ def base_starved(comparison: Comparison) -> bool:
             and comparison.baseline.utilisation < STARVED)
 
 
+def beyond_ideal(gain: float, ideal: int) -> bool:
+    """True when a speedup is more than ``ideal`` (CPUs, workers) can give, by more than
+    timing noise (5 % + 0.05): the baseline was slow, the gain is not parallelism."""
+    return gain > ideal * 1.05 + 0.05
+
+
 def _against_ideal(gain: float, ideal: int) -> str:
     """'93% of the ideal 2×', or why a measurement above the ideal is only noise."""
     if gain <= ideal * 1.05:
@@ -163,7 +169,7 @@ def describe_sweep(executor: str, runs: dict[int, RunResult], effective_cpus: in
     best = max(speedups, key=speedups.__getitem__)
     line = f"**{executor}**: best {speedups[best]:.1f}× with {plural(best, 'worker')}"
     beyond = [w for w in speedups if w > effective_cpus]
-    if speedups[best] > effective_cpus * 1.05 + 0.05:
+    if beyond_ideal(speedups[best], effective_cpus):
         line += (f" — more than {effective_cpus} effective "
                  f"CPU{'s' if effective_cpus > 1 else ''} can give, so the 1-worker run was "
                  "slowed by something else: run-to-run noise on a shared machine")
