@@ -10,8 +10,8 @@ NOTEBOOK := notebooks/00_start_here.ipynb
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup lab test test-fast test-browser browser-deps test-versions test-versions-ci \
-        free-threaded bench clean
+.PHONY: setup lab test test-fast test-browser browser-deps pythons test-versions \
+        test-versions-ci free-threaded bench clean
 
 setup: $(STAMP)
 
@@ -40,13 +40,21 @@ test-fast: setup
 test-browser: setup browser-deps
 	LAB_QUICK=1 $(BIN)/python -m pytest tests/browser
 
+# CPython 3.14 and 3.15 from Debian sid's binary packages into ~/.cache/concurrency-lab
+# (Debian as root, no compiler, under a minute; a cached pair is reused).
+pythons:
+	bash tools/newest_pythons.sh
+
 # Unit and notebook tests (every notebook under every start method, no browser) on each
-# CPython 3.10–3.14 found (pyenv, python3.1X on PATH, or LAB_PYTHONS), each in .venvs/pyX.Y.
+# CPython 3.10–3.15 found (pyenv, `make pythons`' cache, python3.1X on PATH, or LAB_PYTHONS),
+# each in .venvs/pyX.Y. Where `make pythons` cannot work, it runs on what it finds.
 test-versions:
+	bash tools/newest_pythons.sh || true
 	$(PYTHON) tools/test_versions.py
 
-# What CI runs: the oldest and newest version found, notebooks under each one's default method.
-test-versions-ci:
+# What CI runs: the oldest and newest supported version (3.10 and 3.15), notebooks under each
+# one's default start method (fork on 3.10, forkserver on 3.14+).
+test-versions-ci: pythons
 	$(PYTHON) tools/test_versions.py --oldest-newest --start-methods default
 
 # A free-threaded Python (found, or built into ~/.cache/concurrency-lab), its venv .venv-ft,

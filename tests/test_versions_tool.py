@@ -28,15 +28,15 @@ def keys(items):
     return [item.key for item in items]
 
 
-def test_keeps_only_cpython_310_to_314_with_venv():
+def test_keeps_only_cpython_310_to_315_with_venv():
     found = [interpreter((2, 7, 18)), interpreter((3, 9, 18)), interpreter((3, 10, 13)),
-             interpreter((3, 14, 0)), interpreter((3, 15, 0)),
+             interpreter((3, 15, 0)), interpreter((3, 16, 0)),
              interpreter((3, 11, 0), implementation="PyPy"),
              interpreter((3, 12, 1), has_venv=False)]
-    assert keys(tool.select(found, explicit=False)) == ["3.10", "3.14"]
+    assert keys(tool.select(found, explicit=False)) == ["3.10", "3.15"]
     problems = {item.version_text: item.problem for item in found}
-    assert "outside 3.10-3.14" in problems["2.7.18"]
-    assert "outside" in problems["3.15.0"]
+    assert "outside 3.10-3.15" in problems["2.7.18"]
+    assert "outside" in problems["3.16.0"]
     assert "not CPython" in problems["3.11.0"]
     assert "venv" in problems["3.12.1"]
 
@@ -74,19 +74,20 @@ def test_oldest_newest():
     assert keys(tool.oldest_newest(with_ft)) == ["3.10", "3.13t"]
 
 
-def test_candidates_from_lab_pythons_or_pyenv_and_path(tmp_path):
+def test_candidates_from_lab_pythons_or_pyenv_cache_and_path(tmp_path):
     for name in ("versions/3.12.1/bin/python", "versions/3.10.13/bin/python",
-                 "bin/python3.13", "bin/python3.13t", "bin/python3", "bin/python3.9"):
+                 "bin/python3.13", "bin/python3.13t", "bin/python3", "bin/python3.9",
+                 "cache/bin/python3.15", "cache/bin/python3.14"):
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("")
         path.chmod(0o755)
-    env = {"PATH": str(tmp_path / "bin")}
+    env = {"PATH": str(tmp_path / "bin"), "LAB_PY_CACHE": str(tmp_path / "cache")}
     paths, explicit = tool.candidate_paths(env, pyenv_root=str(tmp_path))
     assert not explicit
     assert [os.path.relpath(p, tmp_path) for p in paths] == [
         "versions/3.10.13/bin/python", "versions/3.12.1/bin/python",
-        "bin/python3.13", "bin/python3.13t"]
+        "cache/bin/python3.14", "cache/bin/python3.15", "bin/python3.13", "bin/python3.13t"]
     env["LAB_PYTHONS"] = " python3.13  /somewhere/python3.11 "
     paths, explicit = tool.candidate_paths(env, pyenv_root=str(tmp_path))
     assert explicit and paths == [str(tmp_path / "bin/python3.13"), "/somewhere/python3.11"]

@@ -10,6 +10,7 @@
 #      cache (Debian/Ubuntu as root: ~3-5 minutes on 2 cores; kept for later runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tools/debian_apt.sh
 
 CACHE="${LAB_FT_CACHE:-$HOME/.cache/concurrency-lab}"
 PREFIX="$CACHE/python3.13t"
@@ -32,15 +33,6 @@ find_interpreter() {
   return 1
 }
 
-debian_uri() {
-  # The Debian archive this machine already uses (so no host is written down here).
-  local uri
-  uri=$(cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null \
-        | awk '/^URIs:/ {for (i = 2; i <= NF; i++) print $i} $1 == "deb" {print $2}' \
-        | grep -E '/debian/?$' | head -n 1) || true
-  [ -n "$uri" ] && echo "$uri"
-}
-
 build_interpreter() {
   if ! command -v apt-get >/dev/null || [ "$(id -u)" != 0 ]; then
     echo "free-threaded: none found, and building one needs Debian/Ubuntu as root." >&2
@@ -48,8 +40,7 @@ build_interpreter() {
     echo "conda-forge python-freethreading) and set LAB_FT_PYTHON to it." >&2
     exit 1
   fi
-  local uri work
-  uri=$(debian_uri) || { echo "free-threaded: no Debian archive in the apt sources" >&2; exit 1; }
+  local work
   work=$(mktemp -d)
   WORK_DIR=$work
   trap 'rm -rf "${WORK_DIR:-}"' EXIT
@@ -59,13 +50,9 @@ build_interpreter() {
   apt-get install -y -qq --no-install-recommends build-essential pkg-config libssl-dev \
     zlib1g-dev libbz2-dev libreadline-dev libsqlite3-dev libffi-dev liblzma-dev libgdbm-dev \
     libgdbm-compat-dev uuid-dev libncurses-dev libexpat1-dev xz-utils >/dev/null
-  mkdir -p "$work/lists/partial"
-  printf 'Types: deb-src\nURIs: %s\nSuites: trixie trixie-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
-    "$uri" > "$work/trixie-src.sources"
-  local apt_opts=(-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts="$work"
-                  -o Dir::State::Lists="$work/lists")
-  apt-get "${apt_opts[@]}" update -qq
-  (cd "$work" && apt-get "${apt_opts[@]}" source --download-only python3.13 >/dev/null)
+  private_apt "$work" deb-src "trixie trixie-updates" || exit 1
+  apt-get "${APT_OPTS[@]}" update -qq
+  (cd "$work" && apt-get "${APT_OPTS[@]}" source --download-only python3.13 >/dev/null)
   tar -xf "$work"/python3.13_*.orig.tar.xz -C "$work"
   local src
   src=$(find "$work" -maxdepth 1 -type d -name 'Python-3.13*' | head -n 1)

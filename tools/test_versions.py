@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run the unit tests and the notebook suite on every Python 3.10-3.14 found, each in its own venv.
+"""Run the unit tests and the notebook suite on every Python 3.10-3.15 found, each in its own venv.
 
     python3 tools/test_versions.py                  # every version found, every start method
     python3 tools/test_versions.py --list           # only show what would run
@@ -7,8 +7,10 @@
 
 Interpreters come from ``LAB_PYTHONS`` (space-separated paths or command names; every one
 given is run) or else from every ``$PYENV_ROOT/versions/*/bin/python`` (default
-``~/.pyenv``) and every ``python3.1X`` / ``python3.1Xt`` on PATH. Each is asked what it is;
-only CPython 3.10-3.14 with a working ``venv`` is kept, one per minor version (the highest
+``~/.pyenv``), every ``python3.1X`` / ``python3.1Xt`` in the lab's cache (``make pythons``
+puts 3.14 and 3.15 there: ``$LAB_PY_CACHE/bin``, default ``~/.cache/concurrency-lab/bin``)
+and on PATH. Each is asked what it is; only CPython 3.10-3.15 with a working ``venv`` is
+kept, one per minor version (the highest
 patch release; a free-threaded build, e.g. ``3.13t``, is a version of its own).
 
 Each gets ``.venvs/py3.X`` (git-ignored), set up with ``pip install -r requirements.txt``
@@ -39,7 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VENVS = ROOT / ".venvs"
 LOGS = ROOT / "test-artifacts" / "versions"
-SUPPORTED = ((3, 10), (3, 14))  # inclusive: the versions the project supports
+SUPPORTED = ((3, 10), (3, 15))  # inclusive: the versions the project supports
 START_METHODS = ("fork", "spawn", "forkserver")
 PROBE_TIMEOUT = 30  # seconds
 LOCK_WAIT = 45 * 60  # seconds to wait for another run of this tool
@@ -106,11 +108,19 @@ class Outcome:
 
 # ---------------------------------------------------------------- discovery and selection
 
+def cache_bin(environ=None) -> str:
+    """Where ``make pythons`` (tools/newest_pythons.sh) links the interpreters it provides."""
+    environ = os.environ if environ is None else environ
+    cache = environ.get("LAB_PY_CACHE") or os.path.expanduser("~/.cache/concurrency-lab")
+    return os.path.join(cache, "bin")
+
+
 def candidate_paths(environ=None, pyenv_root: str | None = None) -> tuple[list[str], bool]:
     """Paths to ask, in order of preference, and whether they were given explicitly.
 
     ``LAB_PYTHONS`` (space-separated paths or command names) wins; otherwise every pyenv
-    version, then every ``python3.1X``/``python3.1Xt`` on PATH. Duplicates are removed
+    version, then every ``python3.1X``/``python3.1Xt`` in the lab's cache (``make pythons``)
+    and on PATH. Duplicates are removed
     later, by the real path each interpreter reports.
     """
     environ = os.environ if environ is None else environ
@@ -120,7 +130,7 @@ def candidate_paths(environ=None, pyenv_root: str | None = None) -> tuple[list[s
         return found, True
     root = pyenv_root or environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
     paths = sorted(glob.glob(os.path.join(root, "versions", "*", "bin", "python")))
-    for folder in environ.get("PATH", "").split(os.pathsep):
+    for folder in [cache_bin(environ)] + environ.get("PATH", "").split(os.pathsep):
         names = glob.glob(os.path.join(folder, "python3.1[0-9]"))
         names += glob.glob(os.path.join(folder, "python3.1[0-9]t"))
         paths += sorted(n for n in names if os.access(n, os.X_OK))
@@ -520,7 +530,7 @@ def main(argv=None) -> int:
     except ValueError as error:
         parser.error(str(error))
 
-    print(f"Interpreters ({'LAB_PYTHONS' if explicit else 'pyenv and PATH'}):")
+    print(f"Interpreters ({'LAB_PYTHONS' if explicit else 'pyenv, the lab cache and PATH'}):")
     rows = [["", "version", "found at", "note"]]
     for item in found:
         rows.append(["run" if item in chosen else "-", item.version_text or "?", item.path,
@@ -529,7 +539,7 @@ def main(argv=None) -> int:
     if not chosen:
         (low_major, low_minor), (high_major, high_minor) = SUPPORTED
         print(f"No CPython {low_major}.{low_minor}-{high_major}.{high_minor} found. Install one "
-              "(pyenv install 3.12) or set LAB_PYTHONS='/path/to/python3.12 ...'.")
+              "(make pythons, pyenv install 3.12) or set LAB_PYTHONS='/path/to/python3.12 ...'.")
         return 2
     if args.list:
         return 0
