@@ -1,24 +1,36 @@
 """Measure in *another* Python and print the result as JSON: ``python -m helpers.measure_cli``.
 
 A notebook's kernel is one interpreter. To compare it with another — a free-threaded
-build, with ``PYTHON_GIL=0`` or ``PYTHON_GIL=1`` — the notebook starts that interpreter
-on this module, which runs the lab's own runner there and prints one line of JSON. The
-same code measures on both sides; only the interpreter differs. Needs nothing beyond
-the standard library (and this package on ``PYTHONPATH``).
+build, with ``PYTHON_GIL=0`` or ``PYTHON_GIL=1``, or a Python 3.14+ that has
+subinterpreters when the kernel is older — the notebook starts that interpreter on this
+module, which runs the lab's own runner there and prints one line of JSON. The same code
+measures on both sides; only the interpreter differs. Needs nothing beyond the standard
+library (and this package on ``PYTHONPATH``).
 
 Usage::
 
     python -m helpers.measure_cli compare count 2000000 --tasks 2 --workers 2 --repeats 3
+    python -m helpers.measure_cli compare count 2000000 --executors serial,threads,interpreters,processes --start-cost
+    python -m helpers.measure_cli subinterpreter --modules numpy,zlib --workloads count,hash
     python -m helpers.measure_cli race "plain +=" --threads 4 --times 200000
     python -m helpers.measure_cli info
+
+``compare`` runs serial vs threads unless ``--executors`` names others (any registered
+kind, :mod:`helpers.executors`); processes use the lab's start method — this interpreter's
+default unless ``LAB_START_METHOD`` forces one.
 """
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
+import statistics
 import sys
 import sysconfig
+import time
 from dataclasses import asdict
+
+DEFAULT_EXECUTORS = ("serial", "threads")
 
 
 def info() -> dict:
@@ -29,29 +41,138 @@ def info() -> dict:
             "gil_enabled": gil, "executable": sys.executable}
 
 
-def main(argv: list[str] | None = None) -> None:
+def parse_executors(text: str) -> tuple[str, ...]:
+    """``"serial,threads,interpreters"`` -> a tuple of registered executor kinds.
+
+    ``ValueError`` names the parameter and the kinds this interpreter has (``interpreters``
+    only from Python 3.14).
+    """
+    from .executors import EXECUTORS
+
+    names = tuple(name.strip() for name in str(text).split(",") if name.strip())
+    unknown = [name for name in names if name not in EXECUTORS]
+    if not names or unknown or len(set(names)) != len(names):
+        raise ValueError(f"executors must be distinct names from {sorted(EXECUTORS)}, "
+                         f"separated by commas; got {text!r}")
+    return names
+
+
+def start_costs(executors: tuple[str, ...], repeats: int = 3,
+                timeout: float = 60.0) -> dict[str, float]:
+    """Seconds from creating a 1-worker pool to its first result, median of ``repeats``.
+
+    What a pool costs before it does any work: a thread starts in this process; an
+    interpreter is created in this process and imports the task's module anew; a process
+    is started (or forked) and, unless forked, imports it too. Closing the pool is not
+    timed. ``serial`` has nothing to start and is left out.
+    """
+    from .executors import open_executor
+    from .workloads import count_up
+
+    costs = {}
+    for kind in executors:
+        if kind == "serial":
+            continue
+        samples = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            with open_executor(kind, 1) as pool:
+                pool.submit(count_up, 1).result(timeout=timeout)
+                samples.append(time.perf_counter() - start)
+        costs[kind] = statistics.median(samples)
+    return costs
+
+
+def try_in_subinterpreter(code: str) -> str | None:
+    """Run ``code`` in a new subinterpreter (Python 3.14+); ``None`` if it worked, else the
+    error it raised there, as ``"ImportError: <its last line>"``."""
+    from concurrent import interpreters
+
+    interpreter = interpreters.create()
+    try:
+        interpreter.exec(code)
+    except interpreters.ExecutionFailed as failed:
+        lines = [line for line in failed.excinfo.msg.splitlines() if line.strip()]
+        return f"{failed.excinfo.type.__name__}: {lines[-1].strip() if lines else ''}"
+    finally:
+        interpreter.close()
+    return None
+
+
+def subinterpreter_checks(modules: list[str], workloads: list[str]) -> dict:
+    """Import each module, and run each lab workload once (its smallest size), each in a
+    fresh subinterpreter. A module not installed here is reported as missing, not tried."""
+    from .workloads import get_workload
+
+    out: dict = {"modules": {}, "workloads": {}}
+    for module in modules:
+        if not all(part.isidentifier() for part in module.split(".")):
+            raise ValueError(f"modules must be dotted module names, got {module!r}")
+        if importlib.util.find_spec(module.split(".")[0]) is None:
+            out["modules"][module] = {"missing": True, "error": None}
+        else:
+            out["modules"][module] = {"missing": False,
+                                      "error": try_in_subinterpreter(f"import {module}")}
+    for name in workloads:
+        spec = get_workload(name)
+        code = (f"from helpers.workloads import get_workload\n"
+                f"get_workload({spec.name!r}).function({spec.min_size})")
+        out["workloads"][spec.name] = {"error": try_in_subinterpreter(code)}
+    return out
+
+
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m helpers.measure_cli")
     commands = parser.add_subparsers(dest="command", required=True)
-    compare = commands.add_parser("compare", help="serial vs threads on one workload")
+    compare = commands.add_parser("compare", help="executors (serial vs threads by default) "
+                                                  "on one workload")
     compare.add_argument("workload")
     compare.add_argument("size", type=int)
     compare.add_argument("--tasks", type=int, default=2)
     compare.add_argument("--workers", type=int, default=2)
     compare.add_argument("--repeats", type=int, default=3)
+    compare.add_argument("--executors", default=",".join(DEFAULT_EXECUTORS),
+                         help="comma-separated executor kinds, the first is the baseline")
+    compare.add_argument("--timeout", type=float, default=600.0,
+                         help="seconds each executor's run may take")
+    compare.add_argument("--start-cost", action="store_true",
+                         help="also time a 1-worker pool's first result, per executor")
+    sub = commands.add_parser("subinterpreter", help="what imports and runs in a "
+                                                     "subinterpreter (3.14+)")
+    sub.add_argument("--modules", default="", help="comma-separated modules to import")
+    sub.add_argument("--workloads", default="", help="comma-separated lab workloads to run")
     race = commands.add_parser("race", help="count lost updates of one increment")
     race.add_argument("increment")
     race.add_argument("--threads", type=int, default=4)
     race.add_argument("--times", type=int, default=100_000)
     commands.add_parser("info", help="the interpreter's facts")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = _parser()
     args = parser.parse_args(argv)
     out = {"info": info()}
     if args.command == "compare":
         from .experiments import compare as run_compare
 
-        comparison = run_compare(args.workload, ("serial", "threads"), size=args.size,
+        try:
+            executors = parse_executors(args.executors)
+        except ValueError as error:
+            parser.error(str(error))
+        comparison = run_compare(args.workload, executors, size=args.size,
                                  tasks=args.tasks, workers=args.workers,
-                                 repeats=args.repeats)
+                                 repeats=args.repeats, timeout=args.timeout)
         out["runs"] = {name: asdict(run) for name, run in comparison.runs.items()}
+        if args.start_cost:
+            out["start"] = start_costs(executors, args.repeats)
+    elif args.command == "subinterpreter":
+        out["subinterpreter"] = subinterpreter_checks(_names(args.modules),
+                                                      _names(args.workloads))
     elif args.command == "race":
         from .races import race as run_race
 
