@@ -10,15 +10,25 @@ prints JSON; the results come back as ordinary :class:`~helpers.experiments.Comp
 objects that plot and describe like every other measurement in the lab.
 
 Where is one? :func:`find_free_threaded` looks, in order, at ``LAB_FT_PYTHON``, the
-project's ``.venv-ft`` (``make free-threaded``), ``python3.14t`` / ``python3.13t`` on
-``PATH``, and the build cache of ``make free-threaded``. :data:`HOW_TO_GET_ONE` says how
-to get one on your own machine.
+project's ``.venv-ft`` (``make free-threaded``), ``python3.15t`` / ``python3.14t`` /
+``python3.13t`` on ``PATH``, and the build cache of ``make free-threaded`` (newest first).
+:data:`HOW_TO_GET_ONE` says how to get one on your own machine.
+
+What does free-threading cost one thread? Only a like-for-like pair can say: the same
+source built with the same options, once with ``--disable-gil`` and once without — its
+*GIL twin* (:func:`find_twin`). Another patch release, or the same release compiled with
+other options (profile-guided optimisation, ``--enable-shared``, another compiler), differs
+by as much as free-threading costs, in either direction. :func:`single_thread_cost` times
+the pair in alternation; :func:`describe_overhead` says what that measured, and when no
+twin exists, which builds were found and why none is one.
 """
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -30,6 +40,7 @@ from .exercises import CheckResult, first_problem, not_yet
 from .config import default
 from .experiments import Comparison
 from .interpret import FASTER, PARALLEL, Verdict, plural, speedup_phrase
+from .pairs import interleaved, ratios
 from .races import INCREMENTS, Race, default_times
 from .runner import RunResult, TaskRecord
 from .system import effective_cpu_count
@@ -37,9 +48,14 @@ from .workloads import get_workload
 
 ROOT = Path(__file__).resolve().parent.parent
 FT_ENV = "LAB_FT_PYTHON"
+GIL_ENV = "LAB_GIL_PYTHON"  # a GIL twin to use; it must still pass the like-for-like check
 CACHE_ENV = "LAB_FT_CACHE"
-PROBE = ("import sys, sysconfig, json; print(json.dumps({'version': sys.version.split()[0], "
-         "'free_threaded': bool(sysconfig.get_config_var('Py_GIL_DISABLED'))}))")
+PROBE = ("import sys, sysconfig, json, platform; print(json.dumps({"
+         "'version': sys.version.split()[0], "
+         "'free_threaded': bool(sysconfig.get_config_var('Py_GIL_DISABLED')), "
+         "'config_args': sysconfig.get_config_var('CONFIG_ARGS'), "
+         "'compiler': platform.python_compiler(), 'base_prefix': sys.base_prefix, "
+         "'executable': sys.executable}))")
 TIMEOUT = 300.0
 WORK_SCALE = 3
 
@@ -67,6 +83,10 @@ class Interpreter:
     path: str
     version: str
     free_threaded: bool
+    config_args: str | None = None  # ./configure's arguments (None where not recorded: Windows)
+    compiler: str = ""
+    base_prefix: str = ""  # the installation a venv was made from (its own prefix otherwise)
+    executable: str = ""
 
     @property
     def minor(self) -> str:
@@ -87,7 +107,9 @@ def probe(path: str | os.PathLike | None) -> Interpreter | None:
         facts = json.loads(done.stdout.strip().splitlines()[-1])
     except (OSError, subprocess.SubprocessError, ValueError, IndexError):
         return None
-    return Interpreter(str(path), facts["version"], facts["free_threaded"])
+    return Interpreter(str(path), facts["version"], facts["free_threaded"],
+                       facts.get("config_args"), facts.get("compiler", ""),
+                       facts.get("base_prefix", ""), facts.get("executable", ""))
 
 
 def cache_dir() -> Path:
@@ -98,9 +120,16 @@ def cache_dir() -> Path:
 def candidates() -> list[str]:
     """Paths to try, in the order :func:`find_free_threaded` tries them."""
     found = [os.environ.get(FT_ENV, ""), str(ROOT / ".venv-ft" / "bin" / "python")]
-    found += [shutil.which(name) or "" for name in ("python3.14t", "python3.13t")]
-    found += [str(path) for path in sorted(cache_dir().glob("python3.1*t/bin/python3.1*t"))]
+    found += [shutil.which(name) or "" for name in ("python3.15t", "python3.14t", "python3.13t")]
+    found += [str(path) for path in sorted(cache_dir().glob("python3.*t/bin/python3.*t"),
+                                           key=_minor_of, reverse=True)]
     return [path for path in found if path]
+
+
+def _minor_of(path: Path) -> tuple[int, ...]:
+    """``.../python3.14t`` -> (3, 14): newest first sorts 3.9 below 3.13."""
+    digits = path.name.removeprefix("python").rstrip("t").split(".")
+    return tuple(int(d) for d in digits if d.isdigit())
 
 
 def find_free_threaded() -> Interpreter | None:
@@ -112,16 +141,141 @@ def find_free_threaded() -> Interpreter | None:
     return None
 
 
-def find_standard(minor: str) -> Interpreter | None:
-    """A normal (GIL) build of Python ``minor`` ("3.13"), to compare single-thread speed."""
-    paths = [shutil.which(f"python{minor}") or ""]
-    paths += [str(p) for p in sorted((Path.home() / ".pyenv" / "versions").glob(
-        f"{minor}.*/bin/python{minor}"))]
-    for path in paths:
-        interpreter = probe(path)
-        if interpreter is not None and not interpreter.free_threaded:
-            return interpreter
+NAME_ONLY_OPTIONS = ("--disable-gil",   # the difference being measured
+                     "--with-framework-name")  # macOS: PythonT.framework beside Python.framework
+
+
+def build_options(interpreter: Interpreter) -> tuple[str, ...] | None:
+    """What ``./configure`` was given, minus what only names the build: its install folder
+    (``--prefix`` and every path under it, written ``<prefix>``) and ``--disable-gil``.
+
+    ``CONFIG_ARGS`` records every option *and* every compiler variable (``CFLAGS=…``,
+    ``LDFLAGS=…``) configure saw, so two builds with equal options here were configured
+    alike. ``None`` where Python does not record them (Windows).
+    """
+    if interpreter.config_args is None:
+        return None
+    args = shlex.split(interpreter.config_args)
+    prefixes = [arg.split("=", 1)[1] for arg in args if arg.startswith("--prefix=")]
+    prefixes = sorted({*prefixes, interpreter.base_prefix} - {"", "/"}, key=len, reverse=True)
+    kept = []
+    for arg in args:
+        if arg.split("=", 1)[0] in NAME_ONLY_OPTIONS:
+            continue
+        for prefix in prefixes:
+            arg = arg.replace(prefix, "<prefix>")
+        kept.append(arg)
+    return tuple(sorted(kept))
+
+
+def why_not_twin(free: Interpreter, other: Interpreter) -> str | None:
+    """Why ``other`` is not a like-for-like GIL twin of ``free`` (``None`` if it is one):
+    another release, another compiler, or other build options."""
+    if other.free_threaded:
+        return "it is free-threaded too"
+    if other.version != free.version:
+        return f"a different release ({other.version}, not {free.version})"
+    if other.compiler != free.compiler:
+        return f"another compiler ({other.compiler or '?'}, not {free.compiler or '?'})"
+    mine, theirs = build_options(free), build_options(other)
+    if mine is None and theirs is None:
+        together = other.base_prefix and other.base_prefix == free.base_prefix
+        return None if together else ("its build options are not recorded, and it was not "
+                                      "installed together with the free-threaded build")
+    if mine is None or theirs is None:
+        return "the build options of one of the two are not recorded"
+    if mine != theirs:
+        extra = [a for a in theirs if a not in mine][:3]
+        missing = [a for a in mine if a not in theirs][:3]
+        parts = ([f"built with `{' '.join(extra)}`"] if extra else []) + (
+            [f"without `{' '.join(missing)}`"] if missing else [])
+        return "other build options: " + ", ".join(parts)
     return None
+
+
+@dataclass(frozen=True)
+class TwinSearch:
+    """Where :func:`find_twin` looked for a GIL twin of ``free``, and what it found."""
+
+    free: Interpreter
+    twin: Interpreter | None
+    rejected: tuple[tuple[Interpreter, str], ...] = ()  # each GIL build seen, and why not
+
+    def explain(self) -> str:
+        """Markdown: no twin, which GIL builds were found, why none is one, how to get one."""
+        free = self.free
+        text = (f"**Not measured:** what free-threading costs one thread needs a GIL build of "
+                f"the same source and options as {free.label} (`{free.path}`). None was found, "
+                f"and a different build would measure its own differences instead.\n\n")
+        if self.rejected:
+            text += "GIL builds found, and why none is its twin:\n" + "".join(
+                f"- {other.label} at `{other.executable or other.path}`: {why}\n"
+                for other, why in self.rejected)
+        else:
+            text += f"No GIL build of Python {free.minor} was found at all.\n"
+        return text + "\n" + how_to_get_twin(free)
+
+
+def how_to_get_twin(free: Interpreter) -> str:
+    """Ways to get a GIL build of the same source and options as ``free``."""
+    return (f"To get one: on Linux `make free-threaded` builds CPython 3.13 twice from one "
+            f"Debian source package, with and without the GIL (as root on Debian/Ubuntu). "
+            f"Elsewhere, install the GIL build of exactly {free.version} from the same place "
+            f"as the free-threaded one — the python.org installer (one package holds both), "
+            f"`uv python install {free.version}` beside `{free.version}t`, or conda-forge's "
+            f"`python={free.version}` beside `python-freethreading` — and, if it is not "
+            f"found, point `{GIL_ENV}` at it. This cell checks that the pair match.")
+
+
+def twin_candidates(free: Interpreter) -> list[str]:
+    """Where a GIL twin of ``free`` may be, in the order :func:`find_twin` tries them:
+    ``LAB_GIL_PYTHON``; ``make free-threaded``'s twin in its cache; ``python3.X`` on
+    ``PATH``; pyenv; then beside ``free`` in its own installation tree —
+    its ``bin`` folder (Windows: ``python.exe``) and the installations next to it (uv keeps
+    ``cpython-3.14.0-…`` beside ``cpython-3.14.0+freethreaded-…``, conda its envs)."""
+    minor = free.minor
+    found = [os.environ.get(GIL_ENV, ""),
+             str(cache_dir() / f"python{minor}-gil" / "bin" / f"python{minor}")]
+    found.append(shutil.which(f"python{minor}") or "")
+    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+    found += [str(p) for p in sorted(pyenv.glob(f"{minor}.*/bin/python{minor}"))]
+    root = Path(free.base_prefix) if free.base_prefix else Path(free.path).parent.parent
+    found += [str(root / "bin" / f"python{minor}"), str(root / "python.exe")]
+    if root.parent != root:
+        found += [str(p) for p in sorted(root.parent.glob(f"*/bin/python{minor}"))]
+    return [path for path in found if path]
+
+
+def find_twin(free: Interpreter) -> TwinSearch:
+    """The first GIL build among :func:`twin_candidates` with the same release, compiler and
+    build options as ``free`` (:func:`why_not_twin`), and every other GIL build seen."""
+    own = {_file_id(free.path), _file_id(free.executable)} - {None}
+    seen, rejected = set(own), []
+    for path in twin_candidates(free):
+        key = _file_id(path)
+        if key is None or key in seen:
+            continue
+        seen.add(key)
+        other = probe(path)
+        if (other is None or other.free_threaded or other.minor != free.minor
+                or _file_id(other.executable) in own):
+            continue
+        why = why_not_twin(free, other)
+        if why is None:
+            return TwinSearch(free, other, tuple(rejected))
+        if all(_file_id(r.executable or r.path) != _file_id(other.executable or other.path)
+               for r, _ in rejected):
+            rejected.append((other, why))
+    return TwinSearch(free, None, tuple(rejected))
+
+
+def _file_id(path: str) -> tuple[int, int] | None:
+    """(device, inode): the same file under two names (a symlink, a hard link) is one."""
+    try:
+        stat = os.stat(path) if path else None
+    except OSError:
+        return None
+    return (stat.st_dev, stat.st_ino) if stat else None
 
 
 def _clean_env(gil: bool | None = None) -> dict[str, str]:
@@ -266,25 +420,92 @@ def _why_gil_modes(results: dict[str, Comparison]) -> str:
             "or other programs were using the CPUs. Try more work per task.")
 
 
-def describe_overhead(free: Comparison, standard: Comparison | None,
-                      standard_label: str) -> str:
-    """The single-thread cost of the free-threaded build, from two serial runs."""
-    if standard is None:
-        return ("No normal build of the same Python version was found to compare with, so "
-                "the single-thread cost of free-threading was not measured here.")
-    per_task = [c.baseline.wall / c.baseline.tasks for c in (free, standard)]
-    ratio = per_task[0] / per_task[1]
-    text = (f"One thread, the same work: the free-threaded build took {per_task[0]:.3f} s per "
-            f"task, {standard_label} {per_task[1]:.3f} s — ")
-    if ratio > 1:
-        return text + (f"{ratio - 1:.0%} slower with no other thread running. That is the "
-                       "price of making every object safe to share without a GIL — plus any "
-                       "difference in how the two interpreters were compiled (e.g. with or "
-                       "without profile-guided optimisation).")
-    return text + (f"the free-threaded build was not slower here ({1 - ratio:.0%} faster): "
-                   "the two were compiled differently (patch release, compiler options), and "
-                   "that outweighed the cost of free-threading. Compared with the same source "
-                   "built with the GIL, free-threading usually costs a single thread 10–20 %.")
+@dataclass(frozen=True)
+class SingleThreadCost:
+    """One thread, the same work, in a free-threaded build and its GIL twin: the serial run's
+    wall and CPU time of each, pair by pair (pair ``i`` ran both, side by side in time)."""
+
+    free: str  # labels
+    twin: str
+    workload: str
+    size: int
+    free_walls: tuple[float, ...]
+    twin_walls: tuple[float, ...]
+    free_cpus: tuple[float, ...]
+    twin_cpus: tuple[float, ...]
+
+    @property
+    def pairs(self) -> int:
+        return len(self.free_walls)
+
+    def ratios(self, kind: str = "cpu") -> list[float]:
+        """Free-threaded ÷ twin, pair by pair, of ``kind`` ("cpu" or "wall") time."""
+        check_choice("kind", kind, ("cpu", "wall"))
+        if kind == "cpu":
+            return ratios(list(self.free_cpus), list(self.twin_cpus))
+        return ratios(list(self.free_walls), list(self.twin_walls))
+
+    def median(self, kind: str = "cpu") -> float:
+        return statistics.median(self.ratios(kind))
+
+    @property
+    def cpus_busy(self) -> float:
+        """CPU time ÷ wall time of the runs (median): below 1, they waited for a CPU."""
+        return statistics.median(c / w for c, w in zip(self.free_cpus + self.twin_cpus,
+                                                        self.free_walls + self.twin_walls))
+
+
+def single_thread_cost(free: Interpreter, twin: Interpreter, workload: str = "count",
+                       size: int | None = None, pairs: int | None = None) -> SingleThreadCost:
+    """Time one serial task of ``workload`` in ``free`` (``PYTHON_GIL=0``) and in ``twin``,
+    ``pairs`` times each, alternating (:func:`helpers.pairs.interleaved`): this machine's
+    speed drifts, and side by side both builds meet the same drift. Each run is a fresh
+    ``python -m helpers.measure_cli`` running one serial task (the runner warms up first)."""
+    spec = get_workload(workload)
+    size = spec.check_size(work_size(spec.name) if size is None else size)
+    pairs = check_int("pairs", int(default(5, 3)) if pairs is None else pairs, 1, 20)
+    args = ["compare", spec.name, str(size), "--executors", "serial", "--tasks", "1",
+            "--workers", "1", "--repeats", "1"]
+
+    def serial(interpreter: Interpreter, gil: bool | None):
+        return lambda: _run_from(run_cli(interpreter, args, gil)["runs"]["serial"])
+
+    on_free, on_twin = interleaved(pairs, serial(free, False), serial(twin, None))
+    return SingleThreadCost(free.label, twin.label, spec.name, size,
+                            tuple(r.wall for r in on_free), tuple(r.wall for r in on_twin),
+                            tuple(r.cpu for r in on_free), tuple(r.cpu for r in on_twin))
+
+
+WAITED = 0.9  # CPU time ÷ wall time below this: a single thread waited for a CPU
+
+
+def describe_overhead(search: TwinSearch, cost: SingleThreadCost | None) -> str:
+    """What free-threading cost one thread, from what was measured — or, without a twin,
+    why it was not measured (:meth:`TwinSearch.explain`)."""
+    if cost is None:
+        return search.explain()
+    cpu, low, high = cost.median("cpu"), min(cost.ratios("cpu")), max(cost.ratios("cpu"))
+    text = (f"One thread, `{cost.workload}({cost.size:,})`, {plural(cost.pairs, 'pair')} run "
+            f"side by side: {cost.free} against {cost.twin}, its GIL twin (same source, same "
+            f"build options). Free-threaded ÷ twin, median pair: CPU time "
+            f"**{cpu - 1:+.0%}**, wall time {cost.median('wall') - 1:+.0%}; the pairs' CPU "
+            f"time ranged {low - 1:+.0%} to {high - 1:+.0%}. ")
+    if cost.cpus_busy < WAITED:
+        return text + (f"The runs kept only {cost.cpus_busy:.2f} of a CPU busy: they waited for "
+                       "one, so other programs were busy and this measurement is disturbed. "
+                       "Run the cell again on a quieter machine.")
+    if low > 1:
+        return text + (f"Slower in every pair: free-threading costs this thread about "
+                       f"{cpu - 1:.0%} here — the only difference between the two builds is "
+                       "`--disable-gil`.")
+    if high < 1:
+        return text + ("Faster in every pair, although the two builds differ only by "
+                       "`--disable-gil`: this measurement cannot say why, so treat it as "
+                       "disturbed and run the cell again.")
+    return text + ("The difference is within the run-to-run spread: noise, a disturbed "
+                   "measurement (other programs, the machine's speed drifting) that does not "
+                   "pin the cost down. Run the cell again on a quieter machine, or with more "
+                   "pairs (`pairs=`).")
 
 
 def describe_races_by_gil(gil_off: Race, gil_on: Race, label: str) -> str:

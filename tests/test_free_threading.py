@@ -113,11 +113,6 @@ def test_words_follow_the_measurements():
     assert "**3.13t, PYTHON_GIL=0**: 2 threads were 1.9× faster than serial" in text
     assert "Only with the GIL off" in text
     assert "1 effective CPU" in ft.describe_gil_modes({"k": fake(1, 1, 1, cpus=1)}).text
-    overhead = ft.describe_overhead(fake(1.2, 0.6, 1.2), fake(1.0, 1.0, 1.0), "3.13")
-    assert "20% slower" in overhead and "0.600 s per task" in overhead
-    assert "not measured" in ft.describe_overhead(fake(1, 1, 1), None, "")
-    faster = ft.describe_overhead(fake(0.8, 0.4, 0.8), fake(1.0, 1.0, 1.0), "3.13")
-    assert "not slower here (20% faster)" in faster and "price" not in faster
     lost = ft.describe_races_by_gil(Race("plain +=", 4, 10, 31, 0.1),
                                     Race("plain +=", 4, 10, 40, 0.1), "3.13t")
     assert "lost **9** of 40" in lost and "lost nothing of 40" in lost
@@ -169,3 +164,186 @@ def test_gil_lab_runs_headless_with_and_without_a_free_threaded_python():
         assert lab.error is None and len(lab.results) == 3
     with pytest.raises(ValueError, match="workload"):
         ft.GilLab(None, "numpy")
+
+
+# --- the GIL twin: same release, same compiler, same build options -----------------------
+
+FREE_ARGS = "'--disable-gil' '--prefix={}'"
+
+
+def build(path, version="3.13.5", free=False, args=None, compiler="GCC 12.2.0", prefix=None):
+    """A fake probe result for a file at ``path`` (created, so it has an inode)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch()
+    prefix = str(prefix or path.parent.parent)
+    if args is None:
+        args = f"'--prefix={prefix}'" + (" '--disable-gil'" if free else "")
+    return ft.Interpreter(str(path), version, free, args, compiler, prefix, str(path))
+
+
+@pytest.fixture
+def machine(tmp_path, monkeypatch):
+    """Fake interpreters on disk: ``add(build)`` makes one a candidate, found by a fake probe."""
+    found = {}
+
+    def add(interpreter):
+        found[interpreter.path] = interpreter
+        return interpreter
+
+    monkeypatch.setattr(ft, "probe", lambda path: found.get(str(path)))
+    monkeypatch.setattr(ft, "twin_candidates", lambda free: list(found))
+    return tmp_path, add
+
+
+def test_the_gil_build_of_the_same_source_and_options_is_the_twin(machine):
+    tmp, add = machine
+    free = build(tmp / "cache/python3.13t/bin/python3.13t", free=True)
+    add(build(tmp / "pyenv/3.13.0/bin/python3.13", "3.13.0"))
+    add(build(tmp / "cache/python3.13t/bin/python3.13t", free=True))  # itself: skipped
+    add(build(tmp / "other/bin/python3.13", "3.13.5", free=True))  # free-threaded: skipped
+    add(build(tmp / "py312/bin/python3.12", "3.12.1"))  # another minor: not listed
+    twin = add(build(tmp / "cache/python3.13-gil/bin/python3.13"))
+    search = ft.find_twin(free)
+    assert search.twin == twin
+    assert [(i.version, why) for i, why in search.rejected] == [
+        ("3.13.0", "a different release (3.13.0, not 3.13.5)")]
+
+
+def test_a_same_release_with_other_options_or_compiler_is_no_twin(machine):
+    tmp, add = machine
+    free = build(tmp / "ft/bin/python3.13t", free=True)
+    add(build(tmp / "pyenv/bin/python3.13", args="'--prefix={p}' '--enable-shared' "
+                                               "'LDFLAGS=-Wl,-rpath,{p}/lib'".format(
+                                                   p=tmp / "pyenv")))
+    add(build(tmp / "clang/bin/python3.13", compiler="Clang 18.1.3"))
+    add(build(tmp / "pgo/bin/python3.13", args=f"'--prefix={tmp / 'pgo'}' "
+                                                "'--enable-optimizations' '--with-lto'"))
+    search = ft.find_twin(free)
+    assert search.twin is None
+    whys = [why for _, why in search.rejected]
+    assert whys[0] == ("other build options: built with `--enable-shared "
+                       "LDFLAGS=-Wl,-rpath,<prefix>/lib`")
+    assert whys[1] == "another compiler (Clang 18.1.3, not GCC 12.2.0)"
+    assert "--enable-optimizations --with-lto" in whys[2]
+    text = ft.describe_overhead(search, None)
+    assert text.startswith("**Not measured:**") and "none is its twin" in text
+    assert f"`{tmp / 'clang/bin/python3.13'}`: another compiler" in text
+    assert "make free-threaded" in text and ft.GIL_ENV in text
+    assert "uv python install 3.13.5" in text
+
+
+def test_nothing_found_is_said_plainly(machine):
+    tmp, add = machine
+    free = build(tmp / "ft/bin/python3.14t", "3.14.0", free=True)
+    text = ft.describe_overhead(ft.find_twin(free), None)
+    assert "No GIL build of Python 3.14 was found at all." in text and "ranged" not in text
+
+
+def test_build_options_ignore_only_the_install_folder_and_the_gil():
+    uv = ft.Interpreter("/u/bin/python3.14t", "3.14.0", True,
+                        "'--prefix=/install' '--disable-gil' '--with-lto' "
+                        "'CFLAGS=-I/install/include'", "GCC 14", "/home/me/uv/ft")
+    gil = ft.Interpreter("/v/bin/python3.14", "3.14.0", False,
+                         "'--with-lto' 'CFLAGS=-I/install/include' '--prefix=/install'",
+                         "GCC 14", "/home/me/uv/gil")
+    assert ft.build_options(uv) == ft.build_options(gil) == (
+        "--prefix=<prefix>", "--with-lto", "CFLAGS=-I<prefix>/include")
+    assert ft.why_not_twin(uv, gil) is None
+    assert ft.why_not_twin(uv, uv) == "it is free-threaded too"
+
+
+def test_without_recorded_options_only_an_install_together_counts():
+    """Windows records no CONFIG_ARGS: python.exe beside python3.13t.exe is one install."""
+    free = ft.Interpreter("C:/Py/python3.13t.exe", "3.13.5", True, None, "MSC v.1942", "C:/Py")
+    beside = ft.Interpreter("C:/Py/python.exe", "3.13.5", False, None, "MSC v.1942", "C:/Py")
+    elsewhere = ft.Interpreter("C:/Other/python.exe", "3.13.5", False, None, "MSC v.1942",
+                               "C:/Other")
+    assert ft.why_not_twin(free, beside) is None
+    assert "not installed together" in ft.why_not_twin(free, elsewhere)
+
+
+def test_twin_candidates_start_with_the_override_and_the_cache_and_look_beside(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv(ft.GIL_ENV, "/opt/gil/python3.14")
+    monkeypatch.setenv(ft.CACHE_ENV, str(tmp_path / "cache"))
+    uv = tmp_path / "uv"
+    for name, exe in (("cpython-3.14.0+freethreaded-linux", "python3.14t"),
+                      ("cpython-3.14.0-linux", "python3.14")):
+        (uv / name / "bin").mkdir(parents=True)
+        (uv / name / "bin" / exe).touch()
+    free = ft.Interpreter(str(uv / "cpython-3.14.0+freethreaded-linux/bin/python3.14t"),
+                          "3.14.0", True, base_prefix=str(uv / "cpython-3.14.0+freethreaded-linux"))
+    paths = ft.twin_candidates(free)
+    assert paths[:2] == ["/opt/gil/python3.14",
+                         str(tmp_path / "cache/python3.14-gil/bin/python3.14")]
+    assert str(uv / "cpython-3.14.0-linux/bin/python3.14") in paths
+
+
+def test_the_newest_free_threaded_build_in_the_cache_comes_first(tmp_path, monkeypatch):
+    monkeypatch.setenv(ft.CACHE_ENV, str(tmp_path))
+    monkeypatch.delenv(ft.FT_ENV, raising=False)
+    for minor in ("3.13", "3.14", "3.9"):
+        (tmp_path / f"python{minor}t/bin").mkdir(parents=True)
+        (tmp_path / f"python{minor}t/bin/python{minor}t").touch()
+    cached = [p for p in ft.candidates() if p.startswith(str(tmp_path))]
+    assert [p.rsplit("/", 1)[1] for p in cached] == ["python3.14t", "python3.13t",
+                                                      "python3.9t"]
+
+
+def cost(free_cpus, twin_cpus, busy=1.0):
+    """A fake measurement: wall = CPU ÷ busy."""
+    return ft.SingleThreadCost("Python 3.13.5t", "Python 3.13.5", "count", 3_000_000,
+                               tuple(c / busy for c in free_cpus),
+                               tuple(c / busy for c in twin_cpus),
+                               tuple(free_cpus), tuple(twin_cpus))
+
+
+SEARCH = ft.TwinSearch(ft.Interpreter("/ft", "3.13.5", True), None)
+
+
+def test_overhead_words_say_only_what_was_measured():
+    slower = ft.describe_overhead(SEARCH, cost((1.2, 1.18, 1.25), (1.0, 1.0, 1.0)))
+    assert "CPU time **+20%**, wall time +20%" in slower and "+18% to +25%" in slower
+    assert "Slower in every pair" in slower and "about 20%" in slower
+    assert "3 pairs" in slower and "same build options" in slower
+    noise = ft.describe_overhead(SEARCH, cost((0.97, 1.05, 1.1), (1.0, 1.0, 1.0)))
+    assert "within the run-to-run spread: noise" in noise and "costs" not in noise
+    even = ft.describe_overhead(SEARCH, cost((0.98, 1.0, 1.01), (1.0, 1.0, 1.0)))
+    assert "noise" in even and "faster" not in even.lower()
+    faster = ft.describe_overhead(SEARCH, cost((0.8, 0.85, 0.9), (1.0, 1.0, 1.0)))
+    assert "cannot say why" in faster and "disturbed" in faster
+    waited = ft.describe_overhead(SEARCH, cost((1.2, 1.2, 1.2), (1.0, 1.0, 1.0), busy=0.6))
+    assert "0.60 of a CPU busy" in waited and "disturbed" in waited
+    assert "Slower in every pair" not in waited
+    for text in (slower, noise, even, faster, waited):  # no excuse about compiler differences
+        assert "compiled differently" not in text and "profile-guided" not in text
+
+
+def test_single_thread_cost_checks_its_input():
+    here = ft.probe(sys.executable)
+    with pytest.raises(ValueError, match="pairs"):
+        ft.single_thread_cost(here, here, pairs=0)
+    with pytest.raises(ValueError, match="iterations"):
+        ft.single_thread_cost(here, here, size=1)
+    with pytest.raises(ValueError, match="kind"):
+        cost((1,), (1,)).ratios("user")
+
+
+def test_single_thread_cost_alternates_two_interpreters():
+    here = ft.probe(sys.executable)
+    measured = ft.single_thread_cost(here, here, size=20_000, pairs=2)
+    assert measured.pairs == 2 and len(measured.ratios("wall")) == 2
+    assert all(c > 0 for c in measured.free_cpus + measured.twin_cpus)
+
+
+def test_the_cache_build_has_its_twin(free_threaded):
+    """`make free-threaded` builds its 3.13t and a GIL twin from one source: found here."""
+    if not free_threaded.base_prefix.startswith(str(ft.cache_dir())):
+        pytest.skip(f"{free_threaded.path} is not make free-threaded's own build")
+    search = ft.find_twin(free_threaded)
+    if search.twin is None and os.environ.get("CI") != "true":
+        pytest.skip("no GIL twin yet: run `make free-threaded`")
+    assert search.twin is not None, search.explain()
+    assert search.twin.version == free_threaded.version and not search.twin.free_threaded
+    measured = ft.single_thread_cost(free_threaded, search.twin, size=100_000, pairs=1)
+    assert measured.pairs == 1 and 0 < measured.cpus_busy
