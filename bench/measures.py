@@ -11,7 +11,6 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
-from typing import TypeVar
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, wait
 import multiprocessing
 
@@ -20,6 +19,7 @@ from helpers.executors import resolve_start_method
 from helpers.free_threading import find_free_threaded, measure_threads
 from helpers.io_bound import ideal_wall
 from helpers.latency_server import LatencyServer, fetch
+from helpers.pairs import interleaved, median_ratio  # shared with notebook 07
 from helpers.runner import default_workers, run_tasks, warm_up_call
 from helpers.system import effective_cpu_count
 from helpers.workloads import get_workload
@@ -29,29 +29,6 @@ from .figures import MEASURED, NOT_MEASURED, Figure
 # Notebook 04's thread demo: 50 pages (16 quick) of 50 ms on 8 threads.
 IO_LATENCY_MS = 50
 IO_WORKERS = 8
-T = TypeVar("T")
-
-
-def interleaved(pairs: int, first: Callable[[], T], second: Callable[[], T]
-                ) -> tuple[list[T], list[T]]:
-    """``pairs`` results of each callable, run in alternating order (A B, B A, A B, …).
-
-    This machine's speed drifts by tens of percent over seconds (a plain loop here took
-    0.57–1.07 s for the same work within one minute). Measured in two blocks — every A,
-    then every B — a drift between the blocks would look like a difference between A and
-    B; alternating puts A and B side by side in time, and the median of the per-pair
-    ratios ignores the odd slow pair.
-    """
-    a, b = [], []
-    for i in range(pairs):
-        for run_first in ((True, False) if i % 2 == 0 else (False, True)):
-            (a if run_first else b).append(first() if run_first else second())
-    return a, b
-
-
-def median_ratio(numerators: list[float], denominators: list[float]) -> float:
-    """The median of the pairwise ratios ``numerators[i] / denominators[i]``."""
-    return statistics.median(n / d for n, d in zip(numerators, denominators))
 
 
 def cpu_efficiency(fig_efficiency: Figure, fig_cv: Figure) -> None:
