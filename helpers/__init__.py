@@ -42,7 +42,7 @@ Modules, one idea each:
 ``coordination`` notebook 06: Event, Semaphore, threading.local; what is atomic
 ``bank``        notebook 06's exercise: transfers that must not create money
 ``free_threading`` notebook 07: find a free-threaded Python and measure in it
-``subinterpreters`` notebook 07: find a Python 3.14+, measure interpreters there; what extensions need
+``subinterpreters`` notebook 07: interpreters measured in a Python 3.14+; what extensions need
 ``measure_cli`` ``python -m helpers.measure_cli``: measure in another interpreter, print JSON
 ``capstone_stages`` notebook 09: the pipeline's stages (fetch, parse, compute, aggregate)
 ``capstone``    notebook 09: the pipeline with a tool per stage; words, plot, lab widget, checks

@@ -10,13 +10,14 @@ library (and this package on ``PYTHONPATH``).
 Usage::
 
     python -m helpers.measure_cli compare count 2000000 --tasks 2 --workers 2 --repeats 3
-    python -m helpers.measure_cli compare count 2000000 --executors serial,threads,interpreters,processes --start-cost
+    python -m helpers.measure_cli compare count 2000000 --executors serial,interpreters
     python -m helpers.measure_cli subinterpreter --modules numpy,zlib --workloads count,hash
     python -m helpers.measure_cli race "plain +=" --threads 4 --times 200000
     python -m helpers.measure_cli info
 
 ``compare`` runs serial vs threads unless ``--executors`` names others (any registered
-kind, :mod:`helpers.executors`); processes use the lab's start method — this interpreter's
+kind, :mod:`helpers.executors`; the first is the baseline), and with ``--start-cost`` also
+times each pool's first result. Processes use the lab's start method — this interpreter's
 default unless ``LAB_START_METHOD`` forces one.
 """
 from __future__ import annotations

@@ -57,7 +57,7 @@ No Python 3.14 or newer was found, so subinterpreters were **not measured** here
 get one (the lab finds it on the next run):
 
 - **python.org**: install Python 3.14+ (macOS, Windows), or your distribution's `python3.14`.
-- **uv**: `uv python install 3.14` (it puts `python3.14` in `~/.local/bin`).
+- **uv**: `uv python install 3.14` (it adds `python3.14` to the folder `uv python dir --bin` names).
 - **This project on Debian/Ubuntu**: `make pythons` fetches CPython 3.14 and 3.15 into
   `~/.cache/concurrency-lab/bin`.
 
