@@ -168,6 +168,22 @@ class ScriptRun:
         """How many processes died of "start a new process before … bootstrapping phase"."""
         return self.stderr.count(BOOTSTRAP_MARK)
 
+    @property
+    def fork_server_died(self) -> bool:
+        """Whether the fork server itself died of that error while it imported the script.
+
+        Since Python 3.14 the fork server imports the main script once, to preload it for
+        every child; a child's traceback passes through the server's ``_serve_one``, the
+        server's own does not.
+        """
+        return any(BOOTSTRAP_MARK in block and "forkserver.py" in block
+                   and "_serve_one" not in block for block in _tracebacks(self.stderr))
+
+    @property
+    def child_errors(self) -> int:
+        """How many child processes (the fork server not counted) died of that error."""
+        return self.bootstrap_errors - self.fork_server_died
+
     def _header(self) -> str:
         status = (f"stopped after the {self.timeout:g} s timeout" if self.timed_out
                   else f"exit code {self.returncode}")
@@ -187,6 +203,18 @@ class ScriptRun:
             out += ("<p><b>stderr</b></p><pre style='color:#D55E00'>"
                     f"{html.escape(self.stderr.rstrip())}</pre>")
         return out
+
+
+def _tracebacks(stderr: str) -> list[str]:
+    """``stderr`` cut into one piece per traceback (each starts at its header line)."""
+    return stderr.split("Traceback (most recent call last):")[1:]
+
+
+def _last_error(stderr: str) -> str:
+    """The last exception line of ``stderr`` (``ConnectionResetError: …``), or ``''``."""
+    lines = [line for line in stderr.splitlines() if line and not line[0].isspace()]
+    errors = [line for line in lines if re.match(r"[A-Za-z_.]*(Error|Exception)\b", line)]
+    return errors[-1].strip() if errors else ""
 
 
 def parse_result(stdout: str) -> dict | None:
@@ -330,43 +358,68 @@ def _describe_seed(run: ScriptRun) -> Verdict:
     processes = _numbers("processes", run.stdout)
     sleeps = _numbers("sleep", run.stdout)
     counts = [int(c) for c in _numbers("count", run.stdout)]
+    children = run.child_errors
+    # Extra 'Multithreading time' lines that no dead child accounts for: under forkserver,
+    # the fork server re-ran the script's top level while preloading it.
+    server_reran = method == "forkserver" and len(threads) - 1 > children
     lines = [f"Under '{method}' the script ran for {run.seconds:.1f} s and exited with "
              f"code {run.returncode}."]
     if threads and processes and sleeps:
         sleep = sleeps[0]
         near = all(sleep - 0.05 <= t <= 1.25 * sleep + 0.2 for t in (threads[0], processes[-1]))
-        lines.append(
-            f"It printed 'Multithreading time: {threads[0]:.2f} s' and 'Multiprocessing time: "
-            f"{processes[-1]:.2f} s'. "
-            + (f"Both are about the {sleep:.1f} s that io_bound_task sleeps: the sleep, not "
-               "the GIL, decides both numbers, so they cannot show what the GIL does."
-               if near else
-               f"The sleep took {sleep:.1f} s; here the counting took longer, yet the two "
-               "runs still cannot be compared (see below)."))
+        text = (f"It printed 'Multithreading time: {threads[0]:.2f} s' and 'Multiprocessing "
+                f"time: {processes[-1]:.2f} s'. ")
+        if near:
+            text += (f"Both are about the {sleep:.1f} s that io_bound_task sleeps: the sleep, "
+                     "not the GIL, decides both numbers, so they cannot show what the GIL does.")
+        elif server_reran and processes[-1] >= sleep + 0.8 * threads[0]:
+            text += (f"The sleep took {sleep:.1f} s; the multiprocessing time also holds the "
+                     "time the fork server spent re-running the threading part (below) before "
+                     "it could start the children.")
+        else:
+            text += (f"The sleep took {sleep:.1f} s; here the counting took longer, yet the "
+                     "two runs still cannot be compared (see below).")
+        lines.append(text)
     if counts:
         printed = ", ".join(f"{c:,}" for c in counts)
         lines.append("The article gives the thread 10,000,000 additions and the process only "
                      "5,000,000, so its two runs do not even do the same work. "
                      + (f"The results printed ({printed}) show both." if 5_000_000 in counts
                         else f"Here the results printed were {printed}: the 5,000,000 task "
-                             "never ran, and the extra lines come from children re-running "
-                             "the threading part."))
+                             "never ran, and the extra lines come from other processes "
+                             "re-running the script's threading part."))
     errors = run.bootstrap_errors
-    if errors:
-        extra = max(len(threads) - 1, 0)
+    if children:
+        extra = max(len(threads) - 1 - server_reran - run.fork_server_died, 0)
         lines.append(
-            f"{errors} child process{'es' if errors != 1 else ''} died with RuntimeError: "
+            f"{children} child process{'es' if children != 1 else ''} died with RuntimeError: "
             "\"An attempt has been made to start a new process before the current process "
             f"has finished its bootstrapping phase.\" Under '{method}' a child imports the "
             "script again; with no `if __name__ == \"__main__\":` guard that import re-ran "
             f"the threading part ({extra} extra 'Multithreading time' line"
             f"{'s' if extra != 1 else ''}) and then tried to start processes of its own.")
-        if processes:
-            lines.append(
-                f"Yet the parent still printed 'Multiprocessing time: {processes[-1]:.2f} s' "
-                f"and exited with code {run.returncode}: join() returns when a child dies, "
-                "and the script never checks exitcode. That time measures children that "
-                "crashed, not the work they were given.")
+    if run.fork_server_died:
+        lines.append(
+            "The fork server itself died of the same RuntimeError: it imports the script once, "
+            "to preload it for every child, so it re-ran the threading part (one extra "
+            "'Multithreading time' line) and then tried to start processes of its own.")
+    elif server_reran:
+        lines.append(
+            "One more 'Multithreading time' line than the children explain: the fork server "
+            "imports the script once, to preload it for every child, and re-ran the threading "
+            "part; this Python ignores the error it then hit, so it went on to start the "
+            "children.")
+    if errors and processes:
+        lines.append(
+            f"Yet the parent still printed 'Multiprocessing time: {processes[-1]:.2f} s' "
+            f"and exited with code {run.returncode}: join() returns when a child dies, "
+            "and the script never checks exitcode. That time measures children that "
+            "crashed, not the work they were given.")
+    elif errors and not run.ok:
+        last = _last_error(run.stderr)
+        lines.append(f"The parent failed too (exit code {run.returncode}"
+                     + (f", last error: {last}" if last else "") + ") and printed no "
+                     "'Multiprocessing time': no child ever ran.")
     elif method == "fork" and run.ok:
         lines.append("Under 'fork' each child starts as a copy of the parent, already past "
                      "the script's top level, so it runs only its target: that is why the "

@@ -195,18 +195,22 @@ def test_leftovers_count_only_dask_threads():
         other.join(5)
 
 
-def test_an_interrupt_while_the_cluster_starts_leaves_no_worker():
+def test_an_interrupt_while_the_cluster_starts_leaves_no_worker(monkeypatch):
     """■ pressed while the workers start: held back, then the new session is closed."""
     import signal
 
+    make_session = dc.DaskSession
+
+    def interrupted_session(*args, **kwargs):
+        # ■ arrives when the workers run but no session owns them yet: the worst moment.
+        # (A timer could fire after a fast start: 3.15 starts two spawn workers in < 0.3 s.)
+        os.kill(os.getpid(), signal.SIGINT)
+        return make_session(*args, **kwargs)
+
+    monkeypatch.setattr(dc, "DaskSession", interrupted_session)
     before = descendants()
     started = []
-    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
-    timer.start()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            started.append(dc.start_dask(2, start_method="spawn"))  # > 0.3 s with spawn
-    finally:
-        timer.cancel()
+    with pytest.raises(KeyboardInterrupt):
+        started.append(dc.start_dask(2, start_method="spawn"))
     assert not started and not dc._open_sessions
     assert not new_descendants(before, grace=10, ignore=INTERPRETER_HELPERS)
