@@ -277,8 +277,11 @@ def describe_interpreters(measured: Measured) -> Verdict:
 
 def _where(measured: Measured) -> str:
     interpreter = measured.interpreter
-    build = ("a free-threaded build: no normal 3.14+ build was found" if
-             interpreter.free_threaded else "a normal build, with a GIL per interpreter")
+    build = "a normal build, with a GIL per interpreter"
+    if interpreter.free_threaded:
+        why = (f"{PYTHON_ENV} names it" if os.environ.get(PYTHON_ENV) == interpreter.path
+               else "no normal 3.14+ build was found")
+        build = f"a free-threaded build, taken because {why}"
     if measured.in_kernel:
         return f"Measured in this kernel, **{interpreter.label}** ({build})."
     return (f"Measured in **{interpreter.label}** at `{interpreter.path}` ({build}); this "
@@ -385,7 +388,7 @@ def summary_line(measured: Measured | None) -> str:
         "busy": "disturbed by other programs: run section 5 again",
         "starved": "disturbed by other programs: run section 5 again",
         "not parallel": "not parallel this time: run section 5 again",
-        "one cpu": "with 1 effective CPU nothing computes in parallel",
+        "one cpu": "with 1 effective CPU nothing computes in parallel: any gain is noise",
         "waits": "waiting overlaps in every executor",
     }[classify(comparison)]
     return (f"**Subinterpreters** in {measured.label}: {plural(run.workers, 'interpreter')} "
