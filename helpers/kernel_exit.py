@@ -15,6 +15,17 @@ here, each time, before the tracker could run its clean-up.
 resource tracker are asked to stop the way multiprocessing's own tests stop them: by
 closing their pipe. Each gets a bounded wait; whatever is still running after it is left
 to ipykernel, as before. ``helpers`` installs this on import when it runs inside a kernel.
+
+Before that, the kernel releases what its cells still hold. A ``multiprocessing.Queue``
+made under spawn/forkserver owns three named semaphores (two locks and a counter); they
+are registered with the tracker and unregistered by a finalizer when the queue is freed or,
+at the latest, by multiprocessing's own exit handler. A notebook keeps its queue in a
+variable until the end, so stopping the tracker first made it report the queue's
+semaphores as leaked ("There appear to be 3 leaked semaphore objects to clean up at
+shutdown") and remove them itself. :func:`release_multiprocessing_objects` runs that exit
+handler's first step — the finalizers multiprocessing would run anyway as this process
+exits — so the tracker is left with only what was truly forgotten, such as a
+``SharedMemory`` block never unlinked, and warns about that alone.
 """
 from __future__ import annotations
 
@@ -45,15 +56,30 @@ def _bounded(stop: Callable[[], None], timeout: float) -> bool:
     return not thread.is_alive()
 
 
-def stop_multiprocessing_helpers(timeout: float = STOP_TIMEOUT) -> dict[str, bool]:
-    """Stop the fork server, then the resource tracker; report which stopped in time.
+def release_multiprocessing_objects(timeout: float = STOP_TIMEOUT) -> bool:
+    """Run multiprocessing's exit-time finalizers now; True if they finished in time.
 
-    The fork server goes first: it holds a copy of the tracker's pipe, so the tracker
-    cannot see its pipe close while the fork server is alive.
+    These are what ``multiprocessing.util``'s exit handler runs first (exit priority 0 and
+    above): pools terminated, queues closed, managers shut down, the named semaphores of
+    locks and queues unlinked and unregistered from the resource tracker. Each runs once;
+    the exit handler later skips those already run.
+    """
+    from multiprocessing import util
+
+    return _bounded(lambda: util._run_finalizers(0), timeout)
+
+
+def stop_multiprocessing_helpers(timeout: float = STOP_TIMEOUT) -> dict[str, bool]:
+    """Release what the kernel still holds, stop the fork server, then the resource tracker.
+
+    Reports which step finished in time. The release comes first so that the tracker sees
+    the semaphores of a queue still held by a notebook variable unregistered, not leaked.
+    The fork server goes before the tracker: it holds a copy of the tracker's pipe, so the
+    tracker cannot see its pipe close while the fork server is alive.
     """
     from multiprocessing import forkserver, resource_tracker
 
-    stopped = {}
+    stopped = {"finalizers": release_multiprocessing_objects(timeout)}
     for name, helper, running in (
         ("forkserver", forkserver._forkserver, "_forkserver_pid"),
         ("resource_tracker", resource_tracker._resource_tracker, "_pid"),
