@@ -151,3 +151,67 @@ def test_html_index_pages_are_read_like_json_ones():
             'numpy-2.5.5.tar.gz</a><br><a href="y" data-yanked="">numpy-1.0.tar.gz</a>')
     assert tool._files_from_html(page) == [tool.IndexFile("numpy-2.5.5.tar.gz", ">=3.12"),
                                            tool.IndexFile("numpy-1.0.tar.gz", None, True)]
+
+
+# --- tools/check_python.py: what `make lab` says about the Python it was given --------------
+
+check_spec = importlib.util.spec_from_file_location("check_python_tool",
+                                                    ROOT / "tools" / "check_python.py")
+check_python = importlib.util.module_from_spec(check_spec)
+check_spec.loader.exec_module(check_python)
+
+
+def test_check_python_reads_the_range_that_test_versions_and_wheel_check_use():
+    versions_spec = importlib.util.spec_from_file_location(
+        "versions_for_check_python", ROOT / "tools" / "test_versions.py")
+    versions = importlib.util.module_from_spec(versions_spec)
+    sys.modules[versions_spec.name] = versions
+    versions_spec.loader.exec_module(versions)
+    assert check_python.tested_range() == versions.SUPPORTED == ((3, 10), (3, 15))
+    low, high = versions.SUPPORTED
+    assert tool.supported_versions() == [(3, minor) for minor in range(low[1], high[1] + 1)]
+
+
+def test_check_python_stops_a_python_older_than_3_10():
+    status, message = check_python.verdict((3, 9, 18))
+    assert status == 1
+    assert message.startswith("ERROR: this is Python 3.9.18; the lab needs Python 3.10 or newer")
+    assert "tested: CPython 3.10-3.15" in message
+    assert "PYTHON=python3.15 make lab" in message
+
+
+def test_check_python_says_nothing_about_a_tested_python():
+    for version in [(3, 10, 0), (3, 12, 1), (3, 15, 2)]:
+        assert check_python.verdict(version) == (0, "")
+
+
+def test_check_python_warns_about_a_python_newer_than_the_newest_tested():
+    status, message = check_python.verdict((3, 16, 0))
+    assert status == 0  # a warning: make carries on
+    assert message.startswith("WARNING: Python 3.16 is newer than the newest tested one (3.15)")
+    assert "Tested: CPython 3.10-3.15" in message  # what was tested
+    assert "numpy" in message and "C compiler" in message  # what may break
+    assert "rm -rf .venv && PYTHON=python3.15 make lab" in message  # what to do
+    failed = check_python.after_failed_install((3, 16, 0))
+    assert "no wheel" in failed and "PYTHON=python3.15 make lab" in failed
+    assert "no compiler should be needed" in check_python.after_failed_install((3, 12, 1))
+
+
+def test_check_python_warns_about_pypy_and_free_threaded_builds():
+    assert "PyPy is not CPython" in check_python.verdict((3, 11, 9), "PyPy")[1]
+    status, message = check_python.verdict((3, 13, 1), free_threaded=True)
+    assert status == 0 and "free-threaded build" in message and "make free-threaded" in message
+
+
+def test_check_python_runs_as_make_runs_it():
+    """On this Python, and on any older one found in pyenv (it must run there to say no)."""
+    import subprocess
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "check_python.py")],
+                          capture_output=True, text=True, timeout=60)
+    status, message = check_python.verdict(*check_python.this_python())
+    assert (done.returncode, done.stdout, done.stderr.strip()) == (status, "", message)
+    old = Path.home() / ".pyenv" / "versions"
+    for python in sorted(old.glob("3.[6-9].*/bin/python")) + sorted(old.glob("2.7.*/bin/python")):
+        done = subprocess.run([str(python), str(ROOT / "tools" / "check_python.py")],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 1 and "needs Python 3.10 or newer" in done.stderr, python
