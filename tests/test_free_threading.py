@@ -347,3 +347,74 @@ def test_the_cache_build_has_its_twin(free_threaded):
     assert search.twin.version == free_threaded.version and not search.twin.free_threaded
     measured = ft.single_thread_cost(free_threaded, search.twin, size=100_000, pairs=1)
     assert measured.pairs == 1 and 0 < measured.cpus_busy
+
+
+# --- tools/free_threaded.sh: which builds it makes, with the slow steps stubbed ------------
+
+SCRIPT = ft.ROOT / "tools" / "free_threaded.sh"
+STUBS = r"""
+. "$SCRIPT"
+CACHE=$1 FT_PREFIX=$1/python3.13t GIL_PREFIX=$1/python3.13-gil SOURCES=$1/sources
+can_use_apt() { [ "$APT" = yes ]; }
+install_build_deps() { :; }
+fetch_source() { echo "fetch" >&2; mkdir -p "$SOURCES"; echo "$DEBIAN_NOW" > "$SOURCES/$DEBIAN_NOW"
+                 echo "$SOURCES/$DEBIAN_NOW"; }
+build() {  # a fake interpreter that reports whether it is free-threaded
+  echo "build $(basename "$1") from $(basename "$2") ${3:-}" >&2
+  mkdir -p "$1/bin"; write_stamp "$1" "$2"; echo "${3:-gil}" > "$1/kind"
+}
+is_free_threaded() { [ "$(cat "$(dirname "$(dirname "$1")")/kind" 2>/dev/null)" = --disable-gil ]; }
+is_gil_build() { [ "$(cat "$(dirname "$(dirname "$1")")/kind" 2>/dev/null)" = gil ]; }
+ensure_twin
+"""
+
+
+def run_script_logic(cache, apt="yes", debian_now="python3.13_3.13.5.orig.tar.xz"):
+    """ensure_twin() with a fake cache; returns what it said on stderr (its 'build …' lines)."""
+    import subprocess
+
+    done = subprocess.run(["bash", "-c", STUBS, "stubs", str(cache)], capture_output=True,
+                          text=True, timeout=60,
+                          env={**os.environ, "SCRIPT": str(SCRIPT), "APT": apt,
+                               "DEBIAN_NOW": debian_now})
+    assert done.returncode == 0, done.stderr
+    return done.stderr
+
+
+def stamped_free_build(cache, release="3.13.5"):
+    tarball = cache / "sources" / f"python3.13_{release}.orig.tar.xz"
+    tarball.parent.mkdir(parents=True)
+    tarball.write_text(tarball.name + "\n")
+    prefix = cache / "python3.13t"
+    (prefix / "bin").mkdir(parents=True)
+    (prefix / "kind").write_text("--disable-gil\n")
+    import hashlib
+    sha = hashlib.sha256(tarball.read_bytes()).hexdigest()
+    (prefix / ".lab-build").write_text(f"source={tarball.name}\nsha256={sha}\noptions=\n")
+
+
+def test_the_script_builds_the_twin_alone_from_the_same_kept_source(tmp_path):
+    stamped_free_build(tmp_path)
+    said = run_script_logic(tmp_path, debian_now="python3.13_3.13.9.orig.tar.xz")
+    assert said.splitlines() == ["build python3.13-gil from python3.13_3.13.5.orig.tar.xz "]
+    assert (tmp_path / "python3.13-gil/.lab-build").read_text() == (
+        tmp_path / "python3.13t/.lab-build").read_text()
+    assert run_script_logic(tmp_path) == ""  # a matching twin: nothing to do
+
+
+def test_the_script_rebuilds_both_when_the_source_cannot_be_had_again(tmp_path):
+    stamped_free_build(tmp_path)
+    (tmp_path / "sources/python3.13_3.13.5.orig.tar.xz").unlink()
+    said = run_script_logic(tmp_path, debian_now="python3.13_3.13.9.orig.tar.xz")
+    assert said.splitlines()[0] == "fetch"
+    assert [line for line in said.splitlines() if line.startswith("build")] == [
+        "build python3.13t from python3.13_3.13.9.orig.tar.xz --disable-gil",
+        "build python3.13-gil from python3.13_3.13.9.orig.tar.xz "]
+
+
+def test_the_script_explains_when_it_cannot_build_the_twin(tmp_path):
+    stamped_free_build(tmp_path)
+    said = run_script_logic(tmp_path, apt="no")
+    assert "needs Debian/Ubuntu (apt-get) as root" in said
+    assert not [line for line in said.splitlines() if line.startswith(("build", "fetch"))]
+    assert not (tmp_path / "python3.13-gil").exists()
