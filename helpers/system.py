@@ -1,9 +1,18 @@
 """What machine is this? The facts that decide what a learner can expect to see.
 
-``os.cpu_count()`` counts the host's CPUs, not the ones this process may use. A
-Binder session or a container may see 64 CPUs but be allowed 1–2 (a cgroup CPU
-quota), and ``taskset`` may pin a process to fewer (its CPU affinity).
+Three numbers say how many CPUs Python may use, and they can disagree:
+
+* ``os.cpu_count()`` counts the host's CPUs (from Python 3.13 ``-X cpu_count=N`` or
+  ``PYTHON_CPU_COUNT=N`` replaces it);
+* ``os.process_cpu_count()`` (Python 3.13+) counts the CPUs this process may run on, its
+  CPU affinity (``taskset`` can pin a process to fewer); it is the same override when set;
+* a cgroup CPU quota (a Binder session, a container) limits the CPU *time* of the process,
+  say 1.5 CPUs' worth out of 64, and neither function above sees it.
+
 :func:`effective_cpu_count` takes the smallest of these, and the whole lab uses it.
+``ProcessPoolExecutor``, ``ThreadPoolExecutor`` and ``multiprocessing.Pool`` size
+themselves by ``os.process_cpu_count()`` from 3.13 and by ``os.cpu_count()`` before
+(:func:`default_pool_workers`): never by the quota.
 """
 from __future__ import annotations
 
@@ -32,6 +41,32 @@ def process_cpu_count() -> int | None:
     """``os.process_cpu_count()`` on Python 3.13+ (affinity-aware), else ``None``."""
     getter = getattr(os, "process_cpu_count", None)
     return getter() if getter else None
+
+
+def cpu_count_override() -> str | None:
+    """How ``-X cpu_count`` or ``PYTHON_CPU_COUNT`` set the CPU count (3.13+), else ``None``.
+
+    Either makes ``os.cpu_count()`` and ``os.process_cpu_count()`` return that number.
+    """
+    if sys.version_info < (3, 13):
+        return None
+    option = getattr(sys, "_xoptions", {}).get("cpu_count")
+    if option and option != "default":
+        return f"-X cpu_count={option}"
+    variable = os.environ.get("PYTHON_CPU_COUNT", "").strip()
+    if variable and variable != "default" and not sys.flags.ignore_environment:
+        return f"PYTHON_CPU_COUNT={variable}"
+    return None
+
+
+def default_pool_workers() -> int:
+    """How many workers ``ProcessPoolExecutor()`` or ``multiprocessing.Pool()`` starts unsized.
+
+    ``os.process_cpu_count()`` from Python 3.13, ``os.cpu_count()`` before (at most 61 on
+    Windows for the executor); a cgroup quota is never taken into account.
+    """
+    count = (process_cpu_count() if sys.version_info >= (3, 13) else os.cpu_count()) or 1
+    return min(count, 61) if sys.platform == "win32" else count
 
 
 def _own_cgroup_paths() -> dict[str, str]:
@@ -139,7 +174,9 @@ class EnvironmentReport:
     process_cpu_count: int | None
     cgroup_quota_cpus: float | None
     effective_cpus: int
+    default_pool_workers: int
     quick_mode: bool
+    cpu_count_override: str | None = None  # "-X cpu_count=N" or "PYTHON_CPU_COUNT=N" (3.13+)
 
     def advice(self) -> list[str]:
         """Plain sentences on what these facts mean for the measurements ahead."""
@@ -152,9 +189,7 @@ class EnvironmentReport:
         else:
             lines.append(f"You have {cpus} effective CPUs: CPU-bound work can run up to "
                          f"{cpus}× faster with {cpus} processes; measure it in notebook 03.")
-        if self.os_cpu_count and self.os_cpu_count > cpus:
-            lines.append(f"os.cpu_count() says {self.os_cpu_count}, but affinity or a cgroup "
-                         f"quota limits this process to {cpus}: size pools by {cpus}.")
+        lines += self._cpu_count_lines()
         if self.gil_enabled:
             lines.append("The GIL is on: only one thread at a time runs Python bytecode.")
         else:
@@ -165,17 +200,58 @@ class EnvironmentReport:
             lines.append("Quick mode is on (LAB_QUICK): work sizes are small, timings noisier.")
         return lines
 
+    def _cpu_count_lines(self) -> list[str]:
+        """What os.cpu_count(), os.process_cpu_count() and the quota say here, and who uses which."""
+        cpus, own = self.effective_cpus, self.process_cpu_count
+        host = self.os_cpu_count or "an unknown number of"
+        if self.cpu_count_override:
+            counts = (f"os.cpu_count() and os.process_cpu_count() both say {host}, because "
+                      f"{self.cpu_count_override} set them")
+        elif own is None:
+            counts = (f"os.cpu_count() counts the host's {host} CPUs; os.process_cpu_count(), "
+                      f"the count of CPUs this process may run on, is new in Python 3.13")
+            if self.affinity_cpus:
+                counts += f" (the lab reads that affinity itself: {self.affinity_cpus})"
+        else:
+            counts = (f"os.cpu_count() counts the host's {host} CPUs; os.process_cpu_count() "
+                      f"counts the {own} this process may run on (its CPU affinity)")
+        quota = self.cgroup_quota_cpus
+        if quota:
+            counts += (f". A cgroup quota gives it {quota:g} CPUs' worth of time, which "
+                       f"neither function sees")
+        lines = [counts + "."]
+        sized_by = "os.process_cpu_count()" if own is not None else "os.cpu_count()"
+        workers = self.default_pool_workers
+        pool = (f"A ProcessPoolExecutor or multiprocessing.Pool without a size starts "
+                f"{workers} worker{'s' * (workers != 1)} here ({sized_by})")
+        if workers > cpus:
+            pool += (f": more than the {cpus} CPU{'s' * (cpus != 1)} it can keep busy, so "
+                     f"pass max_workers={cpus}.")
+        else:
+            pool += "."
+        return [*lines, pool]
+
+    def _shown(self) -> dict[str, object]:
+        """The facts as displayed: what a missing value means instead of ``None``."""
+        facts = asdict(self)
+        missing = {"affinity_cpus": "not reported on this OS",
+                   "process_cpu_count": "— (os.process_cpu_count() is new in Python 3.13)",
+                   "cgroup_quota_cpus": "none",
+                   "cpu_count_override": "none"}
+        return {key: missing.get(key, value) if value is None else value
+                for key, value in facts.items()}
+
     def _repr_html_(self) -> str:
         rows = "".join(
             f"<tr><td style='text-align:left'>{html.escape(k.replace('_', ' '))}</td>"
             f"<td style='text-align:left'><code>{html.escape(str(v))}</code></td></tr>"
-            for k, v in asdict(self).items()
+            for k, v in self._shown().items()
         )
         advice = "".join(f"<li>{html.escape(line)}</li>" for line in self.advice())
         return f"<table>{rows}</table><p><b>What this means for you</b></p><ul>{advice}</ul>"
 
     def __str__(self) -> str:
-        facts = "\n".join(f"{k.replace('_', ' '):>20}: {v}" for k, v in asdict(self).items())
+        facts = "\n".join(f"{k.replace('_', ' '):>20}: {v}" for k, v in self._shown().items())
         return facts + "\n\n" + "\n".join(f"- {line}" for line in self.advice())
 
 
@@ -193,5 +269,7 @@ def environment_report() -> EnvironmentReport:
         process_cpu_count=process_cpu_count(),
         cgroup_quota_cpus=cgroup_cpu_quota(),
         effective_cpus=effective_cpu_count(),
+        default_pool_workers=default_pool_workers(),
         quick_mode=quick_mode(),
+        cpu_count_override=cpu_count_override(),
     )

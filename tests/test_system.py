@@ -80,3 +80,68 @@ def test_advice_for_one_cpu():
     one = type(report)(**{**report.__dict__, "effective_cpus": 1, "os_cpu_count": 64})
     text = " ".join(one.advice())
     assert "1 effective CPU" in text and "cannot speed up" in text and "64" in text
+
+
+# --- the three CPU counts, explained per version ------------------------------------------
+
+def test_default_pool_workers_is_what_the_pools_really_start():
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+    import multiprocessing
+
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    pool = ProcessPoolExecutor(mp_context=multiprocessing.get_context(method))  # starts none yet
+    try:
+        assert pool._max_workers == system.default_pool_workers()
+    finally:
+        pool.shutdown()
+    with ThreadPoolExecutor() as threads:  # min(32, that + 4) on 3.13+, from os.cpu_count before
+        assert threads._max_workers == min(32, system.default_pool_workers() + 4)
+
+
+def _advice_under(command_prefix, env=None):
+    code = "from helpers.system import environment_report as e; print('\\n'.join(e().advice()))"
+    out = subprocess.run([*command_prefix, sys.executable, "-c", code], capture_output=True,
+                         text=True, check=True, timeout=60,
+                         env={**__import__("os").environ, **(env or {})})
+    return out.stdout
+
+
+def test_pinned_to_one_cpu_the_report_says_which_count_sees_it():
+    if subprocess.run(["which", "taskset"], capture_output=True).returncode:
+        pytest.skip("taskset not installed")
+    text = _advice_under(["taskset", "-c", "0"])
+    host = __import__("os").cpu_count()
+    assert f"os.cpu_count() counts the host's {host} CPUs" in text
+    if sys.version_info >= (3, 13):
+        assert "os.process_cpu_count() counts the 1 this process may run on" in text
+        assert "starts 1 worker here (os.process_cpu_count())" in text
+    else:
+        assert "is new in Python 3.13 (the lab reads that affinity itself: 1)" in text
+        assert f"starts {host} workers here (os.cpu_count())" in text
+        if host > 1:
+            assert "pass max_workers=1" in text
+
+
+@pytest.mark.skipif(sys.version_info < (3, 13), reason="PYTHON_CPU_COUNT is new in 3.13")
+def test_an_overridden_cpu_count_is_named():
+    text = _advice_under([], {"PYTHON_CPU_COUNT": "1"})
+    assert "os.cpu_count() and os.process_cpu_count() both say 1, because PYTHON_CPU_COUNT=1" in text
+
+
+def test_a_quota_is_seen_by_neither_function():
+    report = system.environment_report()
+    boxed = type(report)(**{**report.__dict__, "os_cpu_count": 64, "affinity_cpus": 64,
+                            "process_cpu_count": 64, "cgroup_quota_cpus": 1.5,
+                            "effective_cpus": 2, "default_pool_workers": 64,
+                            "cpu_count_override": None})
+    text = " ".join(boxed.advice())
+    assert "counts the 64 this process may run on" in text
+    assert "1.5 CPUs' worth of time, which neither function sees" in text
+    assert "starts 64 workers here" in text and "pass max_workers=2" in text
+
+
+def test_missing_counts_are_explained_not_shown_as_none():
+    report = system.environment_report()
+    old = type(report)(**{**report.__dict__, "process_cpu_count": None})
+    assert "None" not in str(old).split("\n\n")[0]
+    assert "new in Python 3.13" in str(old)
