@@ -448,6 +448,16 @@ class SingleThreadCost:
     def median(self, kind: str = "cpu") -> float:
         return statistics.median(self.ratios(kind))
 
+    def spread(self, kind: str = "cpu") -> tuple[float, float, str]:
+        """The run-to-run spread of the ratios: (low, high, which pairs). With 4 or more
+        pairs the middle half (quartiles), so one disturbed pair does not widen it; with
+        fewer, all of them."""
+        values = self.ratios(kind)
+        if len(values) >= 4:
+            low, _, high = statistics.quantiles(values, n=4, method="inclusive")
+            return low, high, f"the middle half of the {len(values)} pairs"
+        return min(values), max(values), f"all {len(values)} pairs"
+
     @property
     def cpus_busy(self) -> float:
         """CPU time ÷ wall time of the runs (median): below 1, they waited for a CPU."""
@@ -463,7 +473,7 @@ def single_thread_cost(free: Interpreter, twin: Interpreter, workload: str = "co
     ``python -m helpers.measure_cli`` running one serial task (the runner warms up first)."""
     spec = get_workload(workload)
     size = spec.check_size(work_size(spec.name) if size is None else size)
-    pairs = check_int("pairs", int(default(5, 3)) if pairs is None else pairs, 1, 20)
+    pairs = check_int("pairs", int(default(5, 3)) if pairs is None else pairs, 2, 20)
     args = ["compare", spec.name, str(size), "--executors", "serial", "--tasks", "1",
             "--workers", "1", "--repeats", "1"]
 
@@ -484,28 +494,29 @@ def describe_overhead(search: TwinSearch, cost: SingleThreadCost | None) -> str:
     why it was not measured (:meth:`TwinSearch.explain`)."""
     if cost is None:
         return search.explain()
-    cpu, low, high = cost.median("cpu"), min(cost.ratios("cpu")), max(cost.ratios("cpu"))
+    cpu = cost.median("cpu")
+    low, high, which = cost.spread("cpu")
     text = (f"One thread, `{cost.workload}({cost.size:,})`, {plural(cost.pairs, 'pair')} run "
             f"side by side: {cost.free} against {cost.twin}, its GIL twin (same source, same "
-            f"build options). Free-threaded ÷ twin, median pair: CPU time "
-            f"**{cpu - 1:+.0%}**, wall time {cost.median('wall') - 1:+.0%}; the pairs' CPU "
-            f"time ranged {low - 1:+.0%} to {high - 1:+.0%}. ")
+            f"build options). Free-threaded ÷ twin, median pair: CPU time **{cpu - 1:+.0%}**, "
+            f"wall time {cost.median('wall') - 1:+.0%}; CPU time over {which}: "
+            f"{low - 1:+.0%} to {high - 1:+.0%}. ")
     if cost.cpus_busy < WAITED:
         return text + (f"The runs kept only {cost.cpus_busy:.2f} of a CPU busy: they waited for "
                        "one, so other programs were busy and this measurement is disturbed. "
                        "Run the cell again on a quieter machine.")
     if low > 1:
-        return text + (f"Slower in every pair: free-threading costs this thread about "
-                       f"{cpu - 1:.0%} here — the only difference between the two builds is "
+        return text + (f"All of that spread is above zero: free-threading costs this thread "
+                       f"about {cpu - 1:.0%} here — the two builds differ only by "
                        "`--disable-gil`.")
     if high < 1:
-        return text + ("Faster in every pair, although the two builds differ only by "
-                       "`--disable-gil`: this measurement cannot say why, so treat it as "
+        return text + ("All of that spread is below zero, although the two builds differ only "
+                       "by `--disable-gil`: this measurement cannot say why, so treat it as "
                        "disturbed and run the cell again.")
-    return text + ("The difference is within the run-to-run spread: noise, a disturbed "
-                   "measurement (other programs, the machine's speed drifting) that does not "
-                   "pin the cost down. Run the cell again on a quieter machine, or with more "
-                   "pairs (`pairs=`).")
+    return text + ("That spread includes zero: the difference is within the run-to-run "
+                   "spread — noise, a disturbed measurement (other programs, the machine's "
+                   "speed drifting) that does not pin the cost down. Run the cell again on a "
+                   "quieter machine, or with more pairs (`pairs=`).")
 
 
 def describe_races_by_gil(gil_off: Race, gil_on: Race, label: str) -> str:
