@@ -4,6 +4,7 @@
     python tools/wheel_check.py                     # the table: Python 3.10-3.15 x 5 platforms
     python tools/wheel_check.py --verbose           # ... and the wheel pip chose for each pin
     python tools/wheel_check.py -r requirements-ft.txt --pythons 3.13 3.14 --free-threaded
+    python tools/wheel_check.py --transitive        # ... and the dependencies (minutes)
 
 A learner without a C compiler can install the lab only if pip finds a *wheel* (a prebuilt
 file) for every package; when there is none, pip downloads the source and tries to compile it,
@@ -38,8 +39,14 @@ learner's pip never gets one.
 
 Where pip looks: PyPI (or ``PIP_INDEX_URL`` / ``--index-url``), and nowhere else: pip's
 configuration files, ``PIP_FIND_LINKS`` and extra indexes of this machine are ignored, because
-a wheel that exists only on a developer's disk does not help a learner. Only the pins
-themselves are checked (``--no-deps``); their dependencies are not.
+a wheel that exists only on a developer's disk does not help a learner.
+
+Only the pins themselves are checked that way (``--no-deps``). ``--transitive`` adds, on each
+supported CPython that tools/test_versions.py finds here (so: this machine's platform), a full
+resolution with dependencies, wheels only and with sources allowed: where they differ, a
+dependency lacks a wheel for the release pip would otherwise pick and pip backtracked to an
+older one (or, with sources allowed, would compile). Each resolution downloads every wheel
+whose metadata the index does not serve separately, so this takes minutes; not in the tests.
 
 Exit status: 0 every pin has its wheels, 1 some pin needs a compiler (or a marker split has a
 hole), 2 the index could not be reached. Standard library and pip only (markers and file
@@ -125,14 +132,20 @@ class IndexUnreachable(RuntimeError):
     """The package index gave no answer (no network, a proxy, a certificate problem)."""
 
 
+def _versions_tool():
+    """tools/test_versions.py as a module (its range, its search for interpreters)."""
+    if "_lab_test_versions" not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            "_lab_test_versions", Path(__file__).with_name("test_versions.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # its dataclasses look their module up there
+        spec.loader.exec_module(module)
+    return sys.modules["_lab_test_versions"]
+
+
 def supported_versions() -> list[tuple[int, int]]:
     """Every minor version in tools/test_versions.py's ``SUPPORTED`` range, oldest first."""
-    spec = importlib.util.spec_from_file_location("_lab_test_versions",
-                                                  Path(__file__).with_name("test_versions.py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    (major, low), (_, high) = module.SUPPORTED
+    (major, low), (_, high) = _versions_tool().SUPPORTED
     return [(major, minor) for minor in range(low, high + 1)]
 
 
@@ -476,6 +489,82 @@ def check_all(pins: list[Requirement], pythons: list[tuple[int, int]], platforms
             return [future.result() for future in futures]
 
 
+# --- dependencies too: one full resolution on a real interpreter -------------------------
+
+def resolve(python: str, requirements: Path, wheels_only: bool,
+            timeout: float = 600) -> dict[str, str]:
+    """Package -> file pip would install for ``requirements`` on the interpreter ``python``.
+
+    A full resolution, dependencies included, for this machine's platform; pip runs
+    against that interpreter (``pip --python``), so markers are its own. Raises
+    ``RuntimeError`` with pip's error when it finds no solution.
+    """
+    with tempfile.TemporaryDirectory(prefix="wheel-check-") as scratch:
+        report = Path(scratch) / "report.json"
+        command = [sys.executable, "-m", "pip", "--python", python, "install", "--dry-run",
+                   "--ignore-installed", "--quiet", "--report", str(report),
+                   "--index-url", os.environ.get("PIP_INDEX_URL", PYPI),
+                   *(["--only-binary=:all:"] if wheels_only else []), "-r", str(requirements)]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                              env=pip_environment(), stdin=subprocess.DEVNULL)
+        if done.returncode != 0:
+            errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR")]
+            raise RuntimeError((errors or done.stderr.splitlines()[-1:] or ["pip failed"])[0])
+        return {canonicalize_name(item["metadata"]["name"]):
+                item["download_info"]["url"].rsplit("/", 1)[-1]
+                for item in json.loads(report.read_text())["install"]}
+
+
+def backtracking(python: str, requirements: Path = REQUIREMENTS) -> list[str]:
+    """Where wheels only make pip pick something else than it would with sources allowed.
+
+    Empty when both resolutions agree and neither needs a source distribution; else one
+    line per package: an older release chosen for want of a wheel, or a source build.
+    """
+    try:
+        wheels = resolve(python, requirements, wheels_only=True)
+    except RuntimeError as error:
+        return [f"no solution from wheels alone: {error}"]
+    free = resolve(python, requirements, wheels_only=False)
+    lines = [f"{name}: {wheels.get(name, '(none)')} with wheels only, {free.get(name, '(none)')}"
+             " with sources allowed" for name in sorted(set(wheels) | set(free))
+             if _version(wheels.get(name)) != _version(free.get(name))]
+    return lines + [f"{name}: would build {file}" for name, file in sorted(free.items())
+                    if not file.endswith(".whl")]
+
+
+def _version(filename: str | None):
+    release = release_of(filename) if filename else None
+    return release and release[1]
+
+
+def transitive_report(requirements: Path) -> int:
+    """:func:`backtracking` on each supported standard-build CPython tools/test_versions.py
+    finds (one per minor version); prints what it found, returns how many had a difference."""
+    versions = _versions_tool()
+    paths, explicit = versions.candidate_paths()
+    found = versions.select([versions.probe(path) for path in paths], explicit)
+    chosen = [item for item in found if not item.free_threaded]
+    print(f"\nDependencies too ({platform_tag()}, wheels only vs sources allowed):")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = pool.map(lambda item: backtracking(item.executable, requirements), chosen)
+        differing = 0
+        for item, lines in zip(chosen, results):
+            differing += bool(lines)
+            print(f"  Python {item.version_text}: " + ("; ".join(lines) or
+                  "the same release of every package, all from wheels"))
+    missing = sorted(set(supported_versions()) - {tuple(item.version[:2]) for item in chosen})
+    if missing:
+        print("  not found here: " + ", ".join(f"{major}.{minor}" for major, minor in missing))
+    return differing
+
+
+def platform_tag() -> str:
+    """This machine, as the resolutions above see it (e.g. 'Linux x86_64')."""
+    import platform
+    return f"{platform.system()} {platform.machine()}"
+
+
 # --- reporting ------------------------------------------------------------------------------
 
 def needs_compiler(outcomes: list[Outcome]) -> list[str]:
@@ -510,6 +599,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="free-threaded builds (ABI cp3Xt)")
     parser.add_argument("--index-url", default=os.environ.get("PIP_INDEX_URL", PYPI))
     parser.add_argument("-v", "--verbose", action="store_true", help="show the chosen wheels")
+    parser.add_argument("--transitive", action="store_true",
+                        help="also resolve the dependencies on each supported Python found "
+                             "here, wheels only and with sources allowed, and compare (minutes)")
     args = parser.parse_args(argv)
 
     pythons = ([tuple(int(part) for part in text.split(".")) for text in args.pythons]
@@ -537,7 +629,8 @@ def main(argv: list[str] | None = None) -> int:
     missing = needs_compiler(outcomes)
     if missing:
         print("\nWould need a compiler:\n  " + "\n  ".join(missing))
-    return 1 if missing or problems else 0
+    differing = transitive_report(args.requirements) if args.transitive else 0
+    return 1 if missing or problems or differing else 0
 
 
 if __name__ == "__main__":
