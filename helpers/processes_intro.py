@@ -79,6 +79,28 @@ def send_stderr_to(path: str) -> None:
 
 # --- run one call in a child process ----------------------------------------------------
 
+def main_lookup_error(name: str, version: tuple[int, int] | None = None) -> str:
+    """The line a spawn/forkserver child prints when ``name`` is not in its ``__main__``.
+
+    That is what happens to a function defined in a notebook cell: the child unpickles
+    "``__main__``, ``name``" and its own ``__main__`` has no such thing. The wording is
+    pickle's and changed twice (measured in a Jupyter kernel on 3.10–3.15):
+
+    * 3.10–3.11: ``AttributeError: Can't get attribute 'cube' on <module '__main__' (built-in)>``
+    * 3.12–3.13: the same, the module shown as
+      ``<module '__main__' (<class '_frozen_importlib.BuiltinImporter'>)>``
+    * 3.14+: ``AttributeError: module '__main__' has no attribute 'cube'``
+
+    ``version`` is ``(major, minor)``; default: the running Python.
+    """
+    major_minor = tuple(version or sys.version_info[:2])
+    if major_minor >= (3, 14):
+        return f"AttributeError: module '__main__' has no attribute '{name}'"
+    module = ("<module '__main__' (built-in)>" if major_minor < (3, 12)
+              else "<module '__main__' (<class '_frozen_importlib.BuiltinImporter'>)>")
+    return f"AttributeError: Can't get attribute '{name}' on {module}"
+
+
 @dataclass(frozen=True)
 class ChildOutcome:
     """What came back from one call in a child process."""

@@ -1,5 +1,6 @@
 """helpers.processes_intro: children under every start method, bounded waits, clean-up,
 argument checks, and self-checks that reject wrong answers without raising."""
+import json
 import multiprocessing
 import sys
 import threading
@@ -11,6 +12,7 @@ from concurrent.futures.process import BrokenProcessPool
 import pytest
 from matplotlib.figure import Figure
 
+from conftest import ROOT
 from helpers import processes_intro as intro
 from helpers.exercises import CheckResult
 from helpers.sharing import record_visit, reset_visits, visits
@@ -84,8 +86,38 @@ def test_a_main_function_breaks_the_pool_fast_and_the_reason_is_shown(
     assert time.perf_counter() - began < 30  # fails fast: no waiting for the timeout
     assert isinstance(outcome.error, BrokenProcessPool)
     assert "terminated abruptly" in outcome.error_text
-    assert outcome.child_error.startswith("AttributeError: Can't get attribute 'lab_cube'")
+    # the wording follows the version: "Can't get attribute 'lab_cube' on <module …>" up to
+    # 3.13 (which module depends on how pytest was started), "module '__main__' has no
+    # attribute 'lab_cube'" from 3.14
+    assert outcome.child_error.startswith(
+        intro.main_lookup_error("lab_cube").split(" on <module")[0])
     assert "the child said:  AttributeError" in str(outcome)
+
+
+VERSIONS = [(3, 10), (3, 11), (3, 12), (3, 13), (3, 14), (3, 15)]
+
+
+def test_the_child_s_error_changed_wording_twice():
+    assert intro.main_lookup_error("cube", (3, 11)) == (
+        "AttributeError: Can't get attribute 'cube' on <module '__main__' (built-in)>")
+    assert intro.main_lookup_error("cube", (3, 12)) == (
+        "AttributeError: Can't get attribute 'cube' on "
+        "<module '__main__' (<class '_frozen_importlib.BuiltinImporter'>)>")
+    assert intro.main_lookup_error("cube", (3, 14)) == (
+        "AttributeError: module '__main__' has no attribute 'cube'")
+
+
+def test_notebook_02_quotes_every_version_s_error():
+    cells = json.loads((ROOT / "notebooks" / "02_processes.ipynb").read_text(encoding="utf-8"))
+    text = "".join("".join(c["source"]) for c in cells["cells"] if c["cell_type"] == "markdown")
+    for version in VERSIONS:
+        assert f"`{intro.main_lookup_error('cube', version)}`" in text, version
+
+
+def test_the_readme_troubleshooting_names_both_wordings():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"`{intro.main_lookup_error('f', (3, 14))}`" in readme
+    assert "`AttributeError: Can't get attribute 'f' on <module '__main__'>`" in readme
 
 
 @pytest.mark.skipif("fork" not in METHODS, reason="no fork on this platform")
