@@ -9,7 +9,8 @@ Three failures, each run for real and each bounded by a timeout:
 :func:`dead_worker`
     the worker process dies (``os._exit``, a crash, the OOM killer). The pool
     cannot know what was lost, so every pending future fails with
-    ``BrokenProcessPool`` and the pool refuses new work. A ``multiprocessing.Pool``
+    ``BrokenProcessPool`` and the pool refuses new work. From Python 3.15 the
+    exception's cause names the dead worker's process ID and exit code. A ``multiprocessing.Pool``
     would instead start a new worker and wait for the lost task forever.
 :func:`stopped_run`
     a run stopped half-way (here by its timeout; the kernel's ■ takes the same
@@ -52,9 +53,12 @@ class Failure:
     worker_traceback: str  # the worker's traceback text, where one came back
     seconds: float  # from submitting to the parent knowing
     afterwards: str  # what the pool (or the machine) looked like afterwards
+    cause: str = ""  # BrokenProcessPool's cause: the dead worker's PID and exit code (3.15+)
 
     def __str__(self) -> str:
         text = f"{self.what}\n  parent got ({self.seconds:.2f} s): {self.error}"
+        if self.cause:
+            text += f"\n  its cause: {self.cause}"
         if self.worker_traceback:
             lines = [line for line in self.worker_traceback.strip().splitlines()
                      if line.strip(" ^~")]  # drop the ^^^ position markers (3.11+)
@@ -69,6 +73,11 @@ def _error_text(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+def _cause_text(error: BaseException) -> str:
+    """The text of ``error.__cause__`` (a worker's traceback as a string), unquoted."""
+    return str(error.__cause__ or "").strip().strip("'\"").strip()
+
+
 def worker_exception(start_method: str | None = None, timeout: float = 30.0) -> Failure:
     """Run :func:`fail_with` in a worker; show the exception and the worker's traceback."""
     timeout = check_float("timeout", timeout, 0.1, 600)
@@ -79,7 +88,7 @@ def worker_exception(start_method: str | None = None, timeout: float = 30.0) -> 
             future.result(timeout=timeout)
         except ValueError as error:
             seconds = time.perf_counter() - start
-            cause = str(error.__cause__ or "").strip().strip('"').strip()  # the worker's text
+            cause = _cause_text(error)  # the worker's traceback
             still = pool.submit(abs, -7).result(timeout=timeout)
             return Failure("a task raised ValueError", _error_text(error), cause, seconds,
                            f"the pool still works: abs(-7) → {still}")
@@ -101,8 +110,10 @@ def dead_worker(start_method: str | None = None, timeout: float = 30.0) -> Failu
                 afterwards = "the pool accepted new work"
             except BrokenProcessPool as refused:
                 afterwards = f"new work is refused: {_error_text(refused)}"
+            # Python 3.15+ names the dead worker: "Process 123 terminated abruptly with exit
+            # code 3"; before, the exception has no cause
             return Failure("a worker process died", _error_text(error), "", seconds,
-                           afterwards)
+                           afterwards, cause=_cause_text(error))
     raise RuntimeError("exit_abruptly did not end its worker")
 
 

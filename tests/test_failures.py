@@ -1,6 +1,8 @@
 """Worker failures: the parent gets the exception and traceback, a dead worker breaks the
 pool fast, and a stopped run leaves nothing behind."""
 import multiprocessing
+import re
+import sys
 
 import pytest
 
@@ -22,6 +24,11 @@ def test_dead_worker_breaks_the_pool_fast(method, no_leftover_processes):
     failure = f.dead_worker(method)
     assert failure.error.startswith("BrokenProcessPool")
     assert "refused" in failure.afterwards
+    if sys.version_info < (3, 15):  # no cause before 3.15
+        assert failure.cause == "" and "its cause" not in str(failure)
+    elif failure.cause:  # 3.15+: there when the pool saw the worker end before it broke
+        assert re.fullmatch(r"Process \d+ terminated abruptly with exit code 3", failure.cause)
+        assert f"its cause: {failure.cause}" in str(failure)
 
 
 @pytest.mark.parametrize("method", METHODS)
