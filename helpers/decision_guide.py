@@ -57,7 +57,7 @@ ROWS = (
              "own GIL; arguments picklable, functions importable",
              "Python before 3.14; extension modules that do not support subinterpreters",
              ("07",)),
-    GuideRow("free-threading (3.13t/3.14t)",
+    GuideRow("free-threading (3.13t and later)",
              "pure-Python computing in threads that share memory, on a free-threaded build",
              "code that relied on the GIL for safety (races); an extension that switches the "
              "GIL back on; when single-thread speed matters most",
@@ -112,10 +112,10 @@ def measured_here(comparison: PipelineComparison | None) -> dict[str, str]:
     if "interpreters (3.14+)" not in found and "interpreters" not in EXECUTORS:
         found["interpreters (3.14+)"] = f"not in this Python ({platform.python_version()})"
     if not gil_enabled():
-        found["free-threading (3.13t/3.14t)"] = ("this kernel has the GIL off: see the "
+        found["free-threading (3.13t and later)"] = ("this kernel has the GIL off: see the "
                                                  "threads row")
     else:
-        found["free-threading (3.13t/3.14t)"] = "this kernel has the GIL on"
+        found["free-threading (3.13t and later)"] = "this kernel has the GIL on"
     found.setdefault("Dask", "not in this run" + (" (the `dask` kind is registered: try it)"
                                                   if "dask" in EXECUTORS else ""))
     return found

@@ -7,11 +7,12 @@ interrupted**:
 * With the GIL, since Python 3.10, the running thread gives the GIL up only at a
   function call or a backward jump (the end of a loop iteration) — never between the
   read and the write of ``counter.value += 1``. So the classic ``+=`` demo loses
-  **nothing** on 3.10–3.13+. That is how CPython happens to work, not a promise.
+  **nothing** on 3.10 and later (notebook 06 measures it on yours). That is how CPython
+  happens to work, not a promise.
 * Put anything that can switch threads between the read and the write — a call that
   waits (``time.sleep(0)``, I/O, ``print``), taking a lock, a property — and updates are
   lost on every version.
-* On a free-threaded build (3.13t, 3.14t) threads really run at the same time: even the
+* On a free-threaded build (3.13t and later) threads really run at the same time: even the
   plain ``+=`` loses updates (notebook 07).
 
 The functions here run in threads through the lab's runner; :func:`race` counts the lost
