@@ -63,13 +63,14 @@ GIL_OFF, GIL_ON = "PYTHON_GIL=0", "PYTHON_GIL=1"  # how labels end, in notebook 
 HOW_TO_GET_ONE = """\
 No free-threaded Python was found. Ways to get one:
 
-- **This project** (Linux): `make free-threaded` finds one or builds CPython 3.13 with
-  `--disable-gil` into a cache folder (a few minutes), makes `.venv-ft` and registers a
+- **This project** (Linux): `make free-threaded` finds one or builds CPython 3.13 twice from
+  one source into a cache folder — with `--disable-gil`, and with the GIL to measure what
+  free-threading costs (a few minutes each) — makes `.venv-ft` and registers a
   "Python 3.13t (free-threaded)" kernel. Then run this notebook again.
 - **python.org installers** (macOS, Windows, 3.13+): tick "free-threaded binaries"; you get
   `python3.13t` / `python3.14t`.
-- **uv**: `uv python install 3.14t`, then set `LAB_FT_PYTHON` to the path `uv python find 3.14t`
-  prints.
+- **uv**: `uv python install 3.14t 3.14`, then set `LAB_FT_PYTHON` to the path
+  `uv python find 3.14t` prints (3.14, the GIL build, is found beside it).
 - **conda-forge**: `conda create -n ft -c conda-forge python-freethreading`.
 
 Point the lab at any of them with the environment variable `LAB_FT_PYTHON=/path/to/python3.14t`.
