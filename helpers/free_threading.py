@@ -169,15 +169,33 @@ def build_options(interpreter: Interpreter) -> tuple[str, ...] | None:
     return tuple(sorted(kept))
 
 
+STAMP = ".lab-build"  # what make free-threaded writes in each build: its source's sha256
+
+
+def source_stamp(interpreter: Interpreter) -> str | None:
+    """The sha256 of the source tarball ``make free-threaded`` built it from (else ``None``)."""
+    try:
+        text = (Path(interpreter.base_prefix) / STAMP).read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return None
+    return next((line.split("=", 1)[1] for line in text.splitlines()
+                 if line.startswith("sha256=")), None)
+
+
 def why_not_twin(free: Interpreter, other: Interpreter) -> str | None:
     """Why ``other`` is not a like-for-like GIL twin of ``free`` (``None`` if it is one):
-    another release, another compiler, or other build options."""
+    another release, another compiler, other build options — or, for two builds of
+    ``make free-threaded``, another source tarball. (A source patched without changing the
+    version number cannot be told apart otherwise.)"""
     if other.free_threaded:
         return "it is free-threaded too"
     if other.version != free.version:
         return f"a different release ({other.version}, not {free.version})"
     if other.compiler != free.compiler:
         return f"another compiler ({other.compiler or '?'}, not {free.compiler or '?'})"
+    sources = source_stamp(free), source_stamp(other)
+    if None not in sources and sources[0] != sources[1]:
+        return "built from another source tarball (their .lab-build stamps differ)"
     mine, theirs = build_options(free), build_options(other)
     if mine is None and theirs is None:
         together = other.base_prefix and other.base_prefix == free.base_prefix

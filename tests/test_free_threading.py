@@ -232,6 +232,17 @@ def test_a_same_release_with_other_options_or_compiler_is_no_twin(machine):
     assert "uv python install 3.13.5" in text
 
 
+def test_two_lab_builds_must_come_from_the_same_source_tarball(machine):
+    tmp, add = machine
+    free = build(tmp / "cache/python3.13t/bin/python3.13t", free=True)
+    twin = add(build(tmp / "cache/python3.13-gil/bin/python3.13"))
+    (tmp / "cache/python3.13t/.lab-build").write_text("source=a\nsha256=aaa\noptions=\n")
+    (tmp / "cache/python3.13-gil/.lab-build").write_text("source=a\nsha256=bbb\noptions=\n")
+    assert "another source tarball" in ft.why_not_twin(free, twin)
+    (tmp / "cache/python3.13-gil/.lab-build").write_text("source=a\nsha256=aaa\noptions=\n")
+    assert ft.find_twin(free).twin == twin
+
+
 def test_nothing_found_is_said_plainly(machine):
     tmp, add = machine
     free = build(tmp / "ft/bin/python3.14t", "3.14.0", free=True)
