@@ -59,6 +59,7 @@ import html
 import importlib.util
 import json
 import os
+import platform as host
 import re
 import ssl
 import subprocess
@@ -561,8 +562,7 @@ def transitive_report(requirements: Path) -> int:
 
 def platform_tag() -> str:
     """This machine, as the resolutions above see it (e.g. 'Linux x86_64')."""
-    import platform
-    return f"{platform.system()} {platform.machine()}"
+    return f"{host.system()} {host.machine()}"
 
 
 # --- reporting ------------------------------------------------------------------------------
