@@ -36,7 +36,7 @@ except ImportError:  # Python 3.10: pytest depends on tomli there
 
 ROOT = Path(__file__).resolve().parent.parent
 BINDER = ROOT / "binder"
-SUPPORTED_PYTHONS = SpecifierSet(">=3.10,<3.15")  # the README's "Python 3.10–3.14"
+SUPPORTED_PYTHONS = SpecifierSet(">=3.10,<3.16")  # the README's "Python 3.10–3.15"
 FIRST_NOTEBOOK = "notebooks/00_start_here.ipynb"
 R2D_TIMEOUT = 60  # seconds; one --no-build run takes ~0.5 s
 
@@ -220,7 +220,7 @@ def _conda_environment_yml(binder: Path) -> None:
 
 
 def _unsupported_runtime(binder: Path) -> None:
-    (binder / "runtime.txt").write_text("python-3.15\n")
+    (binder / "runtime.txt").write_text("python-3.16\n")
 
 
 def _no_start(binder: Path) -> None:
@@ -289,7 +289,7 @@ def test_binder_notebook_pin_matches_jupyterlab():
 
 def test_binder_runtime_python_is_supported():
     python = Version(runtime_python())
-    assert python in SUPPORTED_PYTHONS, f"binder/runtime.txt asks for {python}, outside 3.10–3.14"
+    assert python in SUPPORTED_PYTHONS, f"binder/runtime.txt asks for {python}, outside 3.10–3.15"
     requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
     assert python in SpecifierSet(requires), \
         f"pyproject.toml's requires-python {requires} excludes {python}"
