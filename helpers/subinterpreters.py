@@ -341,10 +341,15 @@ def _processes_clause(comparison: Comparison) -> str:
         return ""
     processes, interpreters = comparison.runs["processes"], comparison.runs["interpreters"]
     versus = processes.wall / interpreters.wall
+    phrase = speedup_phrase(versus, "processes")
     text = (f"Processes were {comparison.speedup('processes'):.1f}×, so interpreters were "
-            f"{speedup_phrase(versus, 'processes')}")
-    if SLOWER < versus < FASTER:
+            f"{phrase}")
+    if phrase.startswith("about as fast"):
         return text + ": the same parallelism, without a second process."
+    if SLOWER < versus < FASTER and processes.utilisation >= PARALLEL:
+        return text + (f"; with {interpreters.utilisation:.1f} and "
+                       f"{processes.utilisation:.1f} CPUs busy, that gap is run-to-run "
+                       "variation, not a difference between the two.")
     return text + "."
 
 

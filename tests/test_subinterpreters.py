@@ -222,6 +222,14 @@ def test_faster_interpreters_are_explained_by_their_own_gil():
     assert "parallel Python inside one process" in summary and "threads 1.00×" in summary
 
 
+def test_interpreters_against_processes_only_as_far_as_measured():
+    close, _ = words(fabricated(0.52, 1.9, processes=(0.6, 1.8)))  # 1.15×, both ~2 CPUs
+    assert "only slightly faster than processes (1.15×); with 1.9 and 1.8 CPUs" in close
+    assert "run-to-run variation" in close and "same parallelism" not in close
+    apart, _ = words(fabricated(0.52, 1.9, processes=(0.9, 1.2)))
+    assert "1.7× faster than processes." in apart and "variation" not in apart
+
+
 def test_a_free_threaded_build_says_threads_need_no_interpreters():
     free = Interpreter("/x/python3.14t", "3.14.0", True)
     text, summary = words(fabricated(0.52, 1.9, threads=(0.53, 1.9)), free)
