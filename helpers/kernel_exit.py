@@ -74,12 +74,16 @@ def stop_multiprocessing_helpers(timeout: float = STOP_TIMEOUT) -> dict[str, boo
 
     Reports which step finished in time. The release comes first so that the tracker sees
     the semaphores of a queue still held by a notebook variable unregistered, not leaked.
-    The fork server goes before the tracker: it holds a copy of the tracker's pipe, so the
-    tracker cannot see its pipe close while the fork server is alive.
+    If it is still running after ``timeout`` (a pool slow to terminate), both helpers are
+    left to ipykernel: a finalizer that unregisters from a stopped tracker would start a
+    new one. The fork server goes before the tracker: it holds a copy of the tracker's
+    pipe, so the tracker cannot see its pipe close while the fork server is alive.
     """
     from multiprocessing import forkserver, resource_tracker
 
     stopped = {"finalizers": release_multiprocessing_objects(timeout)}
+    if not stopped["finalizers"]:
+        return stopped
     for name, helper, running in (
         ("forkserver", forkserver._forkserver, "_forkserver_pid"),
         ("resource_tracker", resource_tracker._resource_tracker, "_pid"),

@@ -160,3 +160,15 @@ def outlived_the_kernel(pid: int, grace: float = 10.0) -> bool:
             continue
         return True  # ours and still running
     raise TimeoutError(f"the resource tracker {pid} is still running after {grace} s")
+
+
+def test_slow_finalizers_leave_the_helpers_running(monkeypatch):
+    """A release still running after its timeout stops nothing: stopping the tracker then
+    would let the late finalizer start a new tracker."""
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()  # serves this test process until it exits
+    tracker = resource_tracker._resource_tracker._pid
+    monkeypatch.setattr(kernel_exit, "release_multiprocessing_objects", lambda timeout: False)
+    assert kernel_exit.stop_multiprocessing_helpers(0.1) == {"finalizers": False}
+    assert resource_tracker._resource_tracker._pid == tracker and psutil.pid_exists(tracker)
