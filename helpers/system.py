@@ -135,8 +135,9 @@ def cgroup_cpu_quota() -> float | None:
 def effective_cpu_count() -> int:
     """How many CPUs this process can really keep busy at once (at least 1).
 
-    The smallest of ``os.cpu_count()``, the affinity mask and the cgroup quota
-    (rounded up: a quota of 1.5 CPUs lets two workers run, each part of the time).
+    The smallest of ``os.cpu_count()``, the affinity mask (``os.process_cpu_count()``
+    counts it from Python 3.13) and the cgroup quota (rounded up: a quota of 1.5 CPUs
+    lets two workers run, each part of the time).
     """
     candidates = [os.cpu_count() or 1]
     for count in (affinity_cpu_count(), process_cpu_count()):
