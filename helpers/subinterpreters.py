@@ -336,10 +336,23 @@ def _threads_clause(measured: Measured) -> str:
     return f"Threads, which share one GIL, were {phrase}."
 
 
+def _processes_disturbed(comparison: Comparison) -> bool:
+    """Processes kept about one CPU busy where the effective CPUs let them run in parallel:
+    something else had the other CPU, so their row cannot be set against interpreters'."""
+    processes = comparison.runs.get("processes")
+    return (processes is not None and processes.utilisation < PARALLEL
+            and min(comparison.effective_cpus, processes.workers, processes.tasks) > 1)
+
+
 def _processes_clause(comparison: Comparison) -> str:
     if "processes" not in comparison.runs:
         return ""
     processes, interpreters = comparison.runs["processes"], comparison.runs["interpreters"]
+    if _processes_disturbed(comparison):
+        return (f"Processes kept only {processes.utilisation:.1f} CPUs busy, though "
+                f"{comparison.effective_cpus} effective CPUs would have let them run in "
+                "parallel: that run was disturbed (something else had a CPU), so it says "
+                "nothing about interpreters against processes. Run it again.")
     versus = processes.wall / interpreters.wall
     phrase = speedup_phrase(versus, "processes")
     text = (f"Processes were {comparison.speedup('processes'):.1f}×, so interpreters were "
@@ -396,6 +409,8 @@ def summary_line(measured: Measured | None) -> str:
         "one cpu": "with 1 effective CPU nothing computes in parallel: any gain is noise",
         "waits": "waiting overlaps in every executor",
     }[classify(comparison)]
+    if meaning.startswith("one GIL") and _processes_disturbed(comparison):
+        meaning += " (the processes run was disturbed: it kept about one CPU busy)"
     return (f"**Subinterpreters** in {measured.label}: {plural(run.workers, 'interpreter')} "
             f"{speedup_phrase(comparison.speedup('interpreters'))} with "
             f"{run.utilisation:.1f} CPUs busy ({speeds}) — {meaning}.")

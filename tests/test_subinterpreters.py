@@ -226,8 +226,17 @@ def test_interpreters_against_processes_only_as_far_as_measured():
     close, _ = words(fabricated(0.52, 1.9, processes=(0.6, 1.8)))  # 1.15×, both ~2 CPUs
     assert "only slightly faster than processes (1.15×); with 1.9 and 1.8 CPUs" in close
     assert "run-to-run variation" in close and "same parallelism" not in close
-    apart, _ = words(fabricated(0.52, 1.9, processes=(0.9, 1.2)))
+    apart, _ = words(fabricated(0.52, 1.9, processes=(0.9, 1.8)))
     assert "1.7× faster than processes." in apart and "variation" not in apart
+
+
+def test_processes_that_kept_one_cpu_busy_are_called_disturbed_not_compared():
+    text, summary = words(fabricated(0.52, 1.9, processes=(0.99, 1.0)))
+    assert "Processes kept only 1.0 CPUs busy" in text and "disturbed" in text
+    assert "faster than processes" not in text
+    assert "processes run was disturbed" in summary
+    one_cpu, _ = words(fabricated(0.99, 1.0, processes=(0.99, 1.0), cpus=1))
+    assert "Processes kept only" not in one_cpu
 
 
 def test_a_free_threaded_build_says_threads_need_no_interpreters():
