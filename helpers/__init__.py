@@ -14,6 +14,7 @@ Modules, one idea each:
 ``runner``      run N tasks on one executor: warm-up, repeats, median, CPU time
 ``experiments`` compare executors; sweep the number of workers
 ``interpret``   sentences derived from the measurements
+``pairs``       two things compared on a drifting machine: interleaved pairs, median ratio
 ``plots``       times, speedup and timeline plots
 ``lab``         the interactive lab widget
 ``exercises``   self-checks for the exercises
