@@ -499,7 +499,10 @@ def single_thread_cost(free: Interpreter, twin: Interpreter, workload: str = "co
     def serial(interpreter: Interpreter, gil: bool | None):
         return lambda: _run_from(run_cli(interpreter, args, gil)["runs"]["serial"])
 
-    on_free, on_twin = interleaved(pairs, serial(free, False), serial(twin, None))
+    # PYTHON_GIL=0 only where it means something: a GIL build from 3.13 on refuses to start
+    # with it ("Disabling the GIL is not supported by this build").
+    off = False if free.free_threaded else None
+    on_free, on_twin = interleaved(pairs, serial(free, off), serial(twin, None))
     return SingleThreadCost(free.label, twin.label, spec.name, size,
                             tuple(r.wall for r in on_free), tuple(r.wall for r in on_twin),
                             tuple(r.cpu for r in on_free), tuple(r.cpu for r in on_twin))
