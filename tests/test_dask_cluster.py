@@ -195,7 +195,7 @@ def test_leftovers_count_only_dask_threads():
         other.join(5)
 
 
-def test_an_interrupt_while_the_cluster_starts_leaves_no_worker(monkeypatch):
+def test_an_interrupt_while_the_cluster_starts_leaves_no_worker(monkeypatch, python_sigint):
     """■ pressed while the workers start: held back, then the new session is closed."""
     import signal
 

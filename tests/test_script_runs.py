@@ -234,7 +234,7 @@ def test_timeout_kills_the_whole_process_group():
 
 
 @posix_only
-def test_keyboard_interrupt_kills_the_group_and_propagates():
+def test_keyboard_interrupt_kills_the_group_and_propagates(python_sigint):
     timer = threading.Timer(2.5, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()
     try:
