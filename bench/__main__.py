@@ -48,7 +48,7 @@ def new_figures() -> dict[str, Figure]:
 
 
 def set_quick(quick: bool) -> None:
-    """Sizes for what runs in this process (helpers.config reads LAB_QUICK at each call)."""
+    """Sizes for what runs in this process (helpers.core.settings reads LAB_QUICK at each call)."""
     if quick:
         os.environ["LAB_QUICK"] = "1"
     else:

@@ -7,8 +7,8 @@ import platform
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from helpers.config import start_method
-from helpers.system import effective_cpu_count
+from helpers.core.settings import start_method
+from helpers.core.system import effective_cpu_count
 
 MEASURED, SKIPPED, NOT_MEASURED, FAILED = "measured", "skipped", "not measured", "failed"
 

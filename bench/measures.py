@@ -8,21 +8,21 @@ slower during the run slows both equally.
 """
 from __future__ import annotations
 
+import multiprocessing
 import statistics
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, wait
-import multiprocessing
 
-from helpers.config import default
-from helpers.executors import resolve_start_method
-from helpers.free_threading import find_free_threaded, measure_threads
+from helpers.core.executors import resolve_start_method
+from helpers.core.latency_server import LatencyServer, fetch
+from helpers.core.pairs import interleaved, median_ratio  # shared with notebook 07
+from helpers.core.runner import default_workers, run_tasks, warm_up_call
+from helpers.core.settings import default
+from helpers.core.system import effective_cpu_count
+from helpers.core.workloads import get_workload
+from helpers.free_threading.gil_off import find_free_threaded, measure_threads
 from helpers.io_bound import ideal_wall
-from helpers.latency_server import LatencyServer, fetch
-from helpers.pairs import interleaved, median_ratio  # shared with notebook 07
-from helpers.runner import default_workers, run_tasks, warm_up_call
-from helpers.system import effective_cpu_count
-from helpers.workloads import get_workload
 
 from .figures import MEASURED, NOT_MEASURED, Figure
 
@@ -167,7 +167,7 @@ def runner_overhead(figure: Figure, executor: str = "processes") -> None:
 
 def free_threaded_speedup(figure: Figure) -> None:
     """Notebook 07's measurement: serial vs 2 threads of ``count`` in a free-threaded Python
-    with ``PYTHON_GIL=0`` (via ``python -m helpers.measure_cli``). Each call measures one
+    with ``PYTHON_GIL=0`` (via ``python -m helpers.core.measure_cli``). Each call measures one
     serial/threads pair side by side; the speedup is the median over the pairs."""
     interpreter = find_free_threaded()
     if interpreter is None:

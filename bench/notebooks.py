@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psutil
 
-from helpers.worker_memory import total_memory
+from helpers.core.memory import total_memory
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = REPO / "notebooks"

@@ -1,6 +1,6 @@
 """Widget latency in a real browser: notebook 03's ``Lab`` in JupyterLab, driven by Chromium.
 
-Reuses the browser tests' machinery (``tests/browser/lab_driver.py``): a throwaway
+Reuses the browser tests' machinery (``tools/lab_driver.py``): a throwaway
 JupyterLab on 127.0.0.1 serving a temporary folder, Debian's Chromium through the
 ``playwright`` package (never ``playwright install``). The served copy of notebook 03 stops
 after its ``Lab(`` cell (the rest of the notebook is not needed to reach the widget).
@@ -39,7 +39,7 @@ def lab_driver():
     """The browser tests' driver module (imported from the repository's tests folder)."""
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
-    from tests.browser import lab_driver as driver
+    from tools import lab_driver as driver
 
     return driver
 

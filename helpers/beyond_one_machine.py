@@ -19,15 +19,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from .checks import check_int
-from .config import default
-from .data_movement import array_checksum, make_array
-from .exercises import CheckResult, first_problem, not_yet
-from .experiments import Comparison, compare
-from .interpret import FASTER, Verdict, beyond_ideal, plural, speedup_phrase
-from .plots import IDEAL_STYLE, colour_for, finish_figure
-from .runner import ProgressCallback, default_workers
-from .workloads import count_primes, get_workload
+from helpers.core.arguments import require_int
+from helpers.core.experiments import Comparison, compare
+from helpers.core.plots import IDEAL_STYLE, colour_for, finish_figure
+from helpers.core.runner import ProgressCallback, default_workers
+from helpers.core.selfcheck import CheckResult, first_problem, not_yet
+from helpers.core.settings import default
+from helpers.core.words import FASTER, Verdict, beyond_ideal, plural, speedup_phrase
+from helpers.core.workloads import count_primes, get_workload
+from helpers.processes_in_depth.data_movement import array_checksum, make_array
 
 TINY_SIZE = get_workload("count").min_size  # 10,000 additions: well under a millisecond
 OVERHEAD_KINDS = ("serial", "processes", "dask")
@@ -61,12 +61,12 @@ def measure_overhead(workers: int | None = None, *, tiny_tasks: int | None = Non
                      start_method: str | None = None,
                      on_progress: ProgressCallback | None = None) -> OverheadStudy:
     """Run ``tiny_tasks`` tiny and ``large_tasks`` large count tasks on each kind."""
-    workers = check_int("workers", default_workers() if workers is None else workers, 1, 16)
+    workers = require_int("workers", default_workers() if workers is None else workers, 1, 16)
     if tiny_tasks is None:
         tiny_tasks = int(default(400, 120))
-    tiny_tasks = check_int("tiny_tasks", tiny_tasks, 10, 4096)
-    large_tasks = check_int("large_tasks", 2 * workers if large_tasks is None else large_tasks,
-                            1, 64)
+    tiny_tasks = require_int("tiny_tasks", tiny_tasks, 10, 4096)
+    large_tasks = require_int("large_tasks", 2 * workers if large_tasks is None else large_tasks,
+                              1, 64)
     options = {"workers": workers, "repeats": repeats, "start_method": start_method}
     tiny = compare("count", OVERHEAD_KINDS, tasks=tiny_tasks, size=TINY_SIZE,
                    on_progress=_half(on_progress, 0), **options)
@@ -94,7 +94,7 @@ def describe_overhead(study: OverheadStudy) -> Verdict:
              f"{speedup_phrase(study.large.speedup('processes'))}."]
     best = max(study.large.speedup("dask"), study.large.speedup("processes"))
     if best < FASTER:
-        lines.append(_why_no_speedup(study.large))
+        lines.append(why_no_speedup(study.large))
     elif beyond_ideal(best, _most_possible(study.large)):
         lines.append(f"{best:.1f}× is more than {plural(_most_possible(study.large), 'CPU')} "
                      "can give: the serial run was slowed by something else — run-to-run "
@@ -111,7 +111,7 @@ def _most_possible(large: Comparison) -> int:
     return max(1, min(large.effective_cpus, run.workers, run.tasks))
 
 
-def _why_no_speedup(large: Comparison) -> str:
+def why_no_speedup(large: Comparison) -> str:
     """Why neither pool beat serial on the large tasks: one CPU, or a busy machine."""
     if large.effective_cpus == 1:
         return ("Neither ran the large tasks in parallel: with 1 effective CPU, no pool can "
@@ -164,9 +164,9 @@ def measure_scatter(client, mebibytes: int | None = None, *, tasks: int | None =
     """
     if mebibytes is None:
         mebibytes = int(default(32, 8))  # × tasks copies in flight: keep the total modest
-    mebibytes = check_int("mebibytes", mebibytes, 1, 256)
-    tasks = check_int("tasks", 6 if tasks is None else tasks, 1, 64)
-    repeats = check_int("repeats", int(default(3, 1)) if repeats is None else repeats, 1, 10)
+    mebibytes = require_int("mebibytes", mebibytes, 1, 256)
+    tasks = require_int("tasks", 6 if tasks is None else tasks, 1, 64)
+    repeats = require_int("repeats", int(default(3, 1)) if repeats is None else repeats, 1, 10)
     array = make_array(mebibytes)
     expected = array_checksum(array)
 

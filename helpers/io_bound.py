@@ -12,8 +12,8 @@ Everything here waits rather than computes, and every wait is bounded:
 ``check_fetch_all``        exercise 1's self-check (a semaphore-bounded asyncio client)
 ``check_fetch_within``     exercise 2's self-check (a thread pool that meets a deadline)
 
-The clients are :func:`helpers.latency_server.fetch` (blocking, ``urllib``) and
-:func:`helpers.latency_server.fetch_async` (asyncio streams), both standard library.
+The clients are :func:`helpers.core.latency_server.fetch` (blocking, ``urllib``) and
+:func:`helpers.core.latency_server.fetch_async` (asyncio streams), both standard library.
 """
 from __future__ import annotations
 
@@ -37,18 +37,18 @@ import matplotlib.pyplot as plt
 import psutil
 from matplotlib.figure import Figure
 
-from .checks import check_choice, check_float, check_int
-from .config import default
-from .controls import RunPanel, bounded_slider
-from .exercises import CheckResult, first_problem, not_yet
-from .executors import open_executor, resolve_start_method
-from .experiments import sweep_workers
-from .interpret import FASTER, plural, speedup_phrase
-from .latency_server import MODES, LatencyServer, fetch
-from .plots import IDEAL_STYLE, OKABE_ITO, colour_for
-from .runner import RunResult
-from .workloads import count_up
-from .worker_memory import total_memory
+from helpers.core.arguments import require_choice, require_float, require_int
+from helpers.core.controls import RunPanel, bounded_slider
+from helpers.core.executors import open_executor, resolve_start_method
+from helpers.core.experiments import sweep_workers
+from helpers.core.latency_server import MODES, LatencyServer, fetch
+from helpers.core.memory import total_memory
+from helpers.core.plots import IDEAL_STYLE, OKABE_ITO, colour_for
+from helpers.core.runner import RunResult
+from helpers.core.selfcheck import CheckResult, first_problem, not_yet
+from helpers.core.settings import default
+from helpers.core.words import FASTER, plural, speedup_phrase
+from helpers.core.workloads import count_up
 
 MAX_CLIENTS = 64
 MAX_WAITERS = 5_000
@@ -58,7 +58,7 @@ MODE_COLOURS = {"single": "#D55E00", "threading": "#E69F00", "asyncio": "#56B4E9
 JOIN_TIMEOUT = 10.0
 
 
-def _percentile(values: Sequence[float], q: float) -> float:
+def percentile(values: Sequence[float], q: float) -> float:
     """The ``q``-th percentile (0–100) by the nearest-rank method."""
     ranked = sorted(values)
     return ranked[max(0, math.ceil(q / 100 * len(ranked)) - 1)]
@@ -68,9 +68,9 @@ def _percentile(values: Sequence[float], q: float) -> float:
 
 def ideal_wall(requests: int, workers: int, latency_s: float) -> float:
     """The shortest possible time: rounds of ``workers`` requests, each round one latency."""
-    check_int("requests", requests, 1, 100_000)
-    check_int("workers", workers, 1, 100_000)
-    check_float("latency_s", latency_s, 0, 100)
+    require_int("requests", requests, 1, 100_000)
+    require_int("workers", workers, 1, 100_000)
+    require_float("latency_s", latency_s, 0, 100)
     return math.ceil(requests / workers) * latency_s
 
 
@@ -134,9 +134,9 @@ def measure_throughput(workers: Sequence[int], latency_ms: float = 50, requests:
                        mode: str = "threading", on_result: Callable | None = None,
                        on_progress: Callable | None = None) -> Throughput:
     """Fetch ``requests`` pages with a thread pool of each size in ``workers``."""
-    check_float("latency_ms", latency_ms, 1, 2000)
-    check_int("requests", requests, 1, 256)
-    check_choice("mode", mode, MODES)
+    require_float("latency_ms", latency_ms, 1, 2000)
+    require_int("requests", requests, 1, 256)
+    require_choice("mode", mode, MODES)
     if not workers:
         raise ValueError("workers must list at least one pool size")
     with LatencyServer(latency_ms=latency_ms, mode=mode) as server:
@@ -204,14 +204,14 @@ class PoolSizeLab(RunPanel):
     def __init__(self, latency_ms: int = 50, requests: int | None = None,
                  max_threads: int | None = None) -> None:
         requests = int(default(32, 16)) if requests is None else requests
-        self.latency = bounded_slider("latency (ms)", check_int("latency_ms", latency_ms, 10, 200),
-                                      10, 200, 10)
-        self.requests = bounded_slider("requests", check_int("requests", requests, 4, 64),
+        latency_ms = require_int("latency_ms", latency_ms, 10, 200)
+        self.latency = bounded_slider("latency (ms)", latency_ms, 10, 200, 10)
+        self.requests = bounded_slider("requests", require_int("requests", requests, 4, 64),
                                        4, 64, 4)
         most = int(default(64, 32)) if max_threads is None else max_threads
         self.max_threads = widgets.Dropdown(options=[4, 8, 16, 32, 64],
-                                            value=check_choice("max_threads", most,
-                                                               [4, 8, 16, 32, 64]),
+                                            value=require_choice("max_threads", most,
+                                                                 [4, 8, 16, 32, 64]),
                                             description="up to threads")
         self.mode = widgets.Dropdown(options=list(MODES), value="threading",
                                      description="server")
@@ -258,11 +258,11 @@ class LoadResult:
 
     @property
     def p50(self) -> float:
-        return _percentile(self.latencies, 50)
+        return percentile(self.latencies, 50)
 
     @property
     def p95(self) -> float:
-        return _percentile(self.latencies, 95)
+        return percentile(self.latencies, 95)
 
 
 def _client(urls: list[str]) -> list[float]:
@@ -278,9 +278,9 @@ def _client(urls: list[str]) -> list[float]:
 def load_test(server: LatencyServer, clients: int, requests_per_client: int = 3,
               timeout: float = 60.0) -> LoadResult:
     """Start ``clients`` threads at once, each sending ``requests_per_client`` requests."""
-    check_int("clients", clients, 1, MAX_CLIENTS)
-    check_int("requests_per_client", requests_per_client, 1, 100)
-    timeout = check_float("timeout", timeout, 0.1, 600)
+    require_int("clients", clients, 1, MAX_CLIENTS)
+    require_int("requests_per_client", requests_per_client, 1, 100)
+    timeout = require_float("timeout", timeout, 0.1, 600)
     urls = server.urls(requests_per_client)
     with ThreadPoolExecutor(clients) as pool:
         start = time.perf_counter()
@@ -301,11 +301,11 @@ def measure_server_modes(clients: Sequence[int], modes: Sequence[str] = MODES,
     requests_per_client = int(default(3, 2)) if requests_per_client is None else (
         requests_per_client)
     for count in clients:
-        check_int("clients", count, 1, MAX_CLIENTS)
+        require_int("clients", count, 1, MAX_CLIENTS)
     results: dict[str, list[LoadResult]] = {}
     steps, done = len(modes) * len(clients), 0
     for mode in modes:
-        with LatencyServer(latency_ms=latency_ms, mode=check_choice("mode", mode, MODES)) as s:
+        with LatencyServer(latency_ms=latency_ms, mode=require_choice("mode", mode, MODES)) as s:
             results[mode] = []
             for count in clients:
                 results[mode].append(load_test(s, count, requests_per_client))
@@ -401,9 +401,9 @@ def cpu_while_waiting(threads: int = 100, seconds: float = 0.5, how: str = "even
     """Start ``threads`` threads that wait (``event``: ``Event.wait``; ``queue``:
     ``Queue.get``; ``spin``: a busy loop), then measure this process's CPU time over
     ``seconds`` of waiting. Every thread has a time limit and is joined."""
-    check_int("threads", threads, 1, MAX_WAITERS)
-    seconds = check_float("seconds", seconds, 0.01, 30)
-    check_choice("how", how, WAYS_TO_WAIT)
+    require_int("threads", threads, 1, MAX_WAITERS)
+    seconds = require_float("seconds", seconds, 0.01, 30)
+    require_choice("how", how, WAYS_TO_WAIT)
     flag, inbox = threading.Event(), queue.Queue()
     limit = time.monotonic() + seconds + JOIN_TIMEOUT
     target = {"event": lambda: flag.wait(seconds + JOIN_TIMEOUT),
@@ -505,7 +505,7 @@ def _in_new_loop(coroutine) -> object:
 
 def tasks_vs_threads(count: int) -> dict[str, StartCost]:
     """Start ``count`` waiting threads, then ``count`` waiting asyncio tasks; measure both."""
-    check_int("count", count, 1, MAX_WAITERS)
+    require_int("count", count, 1, MAX_WAITERS)
     return {"threads": _start_threads(count),
             "asyncio tasks": _in_new_loop(_start_tasks(count))}  # type: ignore[dict-item]
 
@@ -567,11 +567,11 @@ def convoy(cpu_threads: int, switch_interval: float | None = None,
     ``switch_interval`` (seconds) is set with :func:`sys.setswitchinterval` for the
     measurement and always restored afterwards.
     """
-    check_int("cpu_threads", cpu_threads, 0, MAX_CPU_THREADS)
-    trips = check_int("round_trips", int(default(100, 15)) if round_trips is None
-                      else round_trips, 1, MAX_ROUND_TRIPS)
+    require_int("cpu_threads", cpu_threads, 0, MAX_CPU_THREADS)
+    trips = require_int("round_trips", int(default(100, 15)) if round_trips is None
+                        else round_trips, 1, MAX_ROUND_TRIPS)
     original = sys.getswitchinterval()
-    interval = original if switch_interval is None else check_float(
+    interval = original if switch_interval is None else require_float(
         "switch_interval", switch_interval, 1e-5, 0.1)
     stop = threading.Event()
     mine, theirs = socket.socketpair()
@@ -671,8 +671,8 @@ class PoolCost:
 def pool_cost(kind: str, workers: int, urls: Sequence[str],
               start_method: str | None = None) -> PoolCost:
     """Create a ``kind`` (threads or processes) pool, fetch ``urls``, measure it all."""
-    check_choice("kind", kind, ("threads", "processes"))
-    check_int("workers", workers, 1, 64)
+    require_choice("kind", kind, ("threads", "processes"))
+    require_int("workers", workers, 1, 64)
     if not urls:
         raise ValueError("urls must hold at least one URL")
     method = resolve_start_method(start_method)
@@ -750,9 +750,9 @@ def check_fetch_within(fetch_within: object, seconds: float = 0.3, slow_s: float
     returns after about ``seconds``; a wrong one at most after the slow latency (or
     ``fetch``'s own 10 s), since closing the servers ends every wait.
     """
-    check_float("seconds", seconds, 0.1, 5)
-    check_float("slow_s", slow_s, 2 * seconds, 30)
-    check_int("pages", pages, 3, 32)
+    require_float("seconds", seconds, 0.1, 5)
+    require_float("slow_s", slow_s, 2 * seconds, 30)
+    require_int("pages", pages, 3, 32)
     if not callable(fetch_within):
         return not_yet(f"fetch_within should be a function, got {type(fetch_within).__name__}.",
                        "start with `def fetch_within(urls, seconds):`.")

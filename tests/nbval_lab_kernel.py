@@ -1,7 +1,7 @@
 """pytest plugin for the notebook runs: a kernel ends, and speaks, as under JupyterLab.
 
 nbval stops a notebook's kernel with ``shutdown_kernel(now=True)``: SIGKILL to the kernel's
-whole process group, so neither the kernel's shutdown code (``helpers.kernel_exit``) nor
+whole process group, so neither the kernel's shutdown code (``helpers.core.kernel_exit``) nor
 multiprocessing's exit handlers run, and the resource tracker dies with the kernel. Every
 semaphore or segment still registered then stays in ``/dev/shm`` — a leak the learner never
 has — while the leak a learner *does* see, the tracker's "There appear to be N leaked …

@@ -4,8 +4,8 @@ import dataclasses
 import pytest
 
 from helpers import beyond_one_machine as bom
-from helpers.dask_cluster import start_dask
-from helpers.workloads import count_primes
+from helpers.core.dask_session import start_dask
+from helpers.core.workloads import count_primes
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +40,8 @@ def test_overhead_words_and_plot(study):
 
 def test_no_speedup_is_explained_by_the_cpu_count(study):
     one_cpu = dataclasses.replace(study.large, effective_cpus=1)
-    assert "1 effective CPU" in bom._why_no_speedup(one_cpu)
-    assert "other programs" in bom._why_no_speedup(dataclasses.replace(study.large,
+    assert "1 effective CPU" in bom.why_no_speedup(one_cpu)
+    assert "other programs" in bom.why_no_speedup(dataclasses.replace(study.large,
                                                                        effective_cpus=4))
 
 

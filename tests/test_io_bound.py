@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed, wait
 import pytest
 
 from helpers import io_bound as io
-from helpers.latency_server import LatencyServer, fetch, fetch_async
-from helpers.runner import run_tasks
+from helpers.core.latency_server import LatencyServer, fetch, fetch_async
+from helpers.core.runner import run_tasks
 
 
 def thread_names() -> set[str]:
@@ -64,9 +64,9 @@ def test_ideal_wall_counts_rounds():
 
 def test_percentile_nearest_rank():
     values = [float(v) for v in range(1, 101)]
-    assert io._percentile(values, 50) == 50
-    assert io._percentile(values, 95) == 95
-    assert io._percentile([7.0], 95) == 7.0
+    assert io.percentile(values, 50) == 50
+    assert io.percentile(values, 95) == 95
+    assert io.percentile([7.0], 95) == 7.0
 
 
 def test_load_test_counts_every_request_and_single_mode_queues():

@@ -36,9 +36,8 @@ import time
 
 import psutil
 import pytest
-from jupyter_client import KernelManager
-
 from conftest import INTERPRETER_HELPERS, ROOT, descendants
+from jupyter_client import KernelManager
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32",
                                 reason="kernel interrupts are signals on POSIX only")
@@ -57,7 +56,7 @@ RUNS = {
                 'repeats=3, on_progress=tick)'),
 }
 SETUP = """
-from helpers.runner import run_tasks
+from helpers.core.runner import run_tasks
 def tick(done, total):
     print(f"progress {done}/{total}", flush=True)
 """
@@ -368,7 +367,7 @@ def test_interrupt_while_a_worker_is_being_started(kernel):
     assert_survives(kernel)
 
 
-LAB = ('from helpers.lab import Lab\n'
+LAB = ('from helpers.core.lab import Lab\n'
        'lab = Lab("count", ("processes",), size=12_000_000, tasks=16, workers=2, repeats=5)')
 
 

@@ -18,9 +18,15 @@ import sys
 import time
 
 import pytest
-
-from conftest import (ROOT, SHM, SUBREAPER, ShmWatch, descendants, new_descendants,
-                      tracker_leak_warnings)
+from conftest import (
+    ROOT,
+    SHM,
+    SUBREAPER,
+    ShmWatch,
+    descendants,
+    new_descendants,
+    tracker_leak_warnings,
+)
 from test_notebook_files import NOTEBOOKS
 
 METHODS = [m for m in ("fork", "spawn", "forkserver") if m in multiprocessing.get_all_start_methods()]

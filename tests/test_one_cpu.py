@@ -9,7 +9,7 @@ read what the learner would read:
 
 * the machine facts say **1** effective CPU;
 * notebooks 00 and 03 say that no speedup of CPU-bound work can be expected here
-  (the exact sentences come from ``helpers.system`` and ``helpers.interpret``);
+  (the exact sentences come from ``helpers.core.system`` and ``helpers.core.words``);
 * no output claims that CPU work ran "×-faster than serial" on one CPU without
   calling it noise (only waiting can overlap on one CPU);
 * nothing is left running afterwards (this process is a child subreaper, see conftest).
@@ -25,7 +25,6 @@ import time
 
 import nbformat
 import pytest
-
 from conftest import ROOT, descendants, new_descendants
 from test_notebook_files import NOTEBOOKS
 
@@ -34,7 +33,7 @@ NOTEBOOK_TIMEOUT = 400  # s, per notebook (quick mode takes ~5–20 s)
 
 # The sentences the helpers produce for a 1-CPU machine (asserted verbatim).
 ADVICE_ONE_CPU = ("You have 1 effective CPU: processes cannot speed up CPU-bound work "
-                  "here.")  # helpers.system.EnvironmentReport.advice
+                  "here.")  # helpers.core.system.EnvironmentReport.advice
 VERDICT_ONE_CPU = ("This machine gives you 1 effective CPU, so only one task can compute at a "
                    "time: no parallel speedup can be expected here")  # interpret._why
 SCRIPT_ONE_CPU = ("You have 1 effective CPU: only one task can compute at a time, so no "

@@ -77,14 +77,23 @@ from typing import Callable
 try:  # the real package when installed (JupyterLab depends on it) ...
     from packaging.requirements import Requirement
     from packaging.specifiers import SpecifierSet
-    from packaging.utils import (InvalidSdistFilename, InvalidWheelFilename,
-                                 canonicalize_name, parse_sdist_filename, parse_wheel_filename)
+    from packaging.utils import (
+        InvalidSdistFilename,
+        InvalidWheelFilename,
+        canonicalize_name,
+        parse_sdist_filename,
+        parse_wheel_filename,
+    )
 except ImportError:  # ... else the copy inside pip, which this tool needs anyway
     from pip._vendor.packaging.requirements import Requirement
     from pip._vendor.packaging.specifiers import SpecifierSet
-    from pip._vendor.packaging.utils import (InvalidSdistFilename, InvalidWheelFilename,
-                                             canonicalize_name, parse_sdist_filename,
-                                             parse_wheel_filename)
+    from pip._vendor.packaging.utils import (
+        InvalidSdistFilename,
+        InvalidWheelFilename,
+        canonicalize_name,
+        parse_sdist_filename,
+        parse_wheel_filename,
+    )
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIREMENTS = ROOT / "requirements.txt"

@@ -2,8 +2,8 @@
 # Multiprocessing"), carried as the article wrote it. Notebook 03 runs it under
 # each start method to show what is wrong with it; seed_combined_fixed.py beside
 # it is the corrected version. Do not "fix" this file.
-import threading
 import multiprocessing
+import threading
 import time
 
 

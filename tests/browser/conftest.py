@@ -15,8 +15,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from . import lab_driver
-from .lab_driver import FIXTURES, NOTEBOOKS, REPO, open_page
+from tools import lab_driver
+from tools.lab_driver import FIXTURES, NOTEBOOKS, REPO, open_page
 
 HOW_TO_ENABLE = (
     "Enable them with `make browser-deps` (or: `sudo apt-get install chromium` and "

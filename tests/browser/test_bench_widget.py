@@ -4,8 +4,9 @@ from __future__ import annotations
 import math
 import sys
 
+from tools.lab_driver import REPO
+
 from .conftest import chromium_path, unavailable
-from .lab_driver import REPO
 
 sys.path.insert(0, str(REPO))  # the bench package lives at the repository root
 

@@ -19,8 +19,18 @@ import json
 
 import pytest
 
-from .lab_driver import (ARTIFACTS, FIXTURES, WIDGETS_EXTENSION, LabServer, NotebookCheckFailed,
-                        WidgetCheckFailed, check_notebook, copy_tree, has_lab_widget, open_page)
+from tools.lab_driver import (
+    ARTIFACTS,
+    FIXTURES,
+    WIDGETS_EXTENSION,
+    LabServer,
+    NotebookCheckFailed,
+    WidgetCheckFailed,
+    check_notebook,
+    copy_tree,
+    has_lab_widget,
+    open_page,
+)
 
 pytestmark = pytest.mark.browser
 

@@ -15,8 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from .lab_driver import (ARTIFACTS, FIXTURES, NOTEBOOK_TIMEOUT, NOTEBOOKS, check_notebook,
-                        has_lab_widget)
+from tools.lab_driver import (
+    ARTIFACTS,
+    FIXTURES,
+    NOTEBOOK_TIMEOUT,
+    NOTEBOOKS,
+    check_notebook,
+    has_lab_widget,
+)
 
 pytestmark = pytest.mark.browser
 

@@ -1,0 +1,22 @@
+"""The measuring library every lesson uses. It imports no lesson.
+
+``settings``       quick mode (``LAB_QUICK``), the forced start method (``LAB_START_METHOD``), paths
+``arguments``      argument validation: ``ValueError`` naming the parameter and its allowed range
+``system``         the environment report, the effective CPU count, the GIL probe
+``workloads``      CPU-bound, waiting, and GIL-releasing task functions
+``executors``      the registry of executor kinds (serial, threads, processes, …)
+``runner``         run N tasks on one executor: warm-up, repeats, median, CPU time
+``experiments``    compare executors; sweep the number of workers
+``pairs``          two things compared on a drifting machine: interleaved pairs, median ratio
+``memory``         how much memory a set of processes uses (USS/PSS)
+``dask_session``   a local Dask cluster that is always closed
+``words``          sentences derived from the measurements
+``plots``          the colours, and times, speedup and timeline plots
+``progress``       progress bars for anything longer than a second
+``controls``       bounded sliders and ``RunPanel``: Run button, progress, plot, words
+``lab``            ``Lab``, the executor lab (notebooks 03 and 08)
+``selfcheck``      the exercises' self-checks: ``CheckResult``, strict mode
+``latency_server`` a local HTTP server with controllable latency (127.0.0.1 only) and its clients
+``kernel_exit``    a kernel that used spawn/forkserver shuts down without a 2–3 s wait
+``measure_cli``    measure in another interpreter, print JSON (``python -m``)
+"""

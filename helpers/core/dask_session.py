@@ -1,0 +1,300 @@
+"""Dask distributed: the same tasks on a cluster — local now, many machines later.
+
+A Dask *cluster* is a scheduler plus workers. :func:`start_dask` gives you a
+:class:`DaskSession` holding a ``Client``:
+
+* with no address, it starts a ``LocalCluster`` on this machine: one worker
+  **process** per worker with one thread each (so, like a process pool, each has
+  its own GIL), everything listening on ``127.0.0.1`` only;
+* with an address (the ``address`` argument, else the ``LAB_DASK_SCHEDULER``
+  environment variable, e.g. ``tcp://10.0.0.5:8786``), it connects to a cluster
+  that is already running somewhere else. The code that submits work is the same.
+
+Worker functions come from importable modules (``helpers``), exactly as for a
+process pool; on a real cluster ``helpers`` must be installed on every worker.
+
+A session always cleans up: ``close()`` (or leaving a ``with`` block, or the
+kernel exiting) stops the workers, the scheduler, their ports and Dask's helper
+thread. :class:`DaskExecutor` wraps a session as a ``concurrent.futures``
+executor, which is how the lab's runner and widgets run on Dask.
+"""
+from __future__ import annotations
+
+import atexit
+import html
+import logging
+import os
+import re
+import socket
+import threading
+import time
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+
+import psutil
+
+from helpers.core.arguments import require_float, require_int
+
+SCHEDULER_ENV = "LAB_DASK_SCHEDULER"
+MAX_DASK_WORKERS = 16
+START_TIMEOUT = 60.0  # seconds for the cluster to start or the client to connect
+CLOSE_TIMEOUT = 10.0
+_ADDRESS = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://\S+$")
+_DASK_MODULES = ("distributed", "dask", "tornado", "multiprocessing.queues")
+# Strong references: a session nobody holds any more still owns worker processes, so it
+# stays listed until it is closed (at the latest when the kernel exits).
+open_sessions: set[DaskSession] = set()
+_lock = threading.Lock()
+
+
+def scheduler_address(address: str | None = None) -> str | None:
+    """The scheduler to connect to: ``address``, else ``$LAB_DASK_SCHEDULER``, else
+    ``None`` (meaning: start a local cluster). ``ValueError`` for a malformed one."""
+    chosen = address if address is not None else os.environ.get(SCHEDULER_ENV) or None
+    if chosen is not None and not (isinstance(chosen, str) and _ADDRESS.match(chosen)):
+        raise ValueError(f"address must look like 'tcp://host:8786' (from the argument or "
+                         f"${SCHEDULER_ENV}), got {chosen!r}")
+    return chosen
+
+
+def proxied_dashboard_path(port: int) -> str:
+    """The dashboard's path through Jupyter's server (jupyter-server-proxy).
+
+    A browser can reach ``127.0.0.1:<port>`` only on the machine running the
+    kernel. Through the proxy the dashboard is served by Jupyter itself, so the
+    link also works on Binder or a remote JupyterHub. ``JUPYTERHUB_SERVICE_PREFIX``
+    is set on Binder/JupyterHub; locally Jupyter is served from ``/``.
+    """
+    require_int("port", port, 1, 65535)
+    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/")
+    return f"{prefix.rstrip('/')}/proxy/{port}/status"
+
+
+class DaskSession:
+    """A Dask client and (unless connected elsewhere) the local cluster it owns."""
+
+    def __init__(self, client, cluster=None, *, threads_before: set[int] | None = None
+                 ) -> None:
+        self.client = client
+        self.cluster = cluster
+        self.closed = False
+        with _lock:
+            open_sessions.add(self)
+        self._threads_before = threads_before or set()
+        # Worker processes only: starting them may also start multiprocessing's own
+        # helpers (resource tracker, forkserver), which serve the whole kernel.
+        self._pids = set(self.worker_pids()) if cluster is not None else set()
+        self._ports = self._own_ports() if cluster is not None else set()
+
+    def _own_ports(self) -> set[int]:
+        """The scheduler's, the dashboard's and every worker's port."""
+        addresses = [self.scheduler_address, *self.workers()]
+        ports = {int(address.rsplit(":", 1)[1]) for address in addresses}
+        return ports | ({self.dashboard_port} if self.dashboard_port else set())
+
+    def leftovers(self) -> dict[str, list]:
+        """What this session started that is still there: processes, threads, ports
+        that still accept connections. All three lists are empty after ``close()``."""
+        processes = sorted(pid for pid in self._pids if _alive(pid))
+        threads = sorted(t.name for t in self._new_dask_threads())
+        ports = sorted(port for port in self._ports if _listening(port))
+        return {"processes": processes, "threads": threads, "ports": ports}
+
+    @property
+    def scheduler_address(self) -> str:
+        return self.client.scheduler.address
+
+    @property
+    def is_local(self) -> bool:
+        """True when this session started its own cluster on this machine."""
+        return self.cluster is not None
+
+    def workers(self) -> dict[str, int]:
+        """Worker address → number of threads, as the scheduler sees them now."""
+        info = self.client.scheduler_info(n_workers=-1)["workers"]
+        return {address: worker["nthreads"] for address, worker in info.items()}
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the workers (asked from each worker)."""
+        return sorted(self.client.run(os.getpid).values())
+
+    @property
+    def dashboard_port(self) -> int | None:
+        link = self.client.dashboard_link if self.is_local else None
+        match = re.search(r":(\d+)/", link or "")
+        return int(match.group(1)) if match else None
+
+    def dashboard_links(self) -> dict[str, str]:
+        """'direct' (this machine's browser) and 'through Jupyter' (works everywhere)."""
+        port = self.dashboard_port
+        if port is None:
+            return {}
+        return {"direct": self.client.dashboard_link,
+                "through Jupyter": proxied_dashboard_path(port)}
+
+    def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
+        """Close the client, then the local cluster (its worker processes); idempotent."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self.client.close(timeout=timeout)
+        finally:
+            if self.cluster is not None:
+                self.cluster.close(timeout=timeout)
+            with _lock:
+                open_sessions.discard(self)
+                if not open_sessions:
+                    _retire_offload_thread()
+                    self._join_threads(timeout)
+
+    def _join_threads(self, timeout: float) -> None:
+        """Wait (bounded) for the threads Dask started to notice the close and end."""
+        deadline = time.monotonic() + timeout
+        for thread in self._new_dask_threads():
+            thread.join(max(deadline - time.monotonic(), 0))
+
+    def _new_dask_threads(self) -> list[threading.Thread]:
+        """Threads started since this session began that belong to Dask (or to the
+        multiprocessing queues of its worker processes) — not, say, IPython's own."""
+        return [thread for thread in threading.enumerate()
+                if thread.ident not in self._threads_before and _is_dask_thread(thread)]
+
+    def __enter__(self) -> DaskSession:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def _repr_html_(self) -> str:
+        if self.closed:
+            return "<p>Dask session: closed.</p>"
+        where = "local cluster on 127.0.0.1" if self.is_local else "connected cluster"
+        rows = [("scheduler", f"{self.scheduler_address} ({where})"),
+                ("workers", f"{len(self.workers())} × "
+                            f"{', '.join(sorted({str(n) for n in self.workers().values()}))}"
+                            " thread(s)")]
+        rows += [(f"dashboard ({name})", f"<a href='{html.escape(link)}' target='_blank'>"
+                  f"{html.escape(link)}</a>") for name, link in self.dashboard_links().items()]
+        body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{v}</td></tr>"
+                       for k, v in rows)
+        return f"<table>{body}</table>"
+
+
+def _is_dask_thread(thread: threading.Thread) -> bool:
+    target = getattr(thread, "_target", None)
+    module = getattr(target, "__module__", None) or type(thread).__module__
+    return thread.name.startswith("Dask-") or module.startswith(_DASK_MODULES)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _listening(port: int) -> bool:
+    """True when something on 127.0.0.1 still accepts connections on ``port``."""
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _retire_offload_thread() -> None:
+    """Stop Dask's helper thread ("Dask-Offload") once no session is open.
+
+    distributed keeps one module-level thread pool for blocking work; its thread
+    would otherwise stay for the life of the kernel. A fresh pool starts no thread
+    until it is next used, so this is safe to do between sessions.
+    """
+    from distributed import utils
+
+    old = utils._offload_executor
+    utils._offload_executor = ThreadPoolExecutor(max_workers=1,
+                                                 thread_name_prefix="Dask-Offload")
+    old.shutdown(wait=True)
+
+
+def start_dask(workers: int | None = None, *, address: str | None = None,
+               start_method: str | None = None, timeout: float = START_TIMEOUT
+               ) -> DaskSession:
+    """Connect to ``address`` (or ``$LAB_DASK_SCHEDULER``), else start a local cluster.
+
+    A local cluster has ``workers`` worker processes (default: one per effective
+    CPU, at least 2), one thread each, started with the lab's start method. It
+    listens on 127.0.0.1 only, with the dashboard on a free port.
+    """
+    from distributed import Client  # imported here: dask is only needed from notebook 08
+
+    timeout = require_float("timeout", timeout, 1, 600)
+    address = scheduler_address(address)
+    threads_before = {t.ident for t in threading.enumerate()}
+    if address is not None:
+        return DaskSession(Client(address, timeout=timeout), threads_before=threads_before)
+    from helpers.core.executors import interrupts_deferred, resolve_start_method
+    from helpers.core.runner import default_workers
+
+    workers = require_int("workers", default_workers() if workers is None else workers,
+                          1, MAX_DASK_WORKERS)
+    settings = {"distributed.worker.multiprocessing-method": resolve_start_method(start_method),
+                "distributed.comm.timeouts.connect": f"{timeout}s"}
+    session = None
+    try:
+        # An interrupt (■) while the workers start would leave them without an owner:
+        # it is held back until the session exists, then closes it.
+        with interrupts_deferred():
+            session = _start_local(workers, settings, timeout, threads_before)
+    except KeyboardInterrupt:
+        if session is not None:
+            session.close()
+        raise
+    return session
+
+
+def _start_local(workers: int, settings: dict, timeout: float, threads_before: set[int]
+                 ) -> DaskSession:
+    import dask
+    from distributed import Client, LocalCluster
+
+    with dask.config.set(settings):
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                               silence_logs=logging.ERROR)
+    try:
+        client = Client(cluster, timeout=timeout)
+    except BaseException:
+        cluster.close(timeout=CLOSE_TIMEOUT)
+        raise
+    return DaskSession(client, cluster, threads_before=threads_before)
+
+
+@atexit.register
+def close_all_sessions() -> None:
+    """Close every session still open (the kernel is exiting, or a test is ending)."""
+    for session in list(open_sessions):
+        session.close()
+
+
+class DaskExecutor(Executor):
+    """A ``concurrent.futures`` executor running on its own Dask session.
+
+    Tasks are submitted with ``pure=False``: Dask would otherwise treat two calls
+    with the same arguments as the same task and run it only once.
+    """
+
+    def __init__(self, workers: int, start_method: str | None = None) -> None:
+        self.session = start_dask(workers, start_method=start_method)
+        self._executor = self.session.client.get_executor(pure=False)
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:  # type: ignore[override]
+        return self._executor.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        if self.session.closed:
+            return
+        if cancel_futures:
+            self.session.client.cancel(list(self._executor._futures))
+        try:
+            self._executor.shutdown(wait=wait)
+        finally:
+            self.session.close()

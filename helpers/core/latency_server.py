@@ -1,0 +1,651 @@
+"""A small web server on this machine whose every answer takes a set time.
+
+Waiting for the network is the classic job for threads and asyncio. To measure it
+without the internet we fake a slow website: :class:`LatencyServer` listens on
+``127.0.0.1`` (loopback: reachable from this machine only) on a free port, and
+answers each ``GET /page/N`` after ``latency_ms`` milliseconds with a page of
+``payload_bytes`` bytes. It counts the requests and the largest number it was
+handling at the same moment (``peak_in_flight``), so a notebook can show how
+many requests a client really had in the air.
+
+Three ways to serve, to compare under many clients at once (``mode``):
+
+``"threading"``  :class:`~http.server.ThreadingHTTPServer` style: one thread per
+                 request, so waits overlap.
+``"single"``     plain :class:`~http.server.HTTPServer`: one request at a time; the
+                 latency is a sleep inside the handler, so the others queue.
+``"asyncio"``    one event loop in one thread; the latency is ``asyncio.sleep``,
+                 so waits overlap without a thread per request.
+
+Use it in a ``with`` block; it runs in a background thread and always shuts down,
+also when the cell is interrupted::
+
+    with LatencyServer(latency_ms=100, mode="threading") as server:
+        fetch(server.page_url(0))          # about 0.1 s
+        server.requests, server.peak_in_flight
+
+:func:`fetch` and :func:`fetch_async` are the clients. They are module-level
+functions, so threads, processes and the lab runner can all call them.
+"""
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import re
+import socket
+import socketserver
+import threading
+import time
+import urllib.error
+import urllib.request
+import warnings
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from urllib.parse import urlsplit
+
+from helpers.core.arguments import require_choice, require_float, require_int
+
+MODES = ("threading", "single", "asyncio")
+LOOPBACK = "127.0.0.1"
+MAX_LATENCY_MS = 10_000
+MAX_PAYLOAD_BYTES = 10_000_000
+MAX_PAGES = 10_000
+MAX_URLS = 100_000
+MAX_TIMEOUT = 600.0
+BACKLOG = 128  # connections that may wait to be accepted (socketserver's default is 5)
+CLIENT_TIMEOUT = 30.0  # seconds a silent client may hold a connection
+POLL_INTERVAL = 0.05  # how often the serving loop checks whether to stop
+CLOSE_TIMEOUT = 5.0
+_PAGE_PATH = re.compile(r"/page/(0|[1-9][0-9]*)")
+
+
+# --- shared by every mode: the pages, the latency setting and the counting ---------------
+
+class RequestStats:
+    """Counts requests and how many are being handled at the same moment.
+
+    Every mode calls :meth:`track` around the handling of one request; a lock
+    makes the counts exact even when many threads update them at once.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests = 0  # requests received since the last reset
+        self.not_found = 0  # of which answered 404
+        self.in_flight = 0  # being handled now
+        self.peak_in_flight = 0  # the most handled at the same moment
+
+    @contextmanager
+    def track(self) -> Iterator[None]:
+        with self._lock:
+            self.requests += 1
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def count_not_found(self) -> None:
+        with self._lock:
+            self.not_found += 1
+
+    def reset(self) -> None:
+        """Start counting again; requests still in flight stay counted in the peak."""
+        with self._lock:
+            self.requests = self.not_found = 0
+            self.peak_in_flight = self.in_flight
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return {"requests": self.requests, "not_found": self.not_found,
+                    "in_flight": self.in_flight, "peak_in_flight": self.peak_in_flight}
+
+
+def page_body(page: int, size: int) -> bytes:
+    """The page's content: ``page N`` then dots, exactly ``size`` bytes (cut if shorter)."""
+    head = f"page {page}\n".encode("ascii")[:size]
+    return head + b"." * (size - len(head))
+
+
+class _Core:
+    """What every mode shares: settings (changeable while running), stats, stop flag."""
+
+    def __init__(self, host: str, latency_ms: float, payload_bytes: int, pages: int) -> None:
+        self.host = host
+        self.latency_ms = latency_ms  # read at the start of each request
+        self.payload_bytes = payload_bytes
+        self.pages = pages
+        self.stats = RequestStats()
+        self.stopping = threading.Event()
+
+    def respond(self, target: str) -> tuple[int, str, bytes]:
+        """(status, reason, body) for a request target such as ``/page/3?x=1``."""
+        path = target.split("?", 1)[0]
+        if path == "/":
+            index = f"{self.pages} pages: /page/0 to /page/{self.pages - 1}\n"
+            return 200, "OK", index.encode("ascii")
+        match = _PAGE_PATH.fullmatch(path)
+        if match and int(match[1]) < self.pages:
+            return 200, "OK", page_body(int(match[1]), self.payload_bytes)
+        self.stats.count_not_found()
+        return 404, "Not Found", f"no page {path}\n".encode("utf-8", "replace")
+
+
+def response_head(status: int, reason: str, length: int) -> bytes:
+    """The status line and headers of an answer (the asyncio mode writes them itself)."""
+    return (f"HTTP/1.1 {status} {reason}\r\n"
+            f"Content-Type: text/plain; charset=utf-8\r\n"
+            f"Content-Length: {length}\r\n"
+            f"Connection: close\r\n\r\n").encode("ascii")
+
+
+# --- modes "threading" and "single": the standard library's http.server ------------------
+
+class _Handler(BaseHTTPRequestHandler):
+    """Answers one GET: wait the latency, then send the page."""
+
+    protocol_version = "HTTP/1.1"
+    timeout = CLIENT_TIMEOUT
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.add_connection(self.connection)  # type: ignore[attr-defined]
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.remove_connection(self.connection)  # type: ignore[attr-defined]
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        core: _Core = self.server.core  # type: ignore[attr-defined]
+        with core.stats.track():
+            # The latency: a sleep that close() can cut short (the wait returns True).
+            if core.stopping.wait(core.latency_ms / 1000):
+                self.close_connection = True
+                return
+            status, reason, body = core.respond(self.path)
+            self.send_response(status, reason)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        """No log line per request: it would clutter the notebook."""
+
+
+class _SingleServer(HTTPServer):
+    """``HTTPServer``: handles each request in the serving thread, one at a time."""
+
+    request_queue_size = BACKLOG
+
+    def __init__(self, core: _Core) -> None:
+        self.core = core
+        self.connections: set[socket.socket] = set()
+        self.handler_threads: set[threading.Thread] = set()
+        self.lock = threading.Lock()
+        super().__init__((core.host, 0), _Handler)
+
+    def server_bind(self) -> None:
+        # As HTTPServer.server_bind, without its reverse DNS look-up of the address.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def add_connection(self, connection: socket.socket) -> None:
+        with self.lock:
+            self.connections.add(connection)
+            if self.core.stopping.is_set():  # accepted just as close() began: hang up
+                with suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+
+    def remove_connection(self, connection: socket.socket) -> None:
+        with self.lock:
+            self.connections.discard(connection)
+
+    def hang_up_all(self) -> None:
+        """Shut down every open connection, so no handler waits on a silent client."""
+        with self.lock:
+            for connection in self.connections:
+                with suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hung up is not news in a notebook: no traceback on stderr."""
+
+
+class _ThreadingServer(_SingleServer):
+    """``ThreadingHTTPServer``: a new (daemon) thread for each request.
+
+    Like ``socketserver.ThreadingMixIn``, but it keeps the threads in a set so
+    that ``close()`` can join them with a time limit.
+    """
+
+    def process_request(self, request, client_address) -> None:  # type: ignore[override]
+        thread = threading.Thread(target=self._handle_in_thread, args=(request, client_address),
+                                  name="LatencyServer-request", daemon=True)
+        with self.lock:
+            self.handler_threads.add(thread)
+        thread.start()
+
+    def _handle_in_thread(self, request, client_address) -> None:
+        try:
+            self.finish_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            self.shutdown_request(request)
+            with self.lock:
+                self.handler_threads.discard(threading.current_thread())
+
+
+class _HTTPServerBackend:
+    """Runs an http.server in a background thread: handle a request, check the stop flag."""
+
+    def __init__(self, core: _Core, threaded: bool) -> None:
+        self.core = core
+        self.server = (_ThreadingServer if threaded else _SingleServer)(core)
+        self.server.timeout = POLL_INTERVAL  # handle_request() returns after this if idle
+        self.address = self.server.socket.getsockname()[:2]
+        mode = "threading" if threaded else "single"
+        self.thread = threading.Thread(target=self._serve, daemon=True,
+                                       name=f"LatencyServer-{mode}")
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _serve(self) -> None:
+        with suppress(OSError, ValueError):  # the socket closed under us: stop
+            while not self.core.stopping.is_set():
+                self.server.handle_request()
+
+    def stop(self, deadline: float) -> list[threading.Thread]:
+        """Stop; return the threads still alive at ``deadline`` (normally none)."""
+        self.core.stopping.set()  # ends the loop and every latency wait
+        self.server.hang_up_all()
+        self.thread.join(max(0.0, deadline - time.monotonic()))
+        self.server.server_close()  # no new connections: connecting now fails
+        self.server.hang_up_all()  # any connection accepted meanwhile
+        with self.server.lock:
+            handlers = list(self.server.handler_threads)
+        for thread in handlers:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return [t for t in [self.thread, *handlers] if t.is_alive()]
+
+
+# --- mode "asyncio": one event loop in its own thread ------------------------------------
+
+class _AsyncioBackend:
+    """An ``asyncio`` server (``asyncio.start_server``) on an event loop in one thread."""
+
+    def __init__(self, core: _Core) -> None:
+        self.core = core
+        self.address: tuple[str, int] = ("", 0)
+        self.thread = threading.Thread(target=self._run, daemon=True, name="LatencyServer-asyncio")
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._tasks: set[asyncio.Task] = set()
+
+    def start(self) -> None:
+        self.thread.start()
+        if not self._ready.wait(CLOSE_TIMEOUT):
+            self.stop(time.monotonic() + CLOSE_TIMEOUT)
+            raise RuntimeError("the asyncio server did not start")
+        if self._error is not None:
+            self.thread.join(CLOSE_TIMEOUT)
+            raise self._error
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:  # report start-up failures to start()
+            self._error = exc
+        finally:
+            self._ready.set()
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        server = await asyncio.start_server(self._handle, self.core.host, 0, backlog=BACKLOG)
+        self.address = server.sockets[0].getsockname()[:2]
+        self._ready.set()
+        try:
+            if not self.core.stopping.is_set():  # stop() may have come before _stop existed
+                await self._stop.wait()
+        finally:
+            server.close()  # stop accepting: connecting now fails
+            for task in list(self._tasks):
+                task.cancel()  # ends every asyncio.sleep and read in progress
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            with suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(server.wait_closed(), CLOSE_TIMEOUT)
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        self._tasks.add(task)  # type: ignore[arg-type]
+        try:
+            if self.core.stopping.is_set():  # accepted just as close() began: hang up
+                return
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), CLIENT_TIMEOUT)
+            request_line = head.split(b"\r\n", 1)[0].decode("latin-1")
+            method, target, _ = (request_line.split(" ") + ["", ""])[:3]
+            if method != "GET":
+                writer.write(response_head(501, "Not Implemented", 0))
+                return
+            with self.core.stats.track():
+                await asyncio.sleep(self.core.latency_ms / 1000)  # the latency
+                status, reason, body = self.core.respond(target)
+                writer.write(response_head(status, reason, len(body)) + body)
+                await writer.drain()
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
+                asyncio.TimeoutError):
+            pass  # the client hung up or said nothing useful
+        finally:
+            self._tasks.discard(task)  # type: ignore[arg-type]
+            writer.close()
+
+    def stop(self, deadline: float) -> list[threading.Thread]:
+        self.core.stopping.set()
+        loop, stop = self._loop, self._stop
+        if loop is not None and stop is not None:
+            with suppress(RuntimeError):  # the loop has already ended
+                loop.call_soon_threadsafe(stop.set)
+        if self.thread.ident is not None:
+            self.thread.join(max(0.0, deadline - time.monotonic()))
+        return [self.thread] if self.thread.is_alive() else []
+
+
+def _stop_backend(backend: _HTTPServerBackend | _AsyncioBackend, timeout: float) -> None:
+    left = backend.stop(time.monotonic() + timeout)
+    if left:
+        warnings.warn(f"LatencyServer: {len(left)} thread(s) still running {timeout} s after "
+                      "close(); they are daemon threads and end with Python",
+                      RuntimeWarning, stacklevel=3)
+
+
+# --- the public server -------------------------------------------------------------------
+
+def check_loopback_host(host: object) -> str:
+    """``host`` if it is an IPv4 loopback address (``localhost`` gives ``127.0.0.1``).
+
+    The demo server must never be reachable from other machines, so anything
+    else — ``0.0.0.0`` (every interface), a LAN address, a name — is refused.
+    """
+    if host == "localhost":
+        return LOOPBACK
+    try:
+        address = ipaddress.ip_address(host) if isinstance(host, str) else None
+    except ValueError:
+        address = None
+    if address is None or address.version != 4 or not address.is_loopback:
+        raise ValueError(f"host must be an IPv4 loopback address such as '{LOOPBACK}' "
+                         f"(127.0.0.0/8) or 'localhost', got {host!r}")
+    return host  # type: ignore[return-value]
+
+
+class LatencyServer:
+    """A local HTTP server that answers each page request after ``latency_ms`` ms.
+
+    ``latency_ms``     delay before each answer, 0 to 10 000 ms (changeable while running)
+    ``payload_bytes``  size of each page's body, 0 to 10 000 000 (changeable while running)
+    ``pages``          pages ``/page/0`` … ``/page/{pages-1}``, 1 to 10 000; others are 404
+    ``mode``           ``"threading"``, ``"single"`` or ``"asyncio"`` (see the module doc)
+    ``host``           an IPv4 loopback address; the port is a free one the OS picks
+
+    Start it with ``with LatencyServer(...) as server:`` (or :meth:`start` and
+    :meth:`close`). Every answer says ``Connection: close``: one request per
+    connection, the simplest thing for a client.
+    """
+
+    def __init__(self, latency_ms: float = 100, payload_bytes: int = 1024, pages: int = 100,
+                 mode: str = "threading", host: str = LOOPBACK) -> None:
+        self._core = _Core(check_loopback_host(host),
+                           require_float("latency_ms", latency_ms, 0, MAX_LATENCY_MS),
+                           require_int("payload_bytes", payload_bytes, 0, MAX_PAYLOAD_BYTES),
+                           require_int("pages", pages, 1, MAX_PAGES))
+        self.mode = require_choice("mode", mode, MODES)
+        self._backend: _HTTPServerBackend | _AsyncioBackend | None = None
+        self._finalizer: weakref.finalize | None = None
+
+    # life cycle
+    def start(self) -> LatencyServer:
+        """Bind a free port on ``host`` and serve in a background thread; returns self."""
+        if self._backend is not None:
+            if self.running:
+                return self
+            raise RuntimeError("this LatencyServer was closed; make a new one")
+        if self.mode == "asyncio":
+            backend: _HTTPServerBackend | _AsyncioBackend = _AsyncioBackend(self._core)
+        else:
+            backend = _HTTPServerBackend(self._core, threaded=self.mode == "threading")
+        self._backend = backend
+        # Safety net: stops the server if this object is forgotten, and at exit.
+        self._finalizer = weakref.finalize(self, _stop_backend, backend, CLOSE_TIMEOUT)
+        try:
+            backend.start()
+        except BaseException:
+            self._finalizer()
+            raise
+        return self
+
+    def close(self) -> None:
+        """Stop serving, close the socket and join the threads (at most ~5 s). Idempotent."""
+        if self._finalizer is not None:
+            self._finalizer()  # runs _stop_backend once, however often close() is called
+
+    def __enter__(self) -> LatencyServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()  # also on KeyboardInterrupt; the exception then carries on
+
+    @property
+    def running(self) -> bool:
+        return self._finalizer is not None and self._finalizer.alive
+
+    # where it is
+    @property
+    def address(self) -> tuple[str, int]:
+        """(host, port) the listening socket is bound to."""
+        if self._backend is None:
+            raise RuntimeError("the server is not started: use it in a with block or call start()")
+        return self._backend.address
+
+    @property
+    def host(self) -> str:
+        return self._core.host
+
+    @property
+    def port(self) -> int:
+        return self.address[1]
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. ``http://127.0.0.1:54321/`` (its page is an index)."""
+        host, port = self.address
+        return f"http://{host}:{port}/"
+
+    def page_url(self, page: int) -> str:
+        """URL of page ``page`` (0 to ``pages - 1``)."""
+        require_int("page", page, 0, self.pages - 1)
+        return f"{self.url}page/{page}"
+
+    def urls(self, n: int) -> list[str]:
+        """``n`` page URLs, going round the pages: page 0, 1, …, pages-1, 0, …"""
+        require_int("n", n, 0, MAX_URLS)
+        return [self.page_url(i % self.pages) for i in range(n)]
+
+    # settings
+    @property
+    def latency_ms(self) -> float:
+        return self._core.latency_ms
+
+    @latency_ms.setter
+    def latency_ms(self, value: float) -> None:
+        self._core.latency_ms = require_float("latency_ms", value, 0, MAX_LATENCY_MS)
+
+    @property
+    def payload_bytes(self) -> int:
+        return self._core.payload_bytes
+
+    @payload_bytes.setter
+    def payload_bytes(self, value: int) -> None:
+        self._core.payload_bytes = require_int("payload_bytes", value, 0, MAX_PAYLOAD_BYTES)
+
+    @property
+    def pages(self) -> int:
+        return self._core.pages
+
+    # what it saw
+    @property
+    def requests(self) -> int:
+        """Requests received since start or the last :meth:`reset_stats`."""
+        return self._core.stats.requests
+
+    @property
+    def in_flight(self) -> int:
+        """Requests being handled right now (a client may read its answer a moment
+        before the server counts that request as finished)."""
+        return self._core.stats.in_flight
+
+    @property
+    def peak_in_flight(self) -> int:
+        """The most requests handled at the same moment since start or the last reset."""
+        return self._core.stats.peak_in_flight
+
+    def stats(self) -> dict[str, int]:
+        """requests, not_found, in_flight and peak_in_flight, read together."""
+        return self._core.stats.snapshot()
+
+    def reset_stats(self) -> None:
+        """Count from zero again (before each measurement of a sweep)."""
+        self._core.stats.reset()
+
+    def __repr__(self) -> str:
+        where = self.url if self._backend is not None else "not started"
+        state = "running" if self.running else ("closed" if self._backend else "new")
+        return (f"<LatencyServer {self.mode} {where} latency {self.latency_ms:g} ms, "
+                f"{self.payload_bytes} bytes, {self.pages} pages, {state}>")
+
+
+# --- clients -----------------------------------------------------------------------------
+
+class HTTPStatusError(OSError):
+    """The server answered, but not with 200 OK (for example 404 for an unknown page)."""
+
+    def __init__(self, url: str, status: int, reason: str = "") -> None:
+        super().__init__(f"GET {url} answered {status} {reason}".rstrip())
+        self.url, self.status, self.reason = url, status, reason
+
+    def __reduce__(self):  # so the error can come back from a worker process
+        return type(self), (self.url, self.status, self.reason)
+
+
+def split_local_url(url: object) -> tuple[str, int, str]:
+    """(host, port, request target) of an ``http://`` URL on this machine."""
+    parts = urlsplit(url) if isinstance(url, str) else None
+    host = parts.hostname if parts else None
+    loopback = host == "localhost"
+    with suppress(ValueError):
+        loopback = loopback or ipaddress.ip_address(host or "").is_loopback
+    if parts is None or parts.scheme != "http" or not loopback:
+        raise ValueError("url must be an http:// URL on this machine (127.0.0.1, localhost "
+                         f"or ::1), such as LatencyServer.page_url(0); got {url!r}")
+    try:
+        port = parts.port or 80
+    except ValueError:
+        raise ValueError(f"url has a bad port: {url!r}") from None
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return host, port, target  # type: ignore[return-value]
+
+
+# No proxy: a proxy set in the environment (http_proxy) must not see our local requests.
+NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def get_body(url: str, timeout: float = 10.0) -> bytes:
+    """GET ``url`` (on this machine, through no proxy) and return the body.
+
+    ``timeout`` (seconds) bounds each wait (connecting, each read); ``TimeoutError`` after
+    it. A status other than 200 raises :class:`HTTPStatusError`.
+    """
+    split_local_url(url)
+    timeout = require_float("timeout", timeout, 0.001, MAX_TIMEOUT)
+    try:
+        with NO_PROXY.open(url, timeout=timeout) as response:
+            return response.read()
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        raise HTTPStatusError(url, exc.code, str(exc.reason)) from None
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, TimeoutError):
+            raise TimeoutError(f"GET {url}: no answer within {timeout} s") from None
+        raise
+    except TimeoutError:
+        raise TimeoutError(f"GET {url}: no answer within {timeout} s") from None
+
+
+def fetch(url: str, timeout: float = 10.0) -> int:
+    """GET ``url`` and return the number of bytes in the body.
+
+    Uses the standard library's ``urllib``: nothing to install, and it blocks the
+    calling thread while it waits — which is what threads are for. ``timeout``
+    (seconds) bounds each wait (connecting, each read); ``TimeoutError`` after it.
+    A status other than 200 raises :class:`HTTPStatusError`.
+    """
+    return len(get_body(url, timeout))
+
+
+async def get_body_async(url: str, timeout: float = 10.0) -> bytes:
+    """GET ``url`` with asyncio streams and return the body.
+
+    Standard library only, and written out by hand on purpose: no dependency
+    to install, and you see everything an HTTP client does — open a connection,
+    write the request, read the status line and headers, read the body. While
+    it waits for the server, the event loop runs other coroutines. The whole
+    request is bounded by ``timeout`` seconds (``TimeoutError`` after it).
+    A status other than 200 raises :class:`HTTPStatusError`.
+    """
+    host, port, target = split_local_url(url)
+    timeout = require_float("timeout", timeout, 0.001, MAX_TIMEOUT)
+    try:
+        return await asyncio.wait_for(read_body(url, host, port, target), timeout)
+    except asyncio.TimeoutError:  # on Python 3.10 not the built-in TimeoutError
+        raise TimeoutError(f"GET {url}: no answer within {timeout} s") from None
+
+
+async def fetch_async(url: str, timeout: float = 10.0) -> int:
+    """GET ``url`` with asyncio (:func:`get_body_async`) and return the number of bytes in
+    the body. While it waits for the server, the event loop runs other coroutines."""
+    return len(await get_body_async(url, timeout))
+
+
+async def read_body(url: str, host: str, port: int, target: str) -> bytes:
+    """Open a connection, send one GET, read the status line, the headers and the body."""
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        writer.write(f"GET {target} HTTP/1.1\r\nHost: {netloc}\r\n"
+                     "Connection: close\r\n\r\n".encode("ascii"))
+        await writer.drain()
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+        status_line, *header_lines = head.split("\r\n")
+        _, status, reason = (status_line.split(" ", 2) + ["", ""])[:3]
+        if status != "200":
+            raise HTTPStatusError(url, int(status) if status.isdigit() else 0, reason)
+        headers = {name.strip().lower(): value.strip()
+                   for name, _, value in (line.partition(":") for line in header_lines if line)}
+        if "content-length" in headers:
+            return await reader.readexactly(int(headers["content-length"]))
+        return await reader.read()  # no length given: the body ends when the server closes
+    finally:
+        writer.close()
+        with suppress(OSError):
+            await writer.wait_closed()

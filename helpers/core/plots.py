@@ -1,0 +1,179 @@
+"""Every plot of the lab, drawn once here: times, speedup, and the task timeline.
+
+Colours come from the Okabe–Ito palette, which stays distinguishable with the
+common forms of colour blindness. Each function returns a matplotlib Figure
+(already closed in pyplot, so it is displayed once, where you choose).
+"""
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Mapping
+
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from helpers.core.experiments import Comparison
+from helpers.core.runner import RunResult
+
+OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9",
+             "#F0E442", "#000000"]
+EXECUTOR_COLOURS = {"serial": "#0072B2", "threads": "#E69F00", "processes": "#009E73",
+                    "interpreters": "#CC79A7", "asyncio": "#56B4E9", "dask": "#D55E00"}
+IDEAL_STYLE = {"color": "#000000", "linestyle": "--", "linewidth": 1}
+
+
+def colour_for(executor: str, index: int = 0) -> str:
+    """A fixed colour per executor kind, so every plot of the lab agrees."""
+    return EXECUTOR_COLOURS.get(executor, OKABE_ITO[index % len(OKABE_ITO)])
+
+
+def finish_figure(fig: Figure) -> Figure:
+    """Tight layout, and closed in pyplot so that it shows once, where it is displayed."""
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def draw_times(ax: Axes, comparison: Comparison) -> None:
+    """Bars of median wall time and CPU time per executor, labelled with the speedup."""
+    names = list(comparison.runs)
+    for i, name in enumerate(names):
+        run = comparison.runs[name]
+        colour = colour_for(name, i)
+        ax.bar(i - 0.2, run.wall, 0.4, color=colour, label="wall time" if i == 0 else None)
+        ax.bar(i + 0.2, run.cpu, 0.4, color="white", edgecolor=colour, hatch="//",
+               label="CPU time" if i == 0 else None)
+        ax.annotate(f"{comparison.speedup(name):.2f}×\n{run.utilisation:.1f} CPUs",
+                    (i - 0.2, run.wall), ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(range(len(names)), names)
+    ax.set_ylabel("time (s)")
+    ax.set_title(f"Wall and CPU time ({comparison.baseline.tasks} × "
+                 f"{comparison.baseline.workload})")
+    ax.margins(y=0.25)
+    ax.legend(loc="upper right", fontsize=8)
+
+
+def draw_timeline(ax: Axes, run: RunResult, colour: str, span: float | None = None,
+                  label: str | None = None) -> None:
+    """One lane per worker, one bar per task: overlapping bars ran at the same time.
+
+    Inside each wide-enough bar: the share of its time the task was on a CPU. Under
+    the GIL, two CPU-bound threads each show about 50 %: they took turns.
+    """
+    lanes = run.worker_ids()
+    for record in run.records:
+        lane = lanes[(record.pid, record.thread)]
+        ax.broken_barh([(record.start, record.duration)], (lane - 0.4, 0.8),
+                       facecolors=colour, edgecolors="white", linewidth=0.5)
+        if record.duration > 0.06 * (span or run.wall or 1) and record.cpu == record.cpu:
+            share = record.cpu / record.duration if record.duration > 0 else 0
+            ax.text(record.start + record.duration / 2, lane, f"{share:.0%} CPU",
+                    ha="center", va="center", fontsize=7, color="white")
+    ax.set_yticks(range(len(lanes)), [f"worker {i}" for i in range(len(lanes))])
+    ax.set_ylim(-0.6, max(len(lanes), 1) - 0.4)
+    ax.invert_yaxis()
+    ax.set_xlim(0, span if span else max((r.end for r in run.records), default=1) * 1.02)
+    ax.set_xlabel("time since the run started (s)")
+    ax.set_title(f"{label or run.executor}: {run.tasks} tasks on {run.workers} workers, "
+                 f"{run.wall:.2f} s, {run.utilisation:.1f} CPUs busy", fontsize=9)
+
+
+def plot_timeline(runs: Comparison | Mapping[str, RunResult] | RunResult) -> Figure:
+    """Timelines of several runs stacked on one time axis, so lengths compare directly."""
+    if isinstance(runs, RunResult):
+        runs = {runs.executor: runs}
+    elif isinstance(runs, Comparison):
+        runs = runs.runs
+    span = max(max((r.end for r in run.records), default=0) for run in runs.values()) * 1.02
+    heights = [max(run.worker_count_seen, 1) * 0.35 + 0.9 for run in runs.values()]
+    fig, axes = plt.subplots(len(runs), 1, figsize=(8, sum(heights) + 0.4), squeeze=False,
+                             gridspec_kw={"height_ratios": heights})
+    for i, (ax, (name, run)) in enumerate(zip(axes[:, 0], runs.items())):
+        draw_timeline(ax, run, colour_for(run.executor, i), span, label=name)
+    fig.suptitle("Which worker ran which task, when")
+    return finish_figure(fig)
+
+
+def plot_times(comparison: Comparison) -> Figure:
+    """Wall time and CPU time per executor, one figure."""
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    draw_times(ax, comparison)
+    return finish_figure(fig)
+
+
+def plot_comparison(comparison: Comparison) -> Figure:
+    """The lab widget's picture: times on the left, every executor's timeline on the right."""
+    runs = comparison.runs
+    lanes = [max(run.worker_count_seen, 1) for run in runs.values()]
+    fig = plt.figure(figsize=(11, max(3.6, 0.45 * sum(lanes) + 1.1 * len(runs))))
+    grid = fig.add_gridspec(len(runs), 2, width_ratios=[1, 1.6],
+                            height_ratios=[n + 1.5 for n in lanes])
+    draw_times(fig.add_subplot(grid[:, 0]), comparison)
+    span = max(max((r.end for r in run.records), default=0) for run in runs.values()) * 1.02
+    for i, (name, run) in enumerate(runs.items()):
+        ax = fig.add_subplot(grid[i, 1])
+        draw_timeline(ax, run, colour_for(name, i), span)
+        if i < len(runs) - 1:
+            ax.set_xlabel("")
+    return finish_figure(fig)
+
+
+def plot_speedup(sweeps: Mapping[str, Mapping[int, RunResult]], effective_cpus: int) -> Figure:
+    """Measured speedup against workers, with the ideal: min(workers, effective CPUs)."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    draw_speedup_frame(ax, max(max(sweep) for sweep in sweeps.values()), effective_cpus)
+    for i, (name, sweep) in enumerate(sweeps.items()):
+        base = sweep[min(sweep)].wall
+        workers = sorted(sweep)
+        ax.plot(workers, [base / sweep[w].wall for w in workers], marker="o",
+                color=colour_for(name, i), label=name)
+    mark_effective_cpus(ax, effective_cpus)
+    ax.set_ylabel("speedup (× the 1-worker time)")
+    ax.set_title("Speedup versus number of workers")
+    ax.legend()
+    return finish_figure(fig)
+
+
+def draw_speedup_frame(ax: Axes, most_workers: int, effective_cpus: int,
+                       ideal_label: str = "ideal") -> list[int]:
+    """Workers 1 … ``most_workers`` on x and the ideal min(workers, CPUs); returns the
+    worker counts. The caller adds its points, :func:`mark_effective_cpus`, title, y label."""
+    counts = list(range(1, most_workers + 1))
+    ax.plot(counts, [min(w, effective_cpus) for w in counts], label=ideal_label, **IDEAL_STYLE)
+    ax.set_xticks(counts)
+    ax.set_xlabel("workers")
+    ax.set_ylim(bottom=0)
+    return counts
+
+
+def mark_effective_cpus(ax: Axes, effective_cpus: int) -> None:
+    """A dotted vertical line at the CPU count: beyond it, workers only take turns."""
+    ax.axvline(effective_cpus, color="#999999", linestyle=":", linewidth=1)
+    ax.annotate(f"{effective_cpus} effective CPU{'' if effective_cpus == 1 else 's'}",
+                (effective_cpus, 0.02), xycoords=("data", "axes fraction"), fontsize=8,
+                ha="left")
+
+
+def plot_speedup_by_workload(comparisons: Mapping[str, Comparison],
+                             executor: str = "threads", *, xlabel: str = "workload",
+                             title: str | None = None) -> Figure:
+    """One bar per workload (or per interpreter, whatever the keys name): ``executor``'s
+    speedup over the baseline, with the ideal."""
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    names = list(comparisons)
+    for i, name in enumerate(names):
+        comparison = comparisons[name]
+        run = comparison.runs[executor]
+        ideal = min(run.workers, run.tasks, comparison.effective_cpus)
+        ax.bar(i, comparison.speedup(executor), 0.6, color=colour_for(executor))
+        ax.hlines(ideal, i - 0.4, i + 0.4, label="ideal" if i == 0 else None, **IDEAL_STYLE)
+        ax.annotate(f"{comparison.speedup(executor):.2f}×\n{run.utilisation:.1f} CPUs",
+                    (i, comparison.speedup(executor)), ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(range(len(names)), ["\n".join(textwrap.wrap(n, 18)) for n in names])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(f"speedup of {executor} (× serial)")
+    ax.set_title(title or f"{executor.capitalize()} versus serial, by kind of work")
+    ax.margins(y=0.25)
+    ax.legend(loc="upper right")
+    return finish_figure(fig)

@@ -1,0 +1,79 @@
+"""Progress bars for anything that takes longer than a second.
+
+Every experiment accepts ``on_progress(done, total)``; these functions turn an
+ipywidgets ``IntProgress`` into such a callback.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import ipywidgets as widgets
+from IPython.display import display
+
+from helpers.core.arguments import require_float
+from helpers.core.runner import ProgressCallback
+
+
+def progress_updater(bar: widgets.IntProgress) -> ProgressCallback:
+    """A callback that moves ``bar`` and turns it green when the work is done.
+
+    It redraws at most once per 1 % of the work (and always at the end), so a run of
+    thousands of tiny tasks does not flood the browser with updates.
+    """
+    step = {"last": -1}
+
+    def update(done: int, total: int) -> None:
+        if bar.max != total:
+            bar.max = total
+        if done < total and done - step["last"] < max(1, total // 100) and done > step["last"]:
+            return
+        step["last"] = done
+        bar.value = done
+        bar.bar_style = "success" if done >= total else ""
+
+    return update
+
+
+def progress_bar(description: str = "progress") -> ProgressCallback:
+    """Display a new progress bar and return the callback that moves it."""
+    bar = widgets.IntProgress(value=0, min=0, max=1, description=description,
+                              style={"description_width": "initial"})
+    display(bar)
+    return progress_updater(bar)
+
+
+@contextmanager
+def elapsed_bar(description: str, expected_seconds: float
+                ) -> Iterator[widgets.FloatProgress]:
+    """Show a bar that fills with elapsed time while a call that cannot report progress
+    (a subprocess, say) runs; it never reaches the end before the call returns."""
+    expected = require_float("expected_seconds", expected_seconds, 0.01, 3600)
+    bar = widgets.FloatProgress(value=0, min=0, max=1, description=description,
+                                style={"description_width": "initial"})
+    label = widgets.Label("0.0 s")
+    display(widgets.HBox([bar, label]))
+    done = threading.Event()
+    start = time.perf_counter()
+
+    def tick() -> None:
+        while not done.wait(0.2):
+            elapsed = time.perf_counter() - start
+            bar.value = min(elapsed / expected, 0.95)
+            label.value = f"{elapsed:.1f} s"
+
+    ticker = threading.Thread(target=tick, daemon=True)
+    ticker.start()
+    try:
+        yield bar
+        bar.bar_style = "success"
+    except BaseException:
+        bar.bar_style = "danger"
+        raise
+    finally:
+        done.set()
+        ticker.join(1)
+        bar.value = 1
+        label.value = f"{time.perf_counter() - start:.1f} s"

@@ -1,0 +1,209 @@
+"""Words derived from measurements, so that what a notebook says matches what
+the learner's machine measured — including on a 1-CPU Binder."""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from helpers.core.experiments import Comparison
+from helpers.core.runner import RunResult
+from helpers.core.system import effective_cpu_count, gil_enabled
+from helpers.core.workloads import WORKLOADS
+
+FASTER = 1.3  # a speedup at least this large is called "faster"
+SLOWER = 0.85  # at most this large is called "slower"
+SLIGHTLY = 1.12  # from here up to FASTER: "only slightly faster"
+STARVED = 0.85  # a CPU-bound serial run with fewer CPUs busy was squeezed by other work
+PARALLEL = 1.3  # CPUs busy at least this many: the work did run in parallel
+
+
+def speedup_phrase(speedup: float, than: str = "serial") -> str:
+    """'1.9× faster than serial', 'about as fast as serial (1.05×)', or '…× slower…'."""
+    if speedup >= FASTER:
+        return f"{speedup:.1f}× faster than {than}"
+    if speedup <= SLOWER:
+        return f"{1 / speedup:.1f}× slower than {than}"
+    if speedup >= SLIGHTLY:
+        return f"only slightly faster than {than} ({speedup:.2f}×)"
+    return f"about as fast as {than} ({speedup:.2f}×)"
+
+
+def plural(count: int, noun: str) -> str:
+    """'1 worker', '2 workers'."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _bold_to_html(line: str) -> str:
+    """Escape ``line`` and turn its **bold** markers into <b> tags."""
+    parts = html.escape(line).split("**")
+    return "".join(f"<b>{part}</b>" if i % 2 else part for i, part in enumerate(parts))
+
+
+def _behaviour(run: RunResult) -> str:
+    workload = WORKLOADS.get(run.workload)
+    return workload.behaviour if workload else "unknown"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Sentences about a comparison; shows as Markdown in a notebook."""
+
+    lines: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    def _repr_html_(self) -> str:
+        items = "".join(f"<li>{_bold_to_html(line)}</li>" for line in self.lines)
+        return f"<ul>{items}</ul>"
+
+    def _repr_markdown_(self) -> str:
+        return "\n".join(f"- {line}" for line in self.lines)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def describe(comparison: Comparison) -> Verdict:
+    """One line per executor (speedup, CPUs busy) and one line on why."""
+    base = comparison.baseline
+    lines = [f"**{base.executor}** took {base.wall:.2f} s (median) with "
+             f"{base.utilisation:.1f} CPUs busy."]
+    for name, run in list(comparison.runs.items())[1:]:
+        lines.append(f"**{name}** ({plural(run.workers, 'worker')}): "
+                     f"{speedup_phrase(comparison.speedup(name), base.executor)}, "
+                     f"{run.utilisation:.1f} CPUs busy.")
+    lines.append(_why(comparison))
+    return Verdict(tuple(lines))
+
+
+def base_starved(comparison: Comparison) -> bool:
+    """True when a CPU-bound baseline did not even get one whole CPU (a busy machine)."""
+    return (_behaviour(comparison.baseline) != "waits"
+            and comparison.baseline.utilisation < STARVED)
+
+
+def beyond_ideal(gain: float, ideal: int) -> bool:
+    """True when a speedup is more than ``ideal`` (CPUs, workers) can give, by more than
+    timing noise (5 % + 0.05): the baseline was slow, the gain is not parallelism."""
+    return gain > ideal * 1.05 + 0.05
+
+
+def against_ideal(gain: float, ideal: int) -> str:
+    """'93% of the ideal 2×', or why a measurement above the ideal is only noise."""
+    if gain <= ideal * 1.05:
+        return f"{gain / ideal:.0%} of the ideal {ideal}× for this many workers"
+    return (f"above the ideal {ideal}×, which only means the serial baseline ran slower "
+            "than usual: timings on a shared machine vary from run to run")
+
+
+def _one_cpu(comparison: Comparison) -> str:
+    """Why nothing computes in parallel on one CPU, and what a 'faster' means there."""
+    text = ("This machine gives you 1 effective CPU, so only one task can compute at a "
+            "time: no parallel speedup can be expected here, and what you see is each "
+            "executor's overhead.")
+    if base_starved(comparison):
+        return text + (f" Even the serial run kept only {comparison.baseline.utilisation:.1f} "
+                       "CPUs busy: other programs share that CPU, so these numbers are noisy.")
+    if any(comparison.speedup(name) >= FASTER for name in list(comparison.runs)[1:]):
+        return text + (" A run that looks faster than the baseline is noise, not parallelism: "
+                       "the baseline happened to run slower (timings on a shared machine "
+                       "vary). Run it again.")
+    return text
+
+
+def _why(comparison: Comparison) -> str:
+    cpus = comparison.effective_cpus
+    behaviour = _behaviour(comparison.baseline)
+    threads = comparison.runs.get("threads")
+    processes = comparison.runs.get("processes")
+    if behaviour == "waits":
+        return ("Waiting needs no CPU and releases the GIL, so workers overlap their waits "
+                "whatever the number of CPUs: the speedup comes from waiting together.")
+    if cpus == 1:
+        return _one_cpu(comparison)
+    if base_starved(comparison):
+        return (f"Even the serial run kept only {comparison.baseline.utilisation:.1f} CPUs "
+                "busy: other programs are using this machine's CPUs, so these numbers are "
+                "noisy. Close other work and run again.")
+    parts = []
+    if threads is not None:
+        threads_gain = comparison.speedup("threads") >= FASTER
+        if behaviour == "cpu-bound" and gil_enabled():
+            parts.append("Threads " + ("sped up anyway, which is unusual under the GIL — run "
+                                       "it again" if threads_gain else
+                                       "did not speed up this pure-Python work: the GIL lets "
+                                       "one thread at a time run Python bytecode") + ".")
+        elif behaviour == "releases the GIL":
+            parts.append("Threads " + ("sped up because this C code releases the GIL while "
+                                       "it computes" if threads_gain else
+                                       "did not gain here although this code releases the "
+                                       "GIL: the tasks may be too small or memory-bound") + ".")
+        elif not gil_enabled():
+            parts.append("The GIL is off in this interpreter, so threads " +
+                         ("ran Python code in parallel." if threads_gain else
+                          "could run in parallel, but did not gain here."))
+    if processes is not None:
+        gain = comparison.speedup("processes")
+        if gain >= FASTER:
+            ideal = min(cpus, processes.workers, processes.tasks)
+            parts.append(f"Processes each have their own interpreter and GIL: {gain:.1f}× on "
+                         f"{cpus} effective CPUs ({against_ideal(gain, ideal)}).")
+        elif processes.utilisation >= PARALLEL:
+            parts.append(f"Processes kept {processes.utilisation:.1f} CPUs busy yet finished "
+                         f"only {gain:.2f}× faster: the CPUs also went to something else — "
+                         "other programs on this machine, or per-task overhead. Close other "
+                         "work and press Run again, or try larger tasks.")
+        else:
+            parts.append("Processes did not run in parallel here: with tasks this small, "
+                         "handing work to another process and sending results back costs "
+                         "as much as it saves. Try a larger work size.")
+    return " ".join(parts) or f"{cpus} effective CPUs were available."
+
+
+def describe_sweep(executor: str, runs: dict[int, RunResult], effective_cpus: int) -> str:
+    """A sentence on a worker sweep: the best speedup, where it was, and what came after."""
+    base = runs[min(runs)].wall
+    speedups = {workers: base / run.wall for workers, run in runs.items()}
+    best = max(speedups, key=speedups.__getitem__)
+    line = f"**{executor}**: best {speedups[best]:.1f}× with {plural(best, 'worker')}"
+    beyond = [w for w in speedups if w > effective_cpus]
+    if beyond_ideal(speedups[best], effective_cpus):
+        line += (f" — more than {effective_cpus} effective "
+                 f"CPU{'s' if effective_cpus > 1 else ''} can give, so the 1-worker run was "
+                 "slowed by something else: run-to-run noise on a shared machine")
+    elif speedups[best] < FASTER:
+        line += " — no worker count made this faster than one worker"
+    elif best > effective_cpus and _behaviour(runs[best]) != "waits":
+        line += (f", more workers than the {plural(effective_cpus, 'effective CPU')} that can "
+                 "compute at once: that gain is noise (the smaller pools happened to run "
+                 "slower), not parallelism")
+    elif beyond:
+        most = max(beyond)
+        line += (f"; with {most} workers on {effective_cpus} effective CPUs: "
+                 f"{speedups[most]:.1f}× — more workers than CPUs cannot add speed")
+    return line + "."
+
+
+def describe_turn_taking(run: RunResult, effective_cpus: int | None = None) -> str:
+    """What the CPU share of each task says about whether workers took turns.
+
+    ``effective_cpus`` defaults to this machine's (:func:`effective_cpu_count`)."""
+    shares = [r.cpu / r.duration for r in run.records if r.duration > 0 and r.cpu == r.cpu]
+    share = sum(shares) / len(shares) if shares else 0.0
+    parallel = min(run.workers, run.tasks)
+    text = (f"The {run.executor} tasks spent on average {share:.0%} of their duration on a CPU "
+            f"({parallel} running side by side).")
+    if parallel == 1:
+        return text + " With one worker there is no one to take turns with."
+    if share < 0.75 and run.utilisation < PARALLEL:
+        text += (f" Together they kept only {run.utilisation:.1f} CPUs busy: they took "
+                 f"turns, about {1 / parallel:.0%} each.")
+        cpus = effective_cpu_count() if effective_cpus is None else effective_cpus
+        if cpus == 1:
+            return text + (" With 1 effective CPU they would take turns even without the "
+                           "GIL: only a machine with 2 or more CPUs can show the GIL at work.")
+        return text + " That turn-taking is the GIL."
+    return text + (f" They kept {run.utilisation:.1f} CPUs busy: they ran at the same time, "
+                   "not in turns.")

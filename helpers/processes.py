@@ -1,0 +1,430 @@
+"""Helpers for notebook 02 (processes): run one call in a child, watch memory stay
+separate, measure what starting a process costs, and self-check the exercises.
+
+Everything a child process runs is defined here, in an importable module. Under
+*spawn* and *forkserver* the child is a fresh interpreter: it receives a function
+as a name (``helpers.processes.square``) and imports it. A function defined
+in a notebook cell lives in the kernel's ``__main__``, and a fresh child's
+``__main__`` is not the notebook: the name cannot be found there. Under *fork*
+the child is a copy of the kernel and finds it. :func:`try_in_child` shows both,
+and never hangs.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from helpers.core.arguments import require_float, require_int
+from helpers.core.executors import resolve_start_method, stop_now
+from helpers.core.selfcheck import CheckResult, first_problem, not_yet, passed
+from helpers.core.settings import default
+from helpers.threads.sharing import record_visit, visits
+
+if TYPE_CHECKING:  # matplotlib is imported only when a plot is drawn: children stay light
+    from matplotlib.figure import Figure
+
+MAX_TIMEOUT = 600.0
+
+
+# --- small functions for children to run -------------------------------------------------
+
+def square(number: int) -> int:
+    """``number`` squared. Raises ``ValueError`` for anything but an int in ±10**9."""
+    require_int("number", number, -10**9, 10**9)
+    return number * number
+
+
+def do_nothing() -> None:
+    """The smallest possible task: what is left to time is starting the process."""
+
+
+def record_and_report(who: str) -> list[str]:
+    """Append ``who`` to this process's visit list; return the list as this process sees it."""
+    record_visit(who)
+    return visits()
+
+
+def send_letters(letters: str, queue) -> int:
+    """Put each letter of ``letters`` on ``queue`` (a multiprocessing Queue); return how many.
+
+    The reliable way to get output back from a child: the parent reads the queue, so
+    it does not matter where the child's ``print`` would have gone.
+    """
+    if not isinstance(letters, str) or len(letters) > 1000:
+        raise ValueError(f"letters must be a string of at most 1000 characters, got {letters!r}")
+    for letter in letters:
+        queue.put(letter)
+    return len(letters)
+
+
+def send_stderr_to(path: str) -> None:
+    """Pool initializer: from now on this worker writes its ``sys.stderr`` to ``path``.
+
+    When a worker dies, multiprocessing prints the reason (a traceback) to the
+    worker's stderr, which a notebook may never show. Written to a file, the
+    parent can read it and show it.
+    """
+    sys.stderr = open(path, "a", buffering=1, encoding="utf-8")  # open for the worker's life
+
+
+# --- run one call in a child process ----------------------------------------------------
+
+def main_lookup_error(name: str, version: tuple[int, int] | None = None) -> str:
+    """The line a spawn/forkserver child prints when ``name`` is not in its ``__main__``.
+
+    That is what happens to a function defined in a notebook cell: the child unpickles
+    "``__main__``, ``name``" and its own ``__main__`` has no such thing. The wording is
+    pickle's and changed twice (measured in a Jupyter kernel on 3.10–3.15):
+
+    * 3.10–3.11: ``AttributeError: Can't get attribute 'cube' on <module '__main__' (built-in)>``
+    * 3.12–3.13: the same, the module shown as
+      ``<module '__main__' (<class '_frozen_importlib.BuiltinImporter'>)>``
+    * 3.14+: ``AttributeError: module '__main__' has no attribute 'cube'``
+
+    ``version`` is ``(major, minor)``; default: the running Python.
+    """
+    major_minor = tuple(version or sys.version_info[:2])
+    if major_minor >= (3, 14):
+        return f"AttributeError: module '__main__' has no attribute '{name}'"
+    module = ("<module '__main__' (built-in)>" if major_minor < (3, 12)
+              else "<module '__main__' (<class '_frozen_importlib.BuiltinImporter'>)>")
+    return f"AttributeError: Can't get attribute '{name}' on {module}"
+
+
+@dataclass(frozen=True)
+class ChildOutcome:
+    """What came back from one call in a child process."""
+
+    start_method: str
+    value: object = None
+    error: BaseException | None = None  # the exception the *parent* received, if any
+    child_stderr: str = ""  # what the child wrote to stderr (e.g. why it died)
+    seconds: float = 0.0  # from submitting the call to getting an answer
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def error_text(self) -> str:
+        """``"ExceptionName: message"`` of the parent's exception, or ``""``."""
+        if self.error is None:
+            return ""
+        name, message = type(self.error).__name__, str(self.error)
+        return f"{name}: {message}" if message else name
+
+    @property
+    def child_error(self) -> str:
+        """The last line of the child's stderr: the error the child itself hit, or ``""``."""
+        lines = [line for line in self.child_stderr.splitlines() if line.strip()]
+        return lines[-1].strip() if lines else ""
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"{self.start_method}: returned {self.value!r} after {self.seconds:.2f} s"
+        text = (f"{self.start_method}: failed after {self.seconds:.2f} s\n"
+                f"  the parent got: {self.error_text}")
+        if self.child_error:
+            text += f"\n  the child said:  {self.child_error}"
+        return text
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:  # how IPython displays it
+        printer.text(str(self))
+
+
+def try_in_child(function: Callable[..., object], *args: object,
+                 start_method: str | None = None, timeout: float = 30.0) -> ChildOutcome:
+    """Call ``function(*args)`` in one fresh child process; return what happened.
+
+    Uses a one-worker ``ProcessPoolExecutor``, which fails fast when its worker
+    dies (``BrokenProcessPool``) where ``multiprocessing.Pool`` would start a new
+    worker again and again and hang. Never raises for the call's own failure: the
+    exception the parent received is in ``.error``, the child's last stderr line in
+    ``.child_error``. Waits at most ``timeout`` seconds; the worker is always gone
+    when this returns (terminated if it did not finish cleanly).
+    """
+    if not callable(function):
+        raise ValueError(f"function must be callable, got {function!r}")
+    method = resolve_start_method(start_method)
+    timeout = require_float("timeout", timeout, 0.1, MAX_TIMEOUT)
+    folder = tempfile.mkdtemp(prefix="lab-child-")
+    log = os.path.join(folder, "stderr.txt")
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context(method),
+                               initializer=send_stderr_to, initargs=(log,))
+    value, error, clean = None, None, False
+    start = time.perf_counter()
+    try:
+        value = pool.submit(function, *args).result(timeout=timeout)
+        clean = True
+    except Exception as exc:  # BrokenProcessPool, TimeoutError, pickling errors, the call's own
+        error = exc
+    finally:  # also on KeyboardInterrupt (■), which propagates after the clean-up
+        seconds = time.perf_counter() - start
+        if clean:
+            pool.shutdown(wait=True)  # the worker is idle: it exits at once
+        else:
+            stop_now(pool)  # cancel, terminate, join (bounded)
+        child_stderr = _read(log)
+        shutil.rmtree(folder, ignore_errors=True)
+    return ChildOutcome(method, value, error, child_stderr, seconds)
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as file:
+            return file.read()
+    except OSError:
+        return ""
+
+
+# --- processes started by hand ----------------------------------------------------------
+
+def join_or_stop(processes: Sequence, timeout: float = 10.0) -> list[int | None]:
+    """Join every process within ``timeout`` seconds in all; stop any still running.
+
+    Returns the exit codes: 0 finished normally, 1 an uncaught exception, -N killed
+    by signal N (``terminate`` sends SIGTERM, so -15 on Linux and macOS).
+    """
+    timeout = require_float("timeout", timeout, 0.0, MAX_TIMEOUT)
+    deadline = time.monotonic() + timeout
+    try:
+        for process in processes:
+            process.join(max(0.0, deadline - time.monotonic()))
+    finally:  # also on KeyboardInterrupt (■): no child outlives the cell
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+                process.join(2.0)
+            if process.is_alive():
+                process.kill()
+                process.join(2.0)
+    return [process.exitcode for process in processes]
+
+
+def fork_warnings(timeout: float = 10.0) -> list[str]:
+    """Fork one child that does nothing; return the DeprecationWarnings emitted meanwhile.
+
+    Python 3.12+ warns when a process that runs several threads forks: a thread
+    holding a lock at that instant is not copied, so the child may deadlock. A
+    Jupyter kernel always runs several threads. The warning is normally hidden
+    (it comes from multiprocessing's code, not yours); this records it. Returns
+    ``[]`` where fork is not available or nothing was emitted (Python 3.10–3.11).
+    """
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DeprecationWarning)
+        child = multiprocessing.get_context("fork").Process(target=do_nothing)
+        child.start()
+        join_or_stop([child], timeout)
+    return [str(w.message) for w in caught if issubclass(w.category, DeprecationWarning)]
+
+
+# --- what starting a process costs ------------------------------------------------------
+
+@dataclass(frozen=True)
+class StartCost:
+    """Seconds to start one process that does nothing and wait for it to end."""
+
+    start_method: str
+    seconds: list[float] = field(default_factory=list)  # one per repeat
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+
+def _timed_starts(start_method: str | None, repeats: int | None, default_repeats: int,
+                  start_once: Callable[[object], None]) -> StartCost:
+    """Time ``start_once(context)`` ``repeats`` times, after one untimed warm-up call."""
+    method = resolve_start_method(start_method)
+    repeats = require_int("repeats", default_repeats if repeats is None else repeats, 1, 50)
+    context = multiprocessing.get_context(method)
+    times = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork + threads: shown elsewhere
+        for repeat in range(repeats + 1):
+            began = time.perf_counter()
+            start_once(context)
+            if repeat:  # the first one was the warm-up
+                times.append(time.perf_counter() - began)
+    return StartCost(method, times)
+
+
+def start_cost(start_method: str | None = None, repeats: int | None = None,
+               timeout: float = 30.0) -> StartCost:
+    """Time ``Process(target=do_nothing)``: ``start()`` then ``join()``, ``repeats`` times.
+
+    One untimed start comes first: it pays one-off costs (the forkserver's server
+    process, first imports). Under spawn each child is a new interpreter that also
+    imports the ``helpers`` package, where its target lives — as your own code would.
+    Default repeats: 7, or 3 in quick mode. Raises ``RuntimeError`` if a child fails.
+    """
+    timeout = require_float("timeout", timeout, 0.1, MAX_TIMEOUT)
+
+    def start_once(context) -> None:
+        child = context.Process(target=do_nothing)
+        child.start()
+        code = join_or_stop([child], timeout)[0]
+        if code != 0:
+            raise RuntimeError(f"a {context.get_start_method()} child ended with exit code "
+                               f"{code}")
+
+    return _timed_starts(start_method, repeats, int(default(7, 3)), start_once)
+
+
+def pool_start_cost(start_method: str | None = None, workers: int = 2,
+                    repeats: int | None = None, timeout: float = 60.0) -> StartCost:
+    """Time a whole pool's life: create a ``ProcessPoolExecutor`` of ``workers``, give each
+    worker one empty task (so every worker process starts), shut it down (all exit).
+
+    One untimed pool comes first, as in :func:`start_cost`. Default repeats: 5, or 3 in
+    quick mode.
+    """
+    workers = require_int("workers", workers, 1, 64)
+    timeout = require_float("timeout", timeout, 0.1, MAX_TIMEOUT)
+
+    def start_once(context) -> None:
+        pool = ProcessPoolExecutor(workers, mp_context=context)
+        try:
+            for future in [pool.submit(do_nothing) for _ in range(workers)]:
+                future.result(timeout=timeout)
+        except BaseException:
+            stop_now(pool)
+            raise
+        pool.shutdown(wait=True)
+
+    return _timed_starts(start_method, repeats, int(default(5, 3)), start_once)
+
+
+def start_costs(methods: Iterable[str] | None = None, repeats: int | None = None,
+                pool_workers: int | None = None) -> dict[str, StartCost]:
+    """:func:`start_cost` for each method (default: every method this platform has);
+    with ``pool_workers``, :func:`pool_start_cost` of pools that size instead."""
+    names = list(methods) if methods is not None else multiprocessing.get_all_start_methods()
+    if not names:
+        raise ValueError("methods must name at least one start method")
+    if pool_workers is None:
+        return {name: start_cost(name, repeats) for name in names}
+    return {name: pool_start_cost(name, pool_workers, repeats) for name in names}
+
+
+def describe_start_costs(costs: dict[str, StartCost],
+                         what: str = "start a process and see it end") -> str:
+    """One sentence from the measurement: the fastest method, and how the others compare."""
+    if not costs:
+        raise ValueError("costs must hold at least one measurement")
+    ranked = sorted(costs.values(), key=lambda cost: cost.median)
+    fastest = ranked[0]
+    parts = [f"{fastest.start_method} was the fastest here: {fastest.median * 1000:.1f} ms "
+             f"to {what} (median of {len(fastest.seconds)})"]
+    for cost in ranked[1:]:
+        ratio = cost.median / fastest.median if fastest.median > 0 else float("inf")
+        parts.append(f"{cost.start_method} took {cost.median * 1000:.1f} ms "
+                     f"({ratio:.1f}× as long)")
+    return "; ".join(parts) + "."
+
+
+def plot_start_costs(costs: dict[str, StartCost],
+                     title: str = "Starting a process that does nothing") -> Figure:
+    """Bars of the median start-and-join time per start method, each repeat as a dot."""
+    import matplotlib.pyplot as plt
+
+    from helpers.core.plots import colour_for
+
+    if not costs:
+        raise ValueError("costs must hold at least one measurement")
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for i, (name, cost) in enumerate(costs.items()):
+        ms = [s * 1000 for s in cost.seconds]
+        ax.bar(i, cost.median * 1000, 0.6, color=colour_for(name, i))
+        ax.plot([i] * len(ms), ms, "o", color="#000000", markersize=3)
+        ax.annotate(f"median {cost.median * 1000:.1f} ms", (i, max([cost.median * 1000, *ms])),
+                    ha="center", va="bottom", xytext=(0, 4), textcoords="offset points")
+    ax.set_xticks(range(len(costs)), list(costs))
+    ax.set_xlabel("start method (bar: median; dots: each repeat)")
+    ax.set_ylabel("start + join time (ms)")
+    ax.set_title(title)
+    highest = max(max(cost.seconds, default=0.0) for cost in costs.values()) * 1000
+    ax.set_ylim(0, max(highest, 1e-3) * 1.25)  # room for the labels above the tallest dot
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+# --- self-checks for the exercises -------------------------------------------------------
+
+SQUARES_EXPECTED = [n * n for n in range(10)]
+
+
+def check_squares(squares: object) -> CheckResult:
+    """Exercise 1: ``squares`` must be the list ``[0, 1, 4, …, 81]`` from a process pool."""
+    if squares is ... or squares is None:
+        return not_yet("`squares` has no answer yet.",
+                       "assign the list of results to `squares` inside your `with` block.")
+    if hasattr(squares, "result") and hasattr(squares, "done"):
+        return not_yet("`squares` is a Future, not the results.",
+                       "call `future.result(timeout=30)` to get a result out of a Future.")
+    if not isinstance(squares, list):
+        return not_yet(f"`squares` is a {type(squares).__name__}, not a list.",
+                       "`pool.map(...)` gives an iterator: wrap it in `list(...)` inside "
+                       "the `with` block, while the pool is still open.")
+    if any(hasattr(item, "result") for item in squares):
+        return not_yet("the list holds Futures, not numbers.",
+                       "call `.result(timeout=30)` on each Future, or use `pool.map`.")
+    return first_problem([
+        (len(squares) == 10, f"expected 10 results (for 0 to 9), got {len(squares)}.",
+         "map over `range(10)`."),
+        (squares == SQUARES_EXPECTED,
+         f"expected {SQUARES_EXPECTED}, got {squares}.",
+         "map `square` itself (from helpers.processes) over `range(10)`; `pool.map` "
+         "keeps the order of the inputs."),
+    ], "10 squares computed in worker processes and returned to the parent, in order.")
+
+
+MEMORY_EXPECTED = {
+    "parent after the child": ["parent"],
+    "child under fork": ["parent", "child"],
+    "child under spawn": ["child"],
+    "child under forkserver": ["child"],
+}
+MEMORY_HINTS = {
+    "parent after the child": "the child changed its own copy of the list; a child's "
+                              "changes never come back to the parent.",
+    "child under fork": "a forked child starts as a copy of the parent's memory, so it "
+                        "already holds what the parent recorded before the fork.",
+    "child under spawn": "a spawned child is a new interpreter: it imports helpers.threads.sharing "
+                         "afresh, so its list starts empty.",
+    "child under forkserver": "the forkserver's children are copies of a clean server "
+                              "process, not of this kernel: the list starts empty there.",
+}
+
+
+def check_memory_prediction(prediction: object) -> CheckResult:
+    """Exercise 2: what each process's visit list holds (see :data:`MEMORY_EXPECTED`)."""
+    if not isinstance(prediction, dict):
+        return not_yet(f"expected a dict, got {type(prediction).__name__}.",
+                       "start from the dict given in the exercise and replace each `...`.")
+    for key, expected in MEMORY_EXPECTED.items():
+        answer = prediction.get(key, ...)
+        if answer is ...:
+            return not_yet(f"{key!r} has no answer yet.",
+                           "write a list of strings, such as ['parent'].")
+        if not isinstance(answer, list):
+            return not_yet(f"{key!r} should be a list, got {answer!r}.",
+                           "write the list that `visits()` would return, e.g. ['child'].")
+        if answer != expected:
+            return not_yet(f"for {key!r} you wrote {answer!r}; that is not what happens.",
+                           MEMORY_HINTS[key])
+    return passed("right for every start method: each process has its own memory, "
+                  "and only fork starts from a copy of the parent's.")

@@ -1,0 +1,10 @@
+"""Notebook 05 · processes in depth: when processes pay off.
+
+``granularity``   how much work a task needs before processes pay off
+``data_movement`` pickling vs shared memory vs fork for a large array
+``amdahl``        scaling, Amdahl's law and the fitted serial fraction
+``worker_memory`` memory per thread and per worker process
+``instances``     many copies of a script, via subprocess
+``failures``      a worker raising, dying, or being stopped
+``exercises``     the exercises' self-checks
+"""

@@ -1,0 +1,238 @@
+"""Moving data to a worker process costs time: three ways to hand over a big array.
+
+Processes share no memory, so an array a worker needs must reach it somehow:
+
+**pickled**
+    passed as an argument: the parent pickles it, sends the bytes through a
+    pipe, and the worker unpickles a copy — for every task.
+**shared memory**
+    copied once into a :class:`multiprocessing.shared_memory.SharedMemory`
+    block; each task sends only its *name*, and the worker maps the same
+    physical memory and wraps it in a numpy array (no copy).
+**inherited (fork)**
+    set in a module-level variable *before* the pool's workers are forked: each
+    child starts as a copy of the parent and already has it (pages are shared
+    until someone writes to them). Only the ``fork`` start method can do this.
+
+:func:`measure_data_movement` runs one task that sums the array each of these
+ways, through the lab's runner (warm pool, repeats, median), beside the same
+sum done in this process: what is left over is the cost of moving the data.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from multiprocessing import shared_memory
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from helpers.core.arguments import require_int
+from helpers.core.executors import resolve_start_method
+from helpers.core.experiments import stepped_progress
+from helpers.core.runner import ProgressCallback, RunResult, run_tasks
+from helpers.core.settings import default
+from helpers.core.words import Verdict
+
+if TYPE_CHECKING:  # matplotlib is imported only to draw: worker processes stay light
+    from matplotlib.figure import Figure
+
+MIB = 2**20
+MAX_MEBIBYTES = 512
+WAY_COLOURS = {"in this process": "#0072B2", "pickled": "#D55E00",
+               "shared memory": "#009E73", "inherited (fork)": "#CC79A7"}
+
+_INHERITED: np.ndarray | None = None  # set by the parent just before it forks a pool
+
+
+@dataclass(frozen=True)
+class SharedArray:
+    """What a task needs to find an array in shared memory: a name, a shape, a dtype."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+
+
+def array_checksum(array: np.ndarray) -> float:
+    """The sum of ``array`` — run in a worker, the array arrived pickled."""
+    return float(np.sum(array))
+
+
+def shared_checksum(ref: SharedArray) -> float:
+    """The sum of the array in shared memory block ``ref.name``; no copy is made."""
+    block = attach_shared(ref.name)
+    try:
+        view = np.ndarray(ref.shape, dtype=ref.dtype, buffer=block.buf)
+        total = float(np.sum(view))
+        del view  # a live view would keep the block's buffer exported: close() would fail
+    finally:
+        block.close()
+    return total
+
+
+def inherited_checksum(_: object = None) -> float:
+    """The sum of the array this worker inherited when it was forked."""
+    if _INHERITED is None:
+        raise RuntimeError("no inherited array: this worker was not forked after the parent "
+                           "set one (only the fork start method copies the parent's memory)")
+    return float(np.sum(_INHERITED))
+
+
+def attach_shared(name: str) -> shared_memory.SharedMemory:
+    """Open an existing block. From Python 3.13 ``track=False`` tells multiprocessing's
+    resource tracker that this process does not own the block (the creator unlinks it)."""
+    if sys.version_info >= (3, 13):
+        return shared_memory.SharedMemory(name=name, track=False)
+    return shared_memory.SharedMemory(name=name)
+
+
+@contextmanager
+def shared_array(array: np.ndarray) -> Iterator[SharedArray]:
+    """Copy ``array`` into a new shared memory block; always unlink it afterwards."""
+    block = shared_memory.SharedMemory(create=True, size=max(array.nbytes, 1))
+    try:
+        view = np.ndarray(array.shape, dtype=array.dtype, buffer=block.buf)
+        view[...] = array
+        del view
+        yield SharedArray(block.name, array.shape, array.dtype.str)
+    finally:
+        block.close()
+        block.unlink()
+
+
+@contextmanager
+def inherited(array: np.ndarray) -> Iterator[None]:
+    """Make ``array`` what :func:`inherited_checksum` sees in children forked meanwhile."""
+    global _INHERITED
+    _INHERITED = array
+    try:
+        yield
+    finally:
+        _INHERITED = None
+
+
+def make_array(mebibytes: int) -> np.ndarray:
+    """``mebibytes`` MiB of float64 numbers (seeded: the same every time)."""
+    require_int("mebibytes", mebibytes, 1, MAX_MEBIBYTES)
+    return np.random.default_rng(mebibytes).random(mebibytes * MIB // 8)
+
+
+@dataclass
+class DataMovement:
+    """One task summing the same array, handed over in different ways."""
+
+    mebibytes: int
+    start_method: str
+    pickled_bytes: int
+    runs: dict[str, RunResult] = field(default_factory=dict)  # way -> one-task run
+
+    def seconds(self, way: str) -> float:
+        return self.runs[way].wall
+
+    def moving_cost(self, way: str) -> float:
+        """Seconds beyond the sum itself (done in this process): the price of moving."""
+        return max(self.seconds(way) - self.seconds("in this process"), 0.0)
+
+
+def fork_available() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def measure_data_movement(mebibytes: int | None = None, *, repeats: int | None = None,
+                          start_method: str | None = None,
+                          on_progress: ProgressCallback | None = None) -> DataMovement:
+    """Sum a ``mebibytes`` MiB array in one worker task: pickled, via shared memory, and
+    (where fork exists) inherited; and in this process, for the cost of the sum itself.
+
+    Default 64 MiB (16 in quick mode); default repeats 5 (3 in quick mode).
+    """
+    mebibytes = require_int("mebibytes", int(default(64, 16)) if mebibytes is None
+                            else mebibytes, 1, MAX_MEBIBYTES)
+    repeats = int(default(5, 3)) if repeats is None else repeats
+    method = resolve_start_method(start_method)
+    array = make_array(mebibytes)
+    result = DataMovement(mebibytes, method, len(pickle.dumps(array, protocol=5)))
+    steps: list[tuple[str, Callable[[ProgressCallback | None], RunResult]]] = [
+        ("in this process", lambda progress: run_tasks(
+            array_checksum, executor="serial", arguments=[array], repeats=repeats,
+            on_progress=progress)),
+        ("pickled", lambda progress: _one_task(array_checksum, array, method, repeats,
+                                               progress)),
+        ("shared memory", lambda progress: _via_shared_memory(array, method, repeats,
+                                                              progress)),
+    ]
+    if fork_available():
+        steps.append(("inherited (fork)", lambda progress: _via_fork(array, repeats,
+                                                                      progress)))
+    for index, (way, measure) in enumerate(steps):
+        result.runs[way] = measure(stepped_progress(on_progress, index, len(steps)))
+    expected = result.runs["in this process"].results[0]
+    for way, run in result.runs.items():
+        if not np.isclose(run.results[0], expected):  # every way must sum the same numbers
+            raise RuntimeError(f"{way}: the worker summed {run.results[0]}, expected {expected}")
+    return result
+
+
+def _one_task(function: Callable, argument: object, method: str, repeats: int,
+              on_progress: ProgressCallback | None) -> RunResult:
+    return run_tasks(function, executor="processes", workers=1, arguments=[argument],
+                     repeats=repeats, start_method=method, on_progress=on_progress)
+
+
+def _via_shared_memory(array: np.ndarray, method: str, repeats: int,
+                       on_progress: ProgressCallback | None) -> RunResult:
+    with shared_array(array) as ref:
+        return _one_task(shared_checksum, ref, method, repeats, on_progress)
+
+
+def _via_fork(array: np.ndarray, repeats: int, on_progress: ProgressCallback | None
+              ) -> RunResult:
+    with inherited(array):  # set before the runner's pool forks its worker
+        return _one_task(inherited_checksum, None, "fork", repeats, on_progress)
+
+
+def describe_data_movement(result: DataMovement) -> Verdict:
+    """Which way was cheapest, and how much each cost beyond the sum itself."""
+    local = result.seconds("in this process")
+    lines = [f"Summing the {result.mebibytes} MiB array here took {local * 1000:.1f} ms. "
+             f"Pickled, it is {result.pickled_bytes / MIB:.1f} MiB of bytes for every task."]
+    for way in result.runs:
+        if way == "in this process":
+            continue
+        lines.append(f"**{way}**: {result.seconds(way) * 1000:.1f} ms per task — "
+                     f"{result.moving_cost(way) * 1000:.1f} ms more than the sum alone.")
+    pickled, shared = result.seconds("pickled"), result.seconds("shared memory")
+    if shared < pickled:
+        lines.append(f"Shared memory beat pickling {pickled / shared:.1f}×: only a name "
+                     "crossed to the worker, not the data.")
+    else:
+        lines.append("Pickling was not slower than shared memory here: at this size the "
+                     "copy is cheap next to the rest of a task. Try a larger array.")
+    return Verdict(tuple(lines))
+
+
+def plot_data_movement(result: DataMovement) -> Figure:
+    """Milliseconds per task for each way of handing the array over."""
+    import matplotlib.pyplot as plt
+
+    from helpers.core.plots import finish_figure
+
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ways = list(result.runs)
+    values = [result.seconds(way) * 1000 for way in ways]
+    ax.barh(range(len(ways)), values, color=[WAY_COLOURS[way] for way in ways])
+    for i, value in enumerate(values):
+        ax.annotate(f"{value:.1f} ms", (value, i), xytext=(4, 0), textcoords="offset points",
+                    va="center", fontsize=8)
+    ax.set_yticks(range(len(ways)), ways)
+    ax.invert_yaxis()
+    ax.set_xlabel("time for one task that sums the array (ms, median)")
+    ax.set_title(f"Handing a {result.mebibytes} MiB array to a worker "
+                 f"({result.start_method})")
+    ax.margins(x=0.2)
+    return finish_figure(fig)

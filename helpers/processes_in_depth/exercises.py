@@ -1,0 +1,80 @@
+"""Self-checks for notebook 05's exercises (processes in depth)."""
+from __future__ import annotations
+
+import numbers
+from multiprocessing import shared_memory
+
+from helpers.core.selfcheck import CheckResult, first_problem, not_yet, passed
+from helpers.processes_in_depth.granularity import GranularitySweep
+
+SHARED_COUNT = 1_000_000
+SHARED_EXPECTED = float(SHARED_COUNT * (SHARED_COUNT - 1) // 2)  # sum of 0 … 999,999
+
+
+def _still_exists(name: str) -> bool:
+    """True (and the block unlinked now, so nothing leaks) if ``name`` was left behind."""
+    try:
+        block = shared_memory.SharedMemory(name=name)
+    except FileNotFoundError:
+        return False
+    block.close()
+    block.unlink()
+    return True
+
+
+def check_shared_total(total: object, block_name: object) -> CheckResult:
+    """Exercise 1: ``total`` summed by a worker via shared memory; the block unlinked."""
+    if total is ... or total is None:
+        return not_yet("`total` has no answer yet.",
+                       "assign the worker's result: `total = future.result(timeout=30)`.")
+    if hasattr(total, "result"):
+        return not_yet("`total` is a Future, not the sum.",
+                       "call `.result(timeout=30)` on it.")
+    if not isinstance(block_name, str) or not block_name:
+        return not_yet("`block_name` should be the name of your shared memory block.",
+                       "store `block.name` in `block_name` before you close the block.")
+    left_behind = _still_exists(block_name)
+    return first_problem([
+        (isinstance(total, numbers.Real) and not isinstance(total, bool),
+         f"`total` is a {type(total).__name__}, not a number.",
+         "return the worker's float from `shared_checksum`."),
+        (isinstance(total, numbers.Real) and float(total) == SHARED_EXPECTED,
+         f"expected {SHARED_EXPECTED:,.0f} (0 + 1 + … + 999,999), got {total!r}.",
+         "copy all of `numbers` into the block (`view[:] = numbers`) before the worker "
+         "reads it, and give SharedArray the array's shape and `dtype.str`."),
+        (not left_behind, f"the block {block_name!r} still existed (it is unlinked now).",
+         "shared memory outlives your process until someone calls `block.unlink()`: do it "
+         "in a `finally:` after `block.close()`."),
+    ], "the worker summed a million numbers it never received as a copy, and the block is "
+       "gone.")
+
+
+def check_crossover(answer: object, sweep: GranularitySweep) -> CheckResult:
+    """Exercise 2: the smallest chunk size from which the pool beat the serial loop."""
+    expected = sweep.crossover()
+    if answer is ...:
+        return not_yet("`smallest_winning_chunk` has no answer yet.",
+                       "read the plot (or `sweep.runs`) from section 2.")
+    if expected is None:
+        if answer is None:
+            return passed("right: no chunk size beat the loop in this measurement.")
+        return not_yet(f"in this measurement no chunk size beat the loop, so there is no "
+                       f"winning chunk; you answered {answer!r}.",
+                       "look at the serial line: every point stayed above it. Answer None.")
+    if isinstance(answer, bool) or not isinstance(answer, int):
+        return not_yet(f"expected a whole number of items per task, got {answer!r}.",
+                       f"pick one of the measured chunk sizes: {sorted(sweep.runs)}.")
+    if answer not in sweep.runs:
+        return not_yet(f"{answer} was not one of the measured chunk sizes.",
+                       f"pick one of {sorted(sweep.runs)}.")
+    if answer < expected:
+        return not_yet(f"with chunks of {answer} the pool was "
+                       f"{sweep.speedup(answer):.2f}× the loop's speed — or a larger chunk "
+                       "still lost to it.",
+                       "look for the point from which every larger chunk is below the serial "
+                       "line.")
+    if answer > expected:
+        return not_yet(f"chunks of {expected} already beat the loop, and so did every larger "
+                       "one.", "find the smallest such chunk size.")
+    return passed(f"from chunks of {expected} items on, the pool beat the loop "
+                  f"({sweep.speedup(expected):.2f}×).")

@@ -1,0 +1,257 @@
+"""Task granularity: how much work one task must carry before processes pay off.
+
+Handing a task to a worker process costs time: the task and its arguments are
+pickled, sent through a pipe, unpickled, and the result travels back the same
+way. With tiny tasks that overhead is larger than the work itself, and a process
+pool is *slower* than a plain loop. Grouping items into chunks — what
+``pool.map(function, items, chunksize=c)`` does for you — spreads the overhead
+over ``c`` items.
+
+:func:`sweep_chunk_sizes` runs the same items serially (one loop) and on a
+process pool in chunks of 1, 4, 16, … items, all through the lab's runner, and
+:func:`describe_granularity` derives the rule of thumb from what it measured:
+the overhead per task, the work per item, and the smallest chunk that made
+processes faster than the loop.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from helpers.core.arguments import require_choice, require_int
+from helpers.core.controls import RunPanel, bounded_slider
+from helpers.core.executors import MAX_WORKERS
+from helpers.core.experiments import stepped_progress
+from helpers.core.plots import IDEAL_STYLE, colour_for, finish_figure
+from helpers.core.runner import MAX_TASKS, ProgressCallback, RunResult, default_workers, run_tasks
+from helpers.core.settings import default
+from helpers.core.system import effective_cpu_count
+from helpers.core.words import FASTER, Verdict, beyond_ideal, plural, speedup_phrase
+from helpers.core.workloads import count_up
+
+MAX_ITEMS = MAX_TASKS
+MAX_ITERATIONS = 100_000  # per item: 100,000 additions ≈ 2–5 ms
+BEAT = 1.05  # a pool "beat" the loop when it was at least this much faster
+PLAIN_NUMBER = FuncFormatter(lambda value, _: f"{value:g}")  # 20, not 2×10¹
+
+
+def count_each(iterations: Sequence[int]) -> int:
+    """One task carrying a chunk of items: ``count_up(n)`` for each ``n``; the total."""
+    return sum(count_up(n) for n in iterations)
+
+
+def split(items: Sequence[int], chunk_size: int) -> list[list[int]]:
+    """``items`` cut into consecutive chunks of ``chunk_size`` (the last may be shorter)."""
+    require_int("chunk_size", chunk_size, 1, max(1, len(items)))
+    return [list(items[i:i + chunk_size]) for i in range(0, len(items), chunk_size)]
+
+
+def default_chunk_sizes(items: int, workers: int) -> list[int]:
+    """1, 4, 16, … up to one chunk per worker (``items / workers``, rounded up)."""
+    largest = max(1, math.ceil(items / workers))
+    sizes = [4 ** k for k in range(0, 12) if 4 ** k < largest]
+    return sizes + [largest]
+
+
+@dataclass
+class GranularitySweep:
+    """The same items run as one serial loop and on a pool in chunks of several sizes."""
+
+    items: int
+    iterations: int  # additions per item
+    workers: int
+    executor: str
+    effective_cpus: int
+    serial: RunResult  # one task holding every item, in this thread
+    runs: dict[int, RunResult] = field(default_factory=dict)  # chunk size -> pool run
+
+    def speedup(self, chunk_size: int) -> float:
+        """Serial wall time ÷ the pool's wall time with this chunk size."""
+        return self.serial.wall / self.runs[chunk_size].wall
+
+    def best(self) -> int:
+        """The chunk size with the shortest wall time."""
+        return min(self.runs, key=lambda size: self.runs[size].wall)
+
+    def crossover(self) -> int | None:
+        """The smallest chunk size from which every larger one beat the serial loop
+        (by at least :data:`BEAT`, so that noise is not called a win)."""
+        winning = None
+        for size in sorted(self.runs, reverse=True):
+            if self.speedup(size) < BEAT:
+                break
+            winning = size
+        return winning
+
+    def seconds_per_item(self) -> float:
+        """The work in one item, measured by the serial loop."""
+        return self.serial.wall / self.items
+
+    def overhead_per_task(self) -> float:
+        """Extra seconds each task cost, from chunk size 1 against the best chunk size.
+
+        Both runs did the same work; they differ only in how many tasks carried it.
+        (The overhead is shared among the workers, so this is per task, as the pool
+        experienced it.)
+        """
+        smallest, best = min(self.runs), self.best()
+        extra_tasks = self.runs[smallest].tasks - self.runs[best].tasks
+        if extra_tasks <= 0:
+            return 0.0
+        return max(self.runs[smallest].wall - self.runs[best].wall, 0.0) / extra_tasks
+
+
+def sweep_chunk_sizes(items: int | None = None, iterations: int | None = None, *,
+                      chunk_sizes: Sequence[int] | None = None, workers: int | None = None,
+                      executor: str = "processes", repeats: int | None = None,
+                      start_method: str | None = None,
+                      on_result: Callable[[GranularitySweep], None] | None = None,
+                      on_progress: ProgressCallback | None = None) -> GranularitySweep:
+    """Run ``items`` items of ``iterations`` additions serially, then in chunks on a pool.
+
+    Defaults: 4,096 items of 1,000 additions (2,048 in quick mode), workers
+    as :func:`helpers.core.runner.default_workers`, chunk sizes :func:`default_chunk_sizes`.
+    ``on_result(sweep)`` is called after each chunk size, so a plot can follow along.
+    """
+    items = require_int("items", int(default(4096, 2048)) if items is None else items,
+                        1, MAX_ITEMS)
+    iterations = require_int("iterations", 1000 if iterations is None
+                             else iterations, 1, MAX_ITERATIONS)
+    workers = require_int("workers", default_workers() if workers is None else workers,
+                          1, MAX_WORKERS)
+    require_choice("executor", executor, ("processes", "threads"))
+    sizes = sorted({require_int("chunk size", size, 1, items)
+                    for size in (chunk_sizes or default_chunk_sizes(items, workers))})
+    work = [iterations] * items
+    steps = len(sizes) + 1
+    serial = run_tasks(count_each, executor="serial", arguments=[work], repeats=repeats,
+                       on_progress=stepped_progress(on_progress, 0, steps))
+    sweep = GranularitySweep(items, iterations, workers, executor, effective_cpu_count(), serial)
+    for index, size in enumerate(sizes, start=1):
+        sweep.runs[size] = run_tasks(count_each, executor=executor, workers=workers,
+                                     arguments=split(work, size), repeats=repeats,
+                                     start_method=start_method,
+                                     on_progress=stepped_progress(on_progress, index, steps))
+        if on_result is not None:
+            on_result(sweep)
+    return sweep
+
+
+def describe_granularity(sweep: GranularitySweep) -> Verdict:
+    """What the sweep measured, in words: slowest and best chunk, the crossover, the rule."""
+    smallest, best = min(sweep.runs), sweep.best()
+    lines = [f"The serial loop did {sweep.items:,} items in {sweep.serial.wall * 1000:.0f} ms "
+             f"({sweep.seconds_per_item() * 1e6:.0f} µs of work per item).",
+             f"With chunks of {smallest} ({sweep.runs[smallest].tasks:,} tasks) the "
+             f"{sweep.executor} were {speedup_phrase(sweep.speedup(smallest), 'the loop')}; "
+             f"with chunks of {best} ({plural(sweep.runs[best].tasks, 'task')}) "
+             f"{speedup_phrase(sweep.speedup(best), 'the loop')}."]
+    parallel = min(sweep.workers, sweep.effective_cpus)
+    if beyond_ideal(sweep.speedup(best), parallel):
+        lines[-1] += (f" That is more than {plural(parallel, 'worker')} on "
+                      f"{plural(sweep.effective_cpus, 'effective CPU')} can give: the serial "
+                      "loop was slowed by something else — run-to-run noise.")
+    crossover = sweep.crossover()
+    overhead = sweep.overhead_per_task()
+    if overhead > 0:
+        lines.append(f"Each extra task cost about **{overhead * 1e6:.0f} µs** of overhead "
+                     f"here — as much as {overhead / sweep.seconds_per_item():.1f} items of work.")
+    lines.append(_verdict(sweep, crossover, overhead))
+    return Verdict(tuple(lines))
+
+
+def _verdict(sweep: GranularitySweep, crossover: int | None, overhead: float) -> str:
+    """The sentence that says what to conclude, from the shape of the measurement."""
+    best = sweep.best()
+    if sweep.effective_cpus == 1:
+        return ("With 1 effective CPU no chunk size can make processes faster than the loop "
+                "(any gain above is noise): the workers take turns on the one CPU, and every "
+                "task only adds overhead. On a machine with more CPUs the larger chunks win.")
+    if sweep.speedup(best) < BEAT:
+        return ("No chunk size made the pool faster than the loop here: the whole job is too "
+                "small to share out. Raise the items or the work per item.")
+    if crossover is None:
+        return (f"Chunks of {best} were the fastest, but the largest chunks lost to the loop "
+                "again: with so few tasks, one task delayed by another program decides the "
+                "whole run. That is noise: press Run again.")
+    if sweep.speedup(best) < FASTER:
+        return ("Even the best chunk size was only slightly faster than the loop: the job is "
+                "close to too small to share out; more work per item would show a clearer "
+                "gain.")
+    per_task = crossover * sweep.seconds_per_item()
+    return (f"From chunks of **{crossover}** items (about {per_task * 1000:.1f} ms of work "
+            "per task) on, the pool beat the loop. **Rule of thumb from this measurement:** "
+            f"give each task at least ~{_rule(overhead):.0f} ms of work — ten times the "
+            "per-task overhead — and no more tasks than a few per worker.")
+
+
+def _rule(overhead: float) -> float:
+    """Ten times the measured per-task overhead, in milliseconds, at least 1 ms."""
+    return max(1.0, 10 * overhead * 1000)
+
+
+def plot_granularity(sweep: GranularitySweep) -> Figure:
+    """Wall time against chunk size (log scale), with the serial loop and the ideal."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    sizes = sorted(sweep.runs)
+    ax.plot(sizes, [sweep.runs[s].wall * 1000 for s in sizes], marker="o",
+            color=colour_for(sweep.executor), label=f"{sweep.executor} "
+            f"({plural(sweep.workers, 'worker')})")
+    ax.axhline(sweep.serial.wall * 1000, color=colour_for("serial"), linewidth=2,
+               label="serial loop")
+    parallel = min(sweep.workers, sweep.effective_cpus)
+    ax.axhline(sweep.serial.wall * 1000 / parallel, label=f"ideal (loop ÷ {parallel})",
+               **IDEAL_STYLE)
+    for size in sizes:
+        ax.annotate(f"{sweep.runs[size].tasks:,} tasks", (size, sweep.runs[size].wall * 1000),
+                    xytext=(0, 6), textcoords="offset points", ha="center", fontsize=7)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xticks(sizes, [str(size) for size in sizes])
+    ax.yaxis.set_major_formatter(PLAIN_NUMBER)
+    ax.yaxis.set_minor_formatter(PLAIN_NUMBER)
+    ax.set_xlabel("items per task (chunk size, log scale)")
+    ax.set_ylabel("wall time (ms, log scale)")
+    ax.set_title(f"{sweep.items:,} items of {sweep.iterations:,} additions: "
+                 "how big should a task be?")
+    ax.legend(fontsize=8)
+    return finish_figure(fig)
+
+
+class ChunkLab(RunPanel):
+    """A widget: pick the items, the work per item and the workers; press Run.
+
+    The plot redraws after each chunk size; ``lab.sweep`` keeps the latest result.
+    Sliders are bounded (at most 4,096 items of 100,000 additions: ~10 s of work).
+    """
+
+    def __init__(self, items: int | None = None, iterations: int | None = None,
+                 workers: int | None = None, start_method: str | None = None) -> None:
+        most_workers = min(MAX_WORKERS, max(4, 2 * effective_cpu_count()))
+        self.start_method = start_method
+        self.items = bounded_slider("items", items or int(default(4096, 2048)), 16, MAX_ITEMS,
+                                    16, width="380px")
+        self.iterations = bounded_slider("additions per item",
+                                         iterations or 1000, 100,
+                                         MAX_ITERATIONS, 100, width="380px")
+        self.workers = bounded_slider("workers", workers or min(default_workers(), most_workers),
+                                      1, most_workers, width="380px")
+        self.sweep: GranularitySweep | None = None
+        super().__init__([widgets.HBox([self.items, self.iterations]), self.workers])
+
+    def run(self) -> GranularitySweep | None:
+        """Sweep the chunk sizes with the current settings."""
+        sweep = self.guarded(lambda on_progress: sweep_chunk_sizes(
+            self.items.value, self.iterations.value, workers=self.workers.value,
+            start_method=self.start_method, on_progress=on_progress,
+            on_result=self.live(plot_granularity)))
+        if sweep is not None:
+            self.sweep = sweep
+            self.words.value = describe_granularity(sweep)._repr_html_()
+        return sweep

@@ -1,0 +1,102 @@
+"""Notebook 06's exercise: a bank whose transfers must not create or destroy money.
+
+:func:`racy_transfer` reads both balances, pauses (as a real system would, to log or
+to call a fraud check), then writes both: two transfers that overlap read the same old
+balances and one of them is overwritten. :func:`check_transfer` runs a learner's
+transfer function from several threads at once and checks that every account holds
+what the transfers added up to — money neither created nor lost.
+"""
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from helpers.core.selfcheck import CheckResult, first_problem, not_yet
+
+ACCOUNTS = ("alice", "bob", "carol")
+START = 1_000
+
+
+@dataclass
+class Bank:
+    """Balances by account name, and one lock for transfers to share."""
+
+    balances: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ACCOUNTS, START))
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def total(self) -> int:
+        return sum(self.balances.values())
+
+
+def racy_transfer(bank: Bank, source: str, target: str, amount: int) -> None:
+    """Move ``amount`` from ``source`` to ``target`` — with a race between read and write."""
+    from_balance, to_balance = bank.balances[source], bank.balances[target]
+    time.sleep(0)  # a pause between reading and writing: another transfer can run here
+    bank.balances[source] = from_balance - amount
+    bank.balances[target] = to_balance + amount
+
+
+def plan(transfers: int, seed: int = 6) -> list[tuple[str, str, int]]:
+    """A fixed list of random transfers between different accounts."""
+    rng = random.Random(seed)
+    return [(*rng.sample(ACCOUNTS, 2), rng.randint(1, 50)) for _ in range(transfers)]
+
+
+def expected_balances(transfers: list[tuple[str, str, int]]) -> dict[str, int]:
+    """What every account holds after all ``transfers``, in any order."""
+    balances = dict.fromkeys(ACCOUNTS, START)
+    for source, target, amount in transfers:
+        balances[source] -= amount
+        balances[target] += amount
+    return balances
+
+
+def run_transfers(transfer: Callable[[Bank, str, str, int], None], threads: int = 4,
+                  per_thread: int = 300) -> tuple[Bank, list[tuple[str, str, int]]]:
+    """Run ``threads`` threads at once, each doing its share of a fixed plan."""
+    bank = Bank()
+    transfers = plan(threads * per_thread)
+    shares = [transfers[i::threads] for i in range(threads)]
+    errors: list[BaseException] = []
+
+    def work(share: list[tuple[str, str, int]]) -> None:
+        try:
+            for source, target, amount in share:
+                transfer(bank, source, target, amount)
+        except BaseException as error:  # reported by the check
+            errors.append(error)
+
+    workers = [threading.Thread(target=work, args=(share,), daemon=True) for share in shares]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(30)
+    if any(worker.is_alive() for worker in workers):
+        raise TimeoutError("the transfers did not finish within 30 s: is a lock never released?")
+    if errors:
+        raise errors[0]
+    return bank, transfers
+
+
+def check_transfer(transfer: object) -> CheckResult:
+    """Exercise: ``transfer(bank, source, target, amount)`` safe when threads overlap."""
+    if not callable(transfer):
+        return not_yet(f"`safe_transfer` should be a function, got {type(transfer).__name__}.",
+                       "define `def safe_transfer(bank, source, target, amount):`.")
+    try:
+        bank, transfers = run_transfers(transfer)
+    except Exception as error:  # a wrong answer must not stop "Run all"
+        return not_yet(f"running your transfers raised {type(error).__name__}: {error}",
+                       "take `bank.lock` with a `with` block, so it is always released.")
+    expected = expected_balances(transfers)
+    made = bank.total() - START * len(ACCOUNTS)
+    return first_problem([
+        (made == 0, f"the bank's total changed by {made:+,}: money was "
+         f"{'created' if made > 0 else 'destroyed'} by overlapping transfers.",
+         "hold `bank.lock` from before you read the balances until after you wrote both."),
+        (bank.balances == expected, f"the balances are {bank.balances}, expected {expected}.",
+         "subtract from the source and add to the target, both under the lock."),
+    ], f"{len(transfers):,} transfers from 4 threads at once: every cent accounted for.")

@@ -1,0 +1,6 @@
+"""Notebook 01 · threads: start, join, share memory, use a pool.
+
+``seed``    the seed article's example functions, as it wrote them
+``sharing`` who sees whose memory: threads share, processes copy
+``basics``  the notebook's demos and its exercises' self-checks
+"""

@@ -1,0 +1,86 @@
+"""The widgets' shared frame: throttled live plots, and what a failed run still shows."""
+from __future__ import annotations
+
+import pytest
+
+from helpers.core.controls import RunPanel, Throttle
+
+
+def test_the_first_result_is_drawn_at_once_and_the_newest_held_one_at_the_end():
+    drawn = []
+    throttle = Throttle(interval=60)
+    for value in (1, 2, 3):
+        throttle(lambda value=value: drawn.append(value))
+    assert drawn == [1]  # 2 and 3 came too soon
+    throttle.flush()
+    assert drawn == [1, 3] and throttle.drawn == 2  # only the newest: it includes 2's data
+    throttle.flush()
+    assert drawn == [1, 3]  # nothing left to draw
+
+
+def test_with_no_interval_every_result_is_drawn():
+    drawn = []
+    throttle = Throttle(interval=0)
+    for value in (1, 2, 3):
+        throttle(lambda value=value: drawn.append(value))
+    throttle.flush()
+    assert drawn == [1, 2, 3]
+
+
+def test_a_new_run_draws_its_first_result_at_once():
+    drawn = []
+    throttle = Throttle(interval=60)
+    throttle(lambda: drawn.append("run 1"))
+    throttle.reset()
+    throttle(lambda: drawn.append("run 2"))
+    assert drawn == ["run 1", "run 2"]
+
+
+class Panel(RunPanel):
+    def __init__(self, fail_after: int | None = None) -> None:
+        super().__init__([])
+        self.fail_after = fail_after
+
+    def run(self):
+        def work(on_progress):
+            plot = self.live(lambda partial: f"figure of {partial}")
+            for step in range(1, 5):
+                plot(list(range(1, step + 1)))
+                if step == self.fail_after:
+                    raise RuntimeError("worker died")
+            return "done"
+        return self.guarded(work)
+
+
+@pytest.mark.parametrize("interval", [60, 0])
+def test_the_last_plot_shows_every_result(interval):
+    panel = Panel()
+    panel.throttle.interval = interval
+    assert panel.run() == "done"
+    assert panel.figure == "figure of [1, 2, 3, 4]"
+    assert panel.throttle.drawn == (2 if interval else 4)
+
+
+def test_a_failed_run_still_shows_what_was_measured_before_it_failed():
+    panel = Panel(fail_after=3)
+    panel.throttle.interval = 60
+    assert panel.run() is None
+    assert "worker died" in panel.words.value and isinstance(panel.error, RuntimeError)
+    assert panel.figure == "figure of [1, 2, 3]"
+
+
+def test_a_run_draws_what_it_held_back_on_error_but_not_on_interrupt():
+    drawn = []
+    throttle = Throttle(interval=60)
+    with pytest.raises(RuntimeError):
+        with throttle.run():
+            throttle(lambda: drawn.append(1))
+            throttle(lambda: drawn.append(2))
+            raise RuntimeError("worker died")
+    assert drawn == [1, 2]
+    with pytest.raises(KeyboardInterrupt):
+        with throttle.run():
+            throttle(lambda: drawn.append(3))
+            throttle(lambda: drawn.append(4))
+            raise KeyboardInterrupt
+    assert drawn == [1, 2, 3]  # ■ stops at once: nothing more is drawn

@@ -1,0 +1,215 @@
+"""The Dask session and the registry's `dask` executor: they work, and they clean up."""
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+import pytest
+from conftest import INTERPRETER_HELPERS, ROOT, descendants, new_descendants
+
+from helpers.core import dask_session as dc
+from helpers.core.executors import EXECUTORS, open_executor
+from helpers.core.runner import run_tasks
+from helpers.core.workloads import count_primes
+
+
+def test_scheduler_address_from_argument_then_environment(monkeypatch):
+    monkeypatch.delenv(dc.SCHEDULER_ENV, raising=False)
+    assert dc.scheduler_address() is None
+    monkeypatch.setenv(dc.SCHEDULER_ENV, "tcp://10.0.0.5:8786")
+    assert dc.scheduler_address() == "tcp://10.0.0.5:8786"
+    assert dc.scheduler_address("tcp://127.0.0.1:1234") == "tcp://127.0.0.1:1234"
+    for bad in ("10.0.0.5:8786", "http://x:1", "", 8786):
+        with pytest.raises(ValueError, match="address"):
+            dc.scheduler_address(bad)
+
+
+def test_proxied_dashboard_path(monkeypatch):
+    monkeypatch.delenv("JUPYTERHUB_SERVICE_PREFIX", raising=False)
+    assert dc.proxied_dashboard_path(8787) == "/proxy/8787/status"
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/ada/")
+    assert dc.proxied_dashboard_path(8787) == "/user/ada/proxy/8787/status"
+    with pytest.raises(ValueError, match="port"):
+        dc.proxied_dashboard_path(0)
+
+
+@pytest.mark.parametrize("workers", [0, dc.MAX_DASK_WORKERS + 1])
+def test_worker_count_is_bounded(workers):
+    with pytest.raises(ValueError, match="workers"):
+        dc.start_dask(workers)
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
+def test_local_session_runs_tasks_and_leaves_nothing(method):
+    before = descendants()
+    threads_before = {t.ident for t in threading.enumerate()}
+    with dc.start_dask(2, start_method=method) as session:
+        assert session.is_local and len(session.workers()) == 2
+        pids = session.worker_pids()
+        assert len(set(pids)) == 2 and os.getpid() not in pids
+        assert session.client.submit(count_primes, 1000).result(timeout=60) == 168
+        during = session.leftovers()
+        assert len(during["processes"]) == 2 and during["ports"] and during["threads"]
+    assert session.closed and not any(session.leftovers().values())
+    session.close()  # closing twice is fine
+    assert not new_descendants(before, grace=10, ignore=INTERPRETER_HELPERS)
+    assert {t.ident for t in threading.enumerate()} <= threads_before, "a Dask thread stayed"
+
+
+def test_connecting_by_address_leaves_the_cluster_running():
+    with dc.start_dask(2) as local:
+        with dc.start_dask(address=local.scheduler_address) as remote:
+            assert not remote.is_local and remote.dashboard_links() == {}
+            assert remote.client.submit(count_primes, 100).result(timeout=60) == 25
+        assert local.client.submit(count_primes, 100).result(timeout=60) == 25
+        assert "proxy" in local.dashboard_links()["through Jupyter"]
+        assert "scheduler" in local._repr_html_()
+    assert "closed" in local._repr_html_()
+
+
+def test_environment_variable_makes_start_dask_connect(monkeypatch):
+    with dc.start_dask(2) as local:
+        monkeypatch.setenv(dc.SCHEDULER_ENV, local.scheduler_address)
+        with dc.start_dask() as connected:
+            assert not connected.is_local
+            assert set(connected.workers()) == set(local.workers())
+
+
+def test_dask_executor_in_the_registry_runs_the_runner():
+    assert "dask" in EXECUTORS and not EXECUTORS["dask"].in_this_process
+    before = descendants()
+    run = run_tasks("primes", executor="dask", workers=2, tasks=4, size=20_000, repeats=2)
+    assert run.results == [count_primes(20_000)] * 4
+    assert run.worker_count_seen == 2 and os.getpid() not in {r.pid for r in run.records}
+    assert run.cpu > 0 and len(run.walls) == 2
+    assert not new_descendants(before, grace=10, ignore=INTERPRETER_HELPERS)
+
+
+def test_repeats_are_not_merged_by_dask():
+    """Identical calls must run every time (pure=False), not be answered from memory."""
+    run = run_tasks("sleep", executor="dask", workers=2, tasks=4, size=50, repeats=2)
+    assert all(record.duration >= 0.045 for record in run.records)
+
+
+def test_a_run_stopped_by_its_timeout_stops_the_cluster():
+    before = descendants()
+    with pytest.raises(TimeoutError):
+        run_tasks("sleep", executor="dask", workers=2, tasks=4, size=2000, repeats=1,
+                  timeout=3, warmup=False)
+    assert not new_descendants(before, grace=10, ignore=INTERPRETER_HELPERS)
+
+
+def test_interrupt_inside_open_executor_closes_the_cluster():
+    before = descendants()
+    with pytest.raises(KeyboardInterrupt):
+        with open_executor("dask", 2) as pool:
+            pool.submit(count_primes, 10).result(timeout=60)
+            raise KeyboardInterrupt
+    assert pool.session.closed
+    assert not new_descendants(before, grace=10, ignore=INTERPRETER_HELPERS)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _get(url: str, token: str) -> tuple[int, str]:
+    request = urllib.request.Request(url, headers={"Authorization": f"token {token}"})
+    with urllib.request.urlopen(request, timeout=20) as response:
+        return response.status, response.read().decode(errors="replace")
+
+
+def test_dashboard_opens_through_jupyter_server_proxy(tmp_path):
+    """The 'through Jupyter' link of a session answers from a real Jupyter server."""
+    port, token = _free_port(), "lab-test-token"
+    jupyter = [sys.executable, "-m", "jupyter", "server", "--no-browser", f"--port={port}",
+               "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
+               f"--ServerApp.root_dir={ROOT}", "--allow-root"]
+    server = subprocess.Popen(jupyter, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env={**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path)})
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                _get(f"{base}/api/status", token)
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "no server"
+                time.sleep(0.3)
+        with dc.start_dask(1) as session:
+            path = session.dashboard_links()["through Jupyter"]
+            status, page = _get(base + path, token)
+            assert status == 200 and "Dask" in page
+            with pytest.raises(urllib.error.HTTPError):  # a closed port is not proxied
+                _get(f"{base}/proxy/{_free_port()}/status", token)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def test_a_session_nobody_holds_stays_listed_until_closed():
+    before = descendants()
+    dc.start_dask(1)  # the result is dropped: the workers must not be orphaned
+    assert len(dc.open_sessions) == 1
+    dc.close_all_sessions()
+    assert not dc.open_sessions
+    assert not new_descendants(before, grace=10, ignore=INTERPRETER_HELPERS)
+
+
+def test_a_session_left_open_closes_when_the_kernel_exits():
+    """A learner who never runs the closing cell: the workers end with the kernel."""
+    script = ("from helpers.core.dask_session import start_dask\n"
+              "if __name__ == '__main__':\n"
+              "    session = start_dask(2)\n"
+              "    print(*session.worker_pids())\n")
+    before = descendants()
+    finished = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                              text=True, timeout=120)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    pids = [int(pid) for pid in finished.stdout.split()]
+    assert len(pids) == 2
+    assert not new_descendants(before, grace=10)
+
+
+def test_leftovers_count_only_dask_threads():
+    """A thread someone else starts during a session (IPython does) is not Dask's."""
+    stop = threading.Event()
+    with dc.start_dask(1) as session:
+        other = threading.Thread(target=stop.wait, args=(30,), name="not-dask")
+        other.start()
+        assert "not-dask" not in session.leftovers()["threads"]
+        assert session.leftovers()["threads"]
+        started = time.monotonic()
+    try:
+        assert time.monotonic() - started < dc.CLOSE_TIMEOUT / 2, "close() waited for it"
+        assert not any(session.leftovers().values())
+    finally:
+        stop.set()
+        other.join(5)
+
+
+def test_an_interrupt_while_the_cluster_starts_leaves_no_worker(monkeypatch, python_sigint):
+    """■ pressed while the workers start: held back, then the new session is closed."""
+    import signal
+
+    make_session = dc.DaskSession
+
+    def interrupted_session(*args, **kwargs):
+        # ■ arrives when the workers run but no session owns them yet: the worst moment.
+        # (A timer could fire after a fast start: 3.15 starts two spawn workers in < 0.3 s.)
+        os.kill(os.getpid(), signal.SIGINT)
+        return make_session(*args, **kwargs)
+
+    monkeypatch.setattr(dc, "DaskSession", interrupted_session)
+    before = descendants()
+    started = []
+    with pytest.raises(KeyboardInterrupt):
+        started.append(dc.start_dask(2, start_method="spawn"))
+    assert not started and not dc.open_sessions
+    assert not new_descendants(before, grace=10, ignore=INTERPRETER_HELPERS)

@@ -1,0 +1,102 @@
+"""Amdahl's law: the formula, the fit, the measured job, the words and the widget."""
+import pytest
+
+from helpers.core.runner import RunResult, TaskRecord
+from helpers.processes_in_depth import amdahl as a
+
+
+def fake(wall, workers=1):
+    records = [TaskRecord(i, 1, i, 0.0, wall, wall) for i in range(workers)]
+    return RunResult("count", "processes", workers, workers, 10, None, [wall], [wall],
+                     records, [10] * workers)
+
+
+def fake_scaling(parallel_walls, serial_wall=0.2, chosen=0.2, cpus=2):
+    scaling = a.Scaling("count", "processes", chosen, cpus, fake(serial_wall))
+    for workers, wall in parallel_walls.items():
+        scaling.parallel[workers] = fake(wall, workers)
+    return scaling
+
+
+def test_amdahl_formula():
+    assert a.amdahl_speedup(1, 0.3) == pytest.approx(1.0)
+    assert a.amdahl_speedup(4, 0.0) == pytest.approx(4.0)
+    assert a.amdahl_speedup(10, 0.1) == pytest.approx(1 / (0.1 + 0.09))
+    assert a.amdahl_speedup(8, 0.0, cpus=2) == pytest.approx(2.0)  # oversubscribed
+
+
+@pytest.mark.parametrize("s", [0.0, 0.05, 0.2, 0.5, 0.9])
+def test_fit_recovers_the_serial_fraction_of_exact_points(s):
+    points = {n: a.amdahl_speedup(n, s, cpus=4) for n in range(1, 9)}
+    assert a.fit_serial_fraction(points, cpus=4) == pytest.approx(s, abs=1e-9)
+
+
+def test_fit_is_clipped_and_undefined_on_one_cpu():
+    assert a.fit_serial_fraction({1: 1.0, 2: 2.5}, cpus=2) == 0.0  # better than ideal
+    assert a.fit_serial_fraction({1: 1.0, 2: 0.5}, cpus=2) == 1.0  # slower with more
+    assert a.fit_serial_fraction({1: 1.0, 2: 1.0, 3: 1.0}, cpus=1) is None
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: a.amdahl_speedup(0, 0.1), "workers"),
+    (lambda: a.amdahl_speedup(2, 1.5), "serial_fraction"),
+    (lambda: a.fit_serial_fraction({2: 0.0}, 2), "speedup"),
+    (lambda: a.measure_scaling("primes"), "workload"),
+    (lambda: a.measure_scaling("count", 0.99), "serial_fraction"),
+    (lambda: a.measure_scaling("count", 0.2, total=10), "iterations"),
+    (lambda: a.measure_scaling("count", 0.2, workers=[0]), "workers"),
+])
+def test_bad_input_names_the_parameter(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()
+
+
+def test_measured_job_does_the_same_work_on_every_worker_count(no_leftover_processes):
+    seen = []
+    scaling = a.measure_scaling("count", 0.25, total=400_000, workers=[2, 3], repeats=1,
+                                on_result=lambda s: seen.append(sorted(s.parallel)))
+    assert seen == [[1], [1, 2], [1, 2, 3]]
+    assert scaling.serial_part.results == [100_000]
+    for workers, run in scaling.parallel.items():
+        assert run.tasks == workers and run.workers == workers
+        assert sum(run.results) == pytest.approx(300_000, abs=workers)
+    assert scaling.speedups()[1] == 1.0
+    assert 0 < scaling.measured_serial_share() < 1
+
+
+def test_words_follow_the_measurement():
+    fitted = fake_scaling({1: 0.8, 2: 0.4, 3: 0.4, 4: 0.4})  # s = 0.2 exactly on 2 CPUs
+    text = a.describe_scaling(fitted).text
+    assert "serial fraction of **20%**" in text and "at most 5.0×" in text
+    assert "oversubscription" in text and "more than the serial part" not in text
+    slow = a.describe_scaling(fake_scaling({1: 0.8, 2: 0.7})).text
+    assert "more than the serial part you chose" in slow
+    one_cpu = a.describe_scaling(fake_scaling({1: 0.8, 2: 0.8}, cpus=1)).text
+    assert "1 effective CPU" in one_cpu and "fits" not in one_cpu and "noise" in one_cpu
+    assert "Best speedup" not in one_cpu
+
+
+def test_plot_shows_measured_fitted_and_ideal():
+    fig = a.plot_scaling(fake_scaling({1: 0.8, 2: 0.4, 3: 0.45}))
+    labels = [line.get_label() for line in fig.axes[0].get_lines()]
+    assert any("ideal" in l for l in labels) and any("fitted" in l for l in labels)
+    assert any("measured" in l for l in labels) and fig.axes[0].get_title()
+    one_cpu = a.plot_scaling(fake_scaling({1: 0.8, 2: 0.8}, cpus=1))
+    assert not any("fitted" in line.get_label() for line in one_cpu.axes[0].get_lines())
+
+
+def test_amdahl_lab_runs_headless(no_leftover_processes, monkeypatch):
+    monkeypatch.setattr(a, "measure_scaling", _small(a.measure_scaling))
+    lab = a.AmdahlLab(serial_fraction=0.3)
+    lab.executor.value = "threads"
+    lab.serial_percent.value = 40
+    lab.run_button.click()
+    assert lab.error is None, lab.error
+    assert lab.scaling.serial_fraction == 0.4 and lab.scaling.executor == "threads"
+    assert lab.figure is not None and "serial part" in lab.words.value
+    assert lab.serial_percent.max == 95 and not lab.serial_percent.continuous_update
+
+
+def _small(measure):
+    return lambda *args, **kwargs: measure(*args, total=200_000, workers=[2], repeats=1,
+                                           **kwargs)
