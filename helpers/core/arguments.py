@@ -1,4 +1,4 @@
-"""Argument checks that fail early with a message naming the parameter and its range."""
+"""Argument validation: fail early, naming the parameter and its allowed range."""
 from __future__ import annotations
 
 from collections.abc import Iterable
