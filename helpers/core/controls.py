@@ -85,9 +85,16 @@ def bounded_slider(description: str, value: int, low: int, high: int, step: int 
 
 
 class RunPanel:
-    """Controls, then Run and a progress bar, then the plot, then the words."""
+    """Controls, then Run and a progress bar, then the plot, then the words.
 
-    def __init__(self, controls: Sequence[widgets.Widget]) -> None:
+    ``words_above_plot=True`` puts the words right under the Run row instead (the executor
+    lab, :class:`helpers.core.lab.Lab`, keeps its header and sentences there). Status
+    messages — "Running…", a failure, a stop (■) — go through :meth:`say`, which a
+    subclass may override to frame them.
+    """
+
+    def __init__(self, controls: Sequence[widgets.Widget], *,
+                 words_above_plot: bool = False) -> None:
         self.run_button = widgets.Button(description="Run", button_style="primary", icon="play")
         self.progress = widgets.IntProgress(value=0, min=0, max=1, description="progress")
         self.output = widgets.Output()
@@ -96,11 +103,16 @@ class RunPanel:
         self.figure: object = None  # the plot shown last
         self.throttle = Throttle()
         self.run_button.on_click(lambda _: self.run())
+        shown = [self.words, self.output] if words_above_plot else [self.output, self.words]
         self.ui = widgets.VBox([*controls, widgets.HBox([self.run_button, self.progress]),
-                                self.output, self.words])
+                                *shown])
 
     def run(self) -> object:
         raise NotImplementedError
+
+    def say(self, message: str) -> None:
+        """Show a status message (HTML) in the words line."""
+        self.words.value = message
 
     def show(self, figure: object) -> None:
         """Replace the plot (``wait=True``: no flicker while the new one is drawn)."""
@@ -109,36 +121,53 @@ class RunPanel:
             clear_output(wait=True)
             display(figure)
 
-    def live(self, make_figure: Callable[[T], object]) -> Callable[[T], None]:
-        """An ``on_result`` callback: plot each partial result, throttled (:class:`Throttle`)."""
-        return lambda partial: self.throttle(lambda: self.show(make_figure(partial)))
+    def live(self, make_figure: Callable[[T], object],
+             make_words: Callable[[T], str] | None = None) -> Callable[[T], None]:
+        """An ``on_result`` callback: plot each partial result, throttled (:class:`Throttle`).
+
+        With ``make_words``, each redraw also replaces the words with ``make_words(partial)``.
+        """
+        def redraw(partial: T) -> None:
+            self.show(make_figure(partial))
+            if make_words is not None:
+                self.words.value = make_words(partial)
+
+        return lambda partial: self.throttle(lambda: redraw(partial))
 
     def guarded(self, work: Callable[[ProgressCallback], T]) -> T | None:
         """``work(on_progress)`` with the button disabled; failures shown, not raised.
 
         Partial plots held back by :meth:`live` are drawn when the work ends or fails
-        (:meth:`Throttle.run`).
+        (:meth:`Throttle.run`). An interrupt (■) is shown, then raised: the cell stops.
         """
         self.run_button.disabled = True
         self.progress.value, self.progress.bar_style = 0, ""
-        self.words.value = "Running…"
+        self.say("Running…")
         self.error = None
         try:
             with self.throttle.run():
                 return work(progress_updater(self.progress))
-        except KeyboardInterrupt:  # the kernel's ■: say so, and let the cell stop
-            self.progress.bar_style = "warning"
-            self.words.value = ("<b>Stopped:</b> the kernel was interrupted; no worker is "
-                                "left running. Press Run to start again.")
+        except KeyboardInterrupt:
+            self._show_stopped()
             raise
         except Exception as error:  # shown to the learner; the notebook goes on
-            self.error = error
-            self.progress.bar_style = "danger"
-            self.words.value = (f"<b>The run failed:</b> {html.escape(type(error).__name__)}: "
-                                f"{html.escape(str(error))}")
+            self._show_failure(error)
             return None
         finally:
             self.run_button.disabled = False
+
+    def _show_stopped(self) -> None:
+        """The kernel's ■ stopped the run: say so (the workers are gone already)."""
+        self.progress.bar_style = "warning"
+        self.say("<b>Stopped:</b> the kernel was interrupted; no worker is left running. "
+                 "Press Run to start again.")
+
+    def _show_failure(self, error: Exception) -> None:
+        """Keep ``error`` on the panel and show its type and message."""
+        self.error = error
+        self.progress.bar_style = "danger"
+        self.say(f"<b>The run failed:</b> {html.escape(type(error).__name__)}: "
+                 f"{html.escape(str(error))}")
 
     def _ipython_display_(self) -> None:
         display(self.ui)

@@ -84,3 +84,59 @@ def test_a_run_draws_what_it_held_back_on_error_but_not_on_interrupt():
             throttle(lambda: drawn.append(4))
             raise KeyboardInterrupt
     assert drawn == [1, 2, 3]  # ■ stops at once: nothing more is drawn
+
+
+def test_the_words_sit_under_the_plot_unless_asked_to_sit_above_it():
+    below = Panel()
+    assert below.ui.children[-2:] == (below.output, below.words)
+    above = RunPanel([], words_above_plot=True)
+    assert above.ui.children[-2:] == (above.words, above.output)
+
+
+class FramedPanel(Panel):
+    """Status messages framed, as the executor lab puts its header above them."""
+
+    def say(self, message: str) -> None:
+        self.words.value = f"[{message}]"
+
+
+def test_status_messages_go_through_say_so_a_subclass_can_frame_them():
+    panel = FramedPanel(fail_after=2)
+    assert panel.run() is None
+    assert panel.words.value == "[<b>The run failed:</b> RuntimeError: worker died]"
+    assert panel.progress.bar_style == "danger" and not panel.run_button.disabled
+
+
+class InterruptedPanel(RunPanel):
+    def __init__(self) -> None:
+        super().__init__([])
+
+    def run(self):
+        def work(on_progress):
+            on_progress(1, 4)
+            raise KeyboardInterrupt
+        return self.guarded(work)
+
+
+def test_an_interrupt_is_shown_in_the_panel_then_raised():
+    panel = InterruptedPanel()
+    with pytest.raises(KeyboardInterrupt):
+        panel.run()
+    assert panel.words.value.startswith("<b>Stopped:</b>") and "Running" not in panel.words.value
+    assert panel.progress.bar_style == "warning" and panel.progress.value == 1
+    assert not panel.run_button.disabled and panel.error is None
+
+
+def test_live_words_are_rewritten_with_each_drawn_plot():
+    panel = Panel()
+    panel.throttle.interval = 60
+    plot = panel.live(lambda partial: f"figure of {partial}", lambda partial: f"{partial} so far")
+
+    def work(on_progress):
+        for step in (1, 2, 3):
+            plot(step)
+        assert panel.words.value == "1 so far"  # 2 and 3 were held back
+        return "done"
+
+    assert panel.guarded(work) == "done"
+    assert (panel.figure, panel.words.value) == ("figure of 3", "3 so far")

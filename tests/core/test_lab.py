@@ -1,7 +1,10 @@
 """The lab widget, driven headless: set values, click Run, inspect the results."""
 import pytest
 
+from helpers.core.controls import RunPanel
+from helpers.core.experiments import compare
 from helpers.core.lab import MAX_LAB_TASKS, MAX_LAB_WORKERS, Lab
+from helpers.core.words import describe
 from helpers.core.workloads import WORKLOADS
 
 
@@ -62,15 +65,77 @@ def test_no_executor_ticked_is_explained(lab):
     assert lab.results is None and "at least one executor" in lab.status.value
 
 
+def test_the_lab_is_a_run_panel_with_its_words_above_the_plot(lab):
+    assert isinstance(lab, RunPanel) and lab.status is lab.words
+    assert lab.ui.children[-2:] == (lab.words, lab.output)
+    assert "effective CPUs" in lab.words.value and "(■)" in lab.words.value
+
+
 def test_a_failing_run_is_reported_not_raised(lab, monkeypatch):
+    header = lab.words.value  # before a run: the header line alone
+
     def broken(*args, **kwargs):
-        raise TimeoutError("too slow")
+        raise TimeoutError("too <slow>")
 
     monkeypatch.setattr("helpers.core.lab.compare", broken)
     lab.run_button.click()
-    assert isinstance(lab.error, TimeoutError)
-    assert "too slow" in lab.status.value and lab.progress.bar_style == "danger"
-    assert not lab.run_button.disabled
+    assert isinstance(lab.error, TimeoutError) and lab.results is None and not lab.history
+    assert lab.words.value == (header + "<p><b>The run failed:</b> TimeoutError: "
+                               "too &lt;slow&gt;</p>")
+    assert lab.progress.bar_style == "danger" and not lab.run_button.disabled
+
+
+def test_a_run_that_fails_midway_still_plots_what_it_measured(lab, monkeypatch):
+    header = lab.words.value  # before a run: the header line alone
+
+    def first_then_broken(workload, executors, *, on_result, **options):
+        compare(workload, executors[:1], on_result=on_result, **options)
+        raise RuntimeError("worker died")
+
+    monkeypatch.setattr("helpers.core.lab.compare", first_then_broken)
+    lab.repeats.value, lab.tasks.value = 2, 2  # a partial result after the first repeat
+    lab.throttle.interval = 60  # only the first result is drawn at once; the rest is held
+    lab.run_button.click()
+    assert isinstance(lab.error, RuntimeError) and lab.results is None
+    assert lab.figure is not None and lab.throttle.drawn == 2  # first, then the held one
+    assert "worker died" in lab.words.value and lab.words.value.startswith(header)
+
+
+def test_an_interrupt_is_shown_in_the_widget_then_raised(lab, monkeypatch):
+    header = lab.words.value  # before a run: the header line alone
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("helpers.core.lab.compare", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        lab.run()
+    assert lab.words.value.startswith(header + "<p><b>Stopped:</b>")
+    assert "Running" not in lab.words.value and "Press Run to start again" in lab.words.value
+    assert lab.progress.bar_style == "warning" and not lab.run_button.disabled
+    assert lab.results is None and lab.error is None
+
+
+@pytest.mark.parametrize("interval", [60, 0])
+def test_plot_and_words_follow_the_results_through_the_panel(lab, monkeypatch, interval):
+    header = lab.words.value  # before a run: the header line alone
+    received, plotted = [], []
+
+    def recording(*args, on_result, **kwargs):
+        return compare(*args, on_result=lambda c: (received.append(c), on_result(c)), **kwargs)
+
+    monkeypatch.setattr("helpers.core.lab.compare", recording)
+    monkeypatch.setattr("helpers.core.lab.plot_comparison", lambda c: plotted.append(c) or c)
+    lab.repeats.value, lab.tasks.value = 2, 2  # a partial result after the first repeat
+    lab.executor_boxes["processes"].value = False
+    lab.throttle.interval = interval
+    lab.run_button.click()
+    assert lab.error is None
+    assert len(received) == 4  # serial, then threads: one repeat, then the whole run
+    # throttled: the first result at once, the newest held one at the end; unthrottled: all
+    assert plotted == ([received[0], received[-1]] if interval else received)
+    assert lab.figure is lab.results is received[-1]
+    assert lab.words.value == header + describe(lab.results)._repr_html_()
 
 
 @pytest.mark.parametrize("kwargs,name", [({"workload": "nope"}, "workload"),
