@@ -38,12 +38,13 @@ import psutil
 from matplotlib.figure import Figure
 
 from helpers.core.arguments import require_choice, require_float, require_int
+from helpers.core.colours import OKABE_ITO, ORANGE, REFERENCE_GREY, SKY_BLUE, VERMILLION
 from helpers.core.controls import RunPanel, bounded_slider
 from helpers.core.executors import open_executor, resolve_start_method
 from helpers.core.experiments import sweep_workers
 from helpers.core.latency_server import MODES, LatencyServer, fetch
 from helpers.core.memory import total_memory
-from helpers.core.plots import IDEAL_STYLE, OKABE_ITO, colour_for
+from helpers.core.plots import IDEAL_STYLE, colour_for, finish_figure
 from helpers.core.runner import RunResult
 from helpers.core.selfcheck import CheckResult, first_problem, not_yet
 from helpers.core.settings import default
@@ -54,7 +55,7 @@ MAX_CLIENTS = 64
 MAX_WAITERS = 5_000
 MAX_ROUND_TRIPS = 2_000
 MAX_CPU_THREADS = 4
-MODE_COLOURS = {"single": "#D55E00", "threading": "#E69F00", "asyncio": "#56B4E9"}
+MODE_COLOURS = {"single": VERMILLION, "threading": ORANGE, "asyncio": SKY_BLUE}
 JOIN_TIMEOUT = 10.0
 
 
@@ -179,7 +180,7 @@ def plot_throughput(result: Throughput) -> Figure:
     ax.plot(list(span), [result.ideal(w) for w in span],
             label="ideal: min(threads, requests) ÷ latency", **IDEAL_STYLE)
     if result.mode == "single":
-        ax.axhline(1 / result.latency_s, color="#999999", linestyle=":", linewidth=1,
+        ax.axhline(1 / result.latency_s, color=REFERENCE_GREY, linestyle=":", linewidth=1,
                    label="one request at a time: 1 ÷ latency")
     ax.plot(counts, [result.rate(w) for w in counts], marker="o", color=colour_for("threads"),
             label=f"measured ({result.mode} server)")
@@ -190,9 +191,7 @@ def plot_throughput(result: Throughput) -> Figure:
     ax.set_title(f"{result.requests} requests, {result.latency_s * 1000:.0f} ms latency each")
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return finish_figure(fig)
 
 
 class PoolSizeLab(RunPanel):
@@ -358,9 +357,7 @@ def plot_load(results: Mapping[str, list[LoadResult]]) -> Figure:
     right.set_title("Response time: median (p50) and p95")
     left.legend(fontsize=8)
     right.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return finish_figure(fig)
 
 
 # --- 4 · waiting for events -----------------------------------------------------------------
@@ -426,7 +423,7 @@ def cpu_while_waiting(threads: int = 100, seconds: float = 0.5, how: str = "even
 
 
 @dataclass(frozen=True)
-class StartCost:
+class WaitersCost:
     """Starting ``count`` waiters of one ``kind``: time, and memory while all wait."""
 
     kind: str
@@ -445,7 +442,7 @@ def _rss() -> int:
     return psutil.Process().memory_info().rss
 
 
-def _start_threads(count: int) -> StartCost:
+def _start_threads(count: int) -> WaitersCost:
     flag = threading.Event()
     rss = _rss()
     tracemalloc.start()
@@ -462,10 +459,10 @@ def _start_threads(count: int) -> StartCost:
         flag.set()
         for worker in workers:
             worker.join(JOIN_TIMEOUT)
-    return StartCost("threads", count, seconds, grown, traced)
+    return WaitersCost("threads", count, seconds, grown, traced)
 
 
-async def _start_tasks(count: int) -> StartCost:
+async def _start_tasks(count: int) -> WaitersCost:
     flag = asyncio.Event()
     rss = _rss()
     tracemalloc.start()
@@ -480,7 +477,7 @@ async def _start_tasks(count: int) -> StartCost:
         tracemalloc.stop()
     flag.set()
     await asyncio.wait_for(asyncio.gather(*tasks), JOIN_TIMEOUT)
-    return StartCost("asyncio tasks", count, seconds, grown, traced)
+    return WaitersCost("asyncio tasks", count, seconds, grown, traced)
 
 
 def _in_new_loop(coroutine) -> object:
@@ -503,14 +500,15 @@ def _in_new_loop(coroutine) -> object:
     return box["value"]
 
 
-def tasks_vs_threads(count: int) -> dict[str, StartCost]:
+def tasks_vs_threads(count: int) -> dict[str, WaitersCost]:
     """Start ``count`` waiting threads, then ``count`` waiting asyncio tasks; measure both."""
     require_int("count", count, 1, MAX_WAITERS)
     return {"threads": _start_threads(count),
             "asyncio tasks": _in_new_loop(_start_tasks(count))}  # type: ignore[dict-item]
 
 
-def describe_start_costs(costs: Mapping[str, StartCost]) -> str:
+def describe_tasks_vs_threads(costs: Mapping[str, WaitersCost]) -> str:
+    """Per kind: start time and memory growth; then how many times a thread costs a task."""
     threads, tasks = costs["threads"], costs["asyncio tasks"]
     lines = [f"- **{c.kind}**: {c.count} started in {c.seconds * 1000:.1f} ms "
              f"({c.seconds / c.count * 1e6:.1f} µs each); resident memory grew "
@@ -651,9 +649,7 @@ def plot_convoy(results: Sequence[ConvoyResult]) -> Figure:
     ax.set_ylabel("median round trip (ms, log scale)")
     ax.set_title("An I/O thread waits for the GIL: the convoy effect")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return finish_figure(fig)
 
 
 # --- 6 · processes for I/O: the cost ------------------------------------------------------

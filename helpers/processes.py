@@ -340,7 +340,8 @@ def plot_start_costs(costs: dict[str, StartCost],
     """Bars of the median start-and-join time per start method, each repeat as a dot."""
     import matplotlib.pyplot as plt
 
-    from helpers.core.plots import colour_for
+    from helpers.core.colours import BLACK
+    from helpers.core.plots import colour_for, finish_figure
 
     if not costs:
         raise ValueError("costs must hold at least one measurement")
@@ -348,7 +349,7 @@ def plot_start_costs(costs: dict[str, StartCost],
     for i, (name, cost) in enumerate(costs.items()):
         ms = [s * 1000 for s in cost.seconds]
         ax.bar(i, cost.median * 1000, 0.6, color=colour_for(name, i))
-        ax.plot([i] * len(ms), ms, "o", color="#000000", markersize=3)
+        ax.plot([i] * len(ms), ms, "o", color=BLACK, markersize=3)
         ax.annotate(f"median {cost.median * 1000:.1f} ms", (i, max([cost.median * 1000, *ms])),
                     ha="center", va="bottom", xytext=(0, 4), textcoords="offset points")
     ax.set_xticks(range(len(costs)), list(costs))
@@ -357,9 +358,7 @@ def plot_start_costs(costs: dict[str, StartCost],
     ax.set_title(title)
     highest = max(max(cost.seconds, default=0.0) for cost in costs.values()) * 1000
     ax.set_ylim(0, max(highest, 1e-3) * 1.25)  # room for the labels above the tallest dot
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    return finish_figure(fig)
 
 
 # --- self-checks for the exercises -------------------------------------------------------

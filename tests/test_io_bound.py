@@ -140,7 +140,7 @@ def test_tasks_vs_threads_leaves_no_thread_and_counts():
     assert set(costs) == {"threads", "asyncio tasks"}
     assert all(cost.count == 200 for cost in costs.values())
     assert costs["threads"].traced_bytes > 0
-    assert "asyncio tasks" in io.describe_start_costs(costs)
+    assert "asyncio tasks" in io.describe_tasks_vs_threads(costs)
     assert thread_names() <= before | {"MainThread"}
 
 

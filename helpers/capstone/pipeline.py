@@ -36,6 +36,7 @@ from helpers.capstone.stages import (
     parse_page,
 )
 from helpers.core.arguments import require_float, require_int
+from helpers.core.colours import REDDISH_PURPLE, REFERENCE_GREY, SKY_BLUE, VERMILLION, YELLOW
 from helpers.core.controls import RunPanel, bounded_slider
 from helpers.core.executors import EXECUTORS, MAX_WORKERS, get_executor_kind
 from helpers.core.experiments import stepped_progress
@@ -57,9 +58,9 @@ from helpers.core.words import (
 
 STAGES = ("fetch", "parse", "compute", "aggregate")
 ASYNC_KINDS = frozenset({"asyncio"})  # kinds that run coroutine functions
-STAGE_COLOURS = {"fetch": "#56B4E9", "parse": "#F0E442", "compute": "#D55E00",
-                 "aggregate": "#CC79A7"}  # Okabe–Ito
-SETUP_COLOUR = "#999999"
+STAGE_COLOURS = {"fetch": SKY_BLUE, "parse": YELLOW, "compute": VERMILLION,
+                 "aggregate": REDDISH_PURPLE}
+SETUP_COLOUR = REFERENCE_GREY
 MAX_PAGES = 64
 MAX_LATENCY_MS = 1000
 MIN_COMPUTE, MAX_COMPUTE = 1_000, 200_000

@@ -73,7 +73,7 @@ def parse_executors(text: str) -> tuple[str, ...]:
     return names
 
 
-def start_costs(executors: tuple[str, ...], repeats: int = 3,
+def pool_start_seconds(executors: tuple[str, ...], repeats: int = 3,
                 timeout: float = 60.0) -> dict[str, float]:
     """Seconds from creating a 1-worker pool to its first result, median of ``repeats``.
 
@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> None:
                                  repeats=args.repeats, timeout=args.timeout)
         out["runs"] = {name: asdict(run) for name, run in comparison.runs.items()}
         if args.start_cost:
-            out["start"] = start_costs(executors, args.repeats)
+            out["start"] = pool_start_seconds(executors, args.repeats)
     elif args.command == "subinterpreter":
         out["subinterpreter"] = subinterpreter_checks(_names(args.modules),
                                                       _names(args.workloads))

@@ -1,8 +1,9 @@
 """Every plot of the lab, drawn once here: times, speedup, and the task timeline.
 
-Colours come from the Okabe–Ito palette, which stays distinguishable with the
-common forms of colour blindness. Each function returns a matplotlib Figure
-(already closed in pyplot, so it is displayed once, where you choose).
+Colours come from :mod:`helpers.core.colours` (the Okabe–Ito palette, which stays
+distinguishable with the common forms of colour blindness); each executor kind has one.
+Each function returns a matplotlib Figure, finished by :func:`finish_figure`: laid out
+and already closed in pyplot, so it is displayed once, where you choose.
 """
 from __future__ import annotations
 
@@ -13,14 +14,23 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from helpers.core.colours import (
+    BLACK,
+    BLUE,
+    BLUISH_GREEN,
+    OKABE_ITO,
+    ORANGE,
+    REDDISH_PURPLE,
+    REFERENCE_GREY,
+    SKY_BLUE,
+    VERMILLION,
+)
 from helpers.core.experiments import Comparison
 from helpers.core.runner import RunResult
 
-OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9",
-             "#F0E442", "#000000"]
-EXECUTOR_COLOURS = {"serial": "#0072B2", "threads": "#E69F00", "processes": "#009E73",
-                    "interpreters": "#CC79A7", "asyncio": "#56B4E9", "dask": "#D55E00"}
-IDEAL_STYLE = {"color": "#000000", "linestyle": "--", "linewidth": 1}
+EXECUTOR_COLOURS = {"serial": BLUE, "threads": ORANGE, "processes": BLUISH_GREEN,
+                    "interpreters": REDDISH_PURPLE, "asyncio": SKY_BLUE, "dask": VERMILLION}
+IDEAL_STYLE = {"color": BLACK, "linestyle": "--", "linewidth": 1}
 
 
 def colour_for(executor: str, index: int = 0) -> str:
@@ -149,7 +159,7 @@ def draw_speedup_frame(ax: Axes, most_workers: int, effective_cpus: int,
 
 def mark_effective_cpus(ax: Axes, effective_cpus: int) -> None:
     """A dotted vertical line at the CPU count: beyond it, workers only take turns."""
-    ax.axvline(effective_cpus, color="#999999", linestyle=":", linewidth=1)
+    ax.axvline(effective_cpus, color=REFERENCE_GREY, linestyle=":", linewidth=1)
     ax.annotate(f"{effective_cpus} effective CPU{'' if effective_cpus == 1 else 's'}",
                 (effective_cpus, 0.02), xycoords=("data", "axes fraction"), fontsize=8,
                 ha="left")

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from helpers.core.colours import BLUISH_GREEN, VERMILLION
+
 STRICT_ENV = "LAB_STRICT_CHECKS"
 _ON_PURPOSE: ContextVar[bool] = ContextVar("wrong_on_purpose", default=False)
 
@@ -64,7 +66,7 @@ class CheckResult:
         return ("✅ " if self.passed else "❌ ") + self.message
 
     def _repr_html_(self) -> str:
-        colour = "#009E73" if self.passed else "#D55E00"
+        colour = BLUISH_GREEN if self.passed else VERMILLION
         return f"<p style='color:{colour}'><b>{html.escape(str(self))}</b></p>"
 
 

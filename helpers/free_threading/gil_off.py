@@ -19,8 +19,8 @@ source built with the same options, once with ``--disable-gil`` and once without
 *GIL twin* (:func:`find_twin`). Another patch release, or the same release compiled with
 other options (profile-guided optimisation, ``--enable-shared``, another compiler), differs
 by as much as free-threading costs, in either direction. :func:`single_thread_cost` times
-the pair in alternation; :func:`describe_overhead` says what that measured, and when no
-twin exists, which builds were found and why none is one.
+the pair in alternation; :func:`describe_single_thread_cost` says what that measured, and
+when no twin exists, which builds were found and why none is one.
 """
 from __future__ import annotations
 
@@ -512,7 +512,7 @@ def single_thread_cost(free: Interpreter, twin: Interpreter, workload: str = "co
 WAITED = 0.9  # CPU time ÷ wall time below this: a single thread waited for a CPU
 
 
-def describe_overhead(search: TwinSearch, cost: SingleThreadCost | None) -> str:
+def describe_single_thread_cost(search: TwinSearch, cost: SingleThreadCost | None) -> str:
     """What free-threading cost one thread, from what was measured — or, without a twin,
     why it was not measured (:meth:`TwinSearch.explain`)."""
     if cost is None:

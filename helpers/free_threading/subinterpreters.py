@@ -199,11 +199,12 @@ def _measure_here(interpreter: Interpreter, workload: str, size: int, workers: i
                   repeats: int, timeout: float) -> Measured:
     """The same measurement in this kernel (3.14+), with the same code measure_cli runs."""
     from helpers.core.experiments import compare
-    from helpers.core.measure_cli import start_costs
+    from helpers.core.measure_cli import pool_start_seconds
 
     comparison = compare(workload, EXECUTORS, size=size, tasks=workers, workers=workers,
                          repeats=repeats, timeout=timeout)
-    return Measured(interpreter, comparison, start_costs(EXECUTORS, repeats, timeout), True)
+    starts = pool_start_seconds(EXECUTORS, repeats, timeout)
+    return Measured(interpreter, comparison, starts, True)
 
 
 # --- what extension modules allow -------------------------------------------------------

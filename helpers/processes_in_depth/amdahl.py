@@ -25,6 +25,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from helpers.core.arguments import require_choice, require_float, require_int
+from helpers.core.colours import REFERENCE_GREY, VERMILLION
 from helpers.core.controls import RunPanel, bounded_slider
 from helpers.core.executors import MAX_WORKERS
 from helpers.core.experiments import stepped_progress
@@ -37,7 +38,7 @@ from helpers.core.workloads import WORKLOADS, get_workload
 # Workloads whose work grows in proportion to their size, so a job splits evenly.
 SPLITTABLE = ("count", "hash", "hash-1k", "zlib", "sleep")
 MAX_SERIAL_FRACTION = 0.95
-FITTED_COLOUR = "#D55E00"  # Okabe–Ito vermillion: apart from every executor colour
+FITTED_COLOUR = VERMILLION  # apart from every executor colour of these plots
 
 
 def amdahl_speedup(workers: int, serial_fraction: float, cpus: int | None = None) -> float:
@@ -181,7 +182,7 @@ def plot_scaling(scaling: Scaling) -> Figure:
     cpus = scaling.effective_cpus
     counts = draw_speedup_frame(ax, max(speedups), cpus, "ideal (no serial part)")
     ax.plot(counts, [amdahl_speedup(n, scaling.serial_fraction, cpus) for n in counts],
-            color="#999999", linestyle=":", label=f"Amdahl, s = {scaling.serial_fraction:.0%} "
+            color=REFERENCE_GREY, linestyle=":", label=f"Amdahl, s = {scaling.serial_fraction:.0%} "
             "(chosen)")
     fitted = scaling.fitted()
     if fitted is not None:

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from helpers.core.arguments import require_int
+from helpers.core.colours import BLUE, BLUISH_GREEN, REDDISH_PURPLE, VERMILLION
 from helpers.core.executors import resolve_start_method
 from helpers.core.experiments import stepped_progress
 from helpers.core.runner import ProgressCallback, RunResult, run_tasks
@@ -43,8 +44,8 @@ if TYPE_CHECKING:  # matplotlib is imported only to draw: worker processes stay 
 
 MIB = 2**20
 MAX_MEBIBYTES = 512
-WAY_COLOURS = {"in this process": "#0072B2", "pickled": "#D55E00",
-               "shared memory": "#009E73", "inherited (fork)": "#CC79A7"}
+WAY_COLOURS = {"in this process": BLUE, "pickled": VERMILLION,
+               "shared memory": BLUISH_GREEN, "inherited (fork)": REDDISH_PURPLE}
 
 _INHERITED: np.ndarray | None = None  # set by the parent just before it forks a pool
 

@@ -12,7 +12,7 @@ habits make such a pipeline safe:
   up as an error, not as a notebook that hangs.
 
 The same consumer works with threads (``queue.Queue``) and processes
-(``multiprocessing`` queues): :func:`run_pipeline` returns the work as a
+(``multiprocessing`` queues): :func:`run_producer_consumer` returns the work as a
 :class:`~helpers.core.runner.RunResult`, so its timeline draws like every other run.
 """
 from __future__ import annotations
@@ -69,9 +69,9 @@ def _queues(kind: str, method: str | None):
     return context.Queue, context
 
 
-def run_pipeline(kind: str = "threads", items: int | None = None, consumers: int = 3,
-                 maxsize: int = 0, produce_ms: int = 5, work_ms: int = 30,
-                 start_method: str | None = None) -> Pipeline:
+def run_producer_consumer(kind: str = "threads", items: int | None = None,
+                          consumers: int = 3, maxsize: int = 0, produce_ms: int = 5,
+                          work_ms: int = 30, start_method: str | None = None) -> Pipeline:
     """Produce ``items`` items (one every ``produce_ms``) for ``consumers`` consumers.
 
     ``kind``: ``"threads"`` (``queue.Queue``) or ``"processes"`` (``multiprocessing``

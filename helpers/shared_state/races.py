@@ -183,7 +183,8 @@ def plot_races(by_increment: dict[str, list[Race]]) -> Figure:
     """Expected against actual count for every repeat of every increment."""
     import matplotlib.pyplot as plt
 
-    from helpers.core.plots import OKABE_ITO, finish_figure
+    from helpers.core.colours import BLACK, OKABE_ITO
+    from helpers.core.plots import finish_figure
 
     fig, ax = plt.subplots(figsize=(7, 3.8))
     for i, (name, results) in enumerate(by_increment.items()):
@@ -191,7 +192,7 @@ def plot_races(by_increment: dict[str, list[Race]]) -> Figure:
         shift = (i - (len(by_increment) - 1) / 2) * 0.08  # side by side where lines coincide
         ax.plot([n + 1 + shift for n in range(len(results))], share, color=OKABE_ITO[i % 8],
                 marker="osD^v"[i % 5], linestyle=["-", "--", ":", "-."][i % 4], label=name)
-    ax.axhline(100, color="#000000", linestyle="--", linewidth=1, label="expected (nothing lost)")
+    ax.axhline(100, color=BLACK, linestyle="--", linewidth=1, label="expected (nothing lost)")
     ax.set_xticks(range(1, max(len(r) for r in by_increment.values()) + 1))
     ax.set_xlabel("repeat")
     ax.set_ylabel("counter ÷ expected (%)")

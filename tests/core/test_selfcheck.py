@@ -1,6 +1,11 @@
 """helpers.core.selfcheck: results that print and render, and the strict switch the tests use."""
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
+from helpers.core.colours import BLUISH_GREEN, VERMILLION
 from helpers.core.selfcheck import (
     STRICT_ENV,
     CheckFailed,
@@ -20,8 +25,19 @@ def test_check_result_display():
     ok, bad = CheckResult(True, "done"), CheckResult(False, "Not yet: x")
     assert ok and not bad
     assert str(ok).startswith("✅") and str(bad).startswith("❌")
-    assert "#009E73" in ok._repr_html_()
+    assert f"color:{BLUISH_GREEN}" in ok._repr_html_()
+    assert f"color:{VERMILLION}" in bad._repr_html_()
     assert not first_problem([(True, "a", "b"), (False, "wrong.", "try this.")], "yes")
+
+
+def test_importing_the_checks_does_not_import_matplotlib():
+    """Lesson modules that check answers run in the free-threaded venv, which has no
+    matplotlib: the checks take their colours from helpers.core.colours, not the plots."""
+    code = ("import sys, helpers.core.selfcheck; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'matplotlib'))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=True, cwd=Path(__file__).resolve().parents[2])
+    assert done.stdout.strip() == "[]"
 
 
 @pytest.fixture(autouse=True)

@@ -225,7 +225,7 @@ def test_a_same_release_with_other_options_or_compiler_is_no_twin(machine):
                        "LDFLAGS=-Wl,-rpath,<prefix>/lib`")
     assert whys[1] == "another compiler (Clang 18.1.3, not GCC 12.2.0)"
     assert "--enable-optimizations --with-lto" in whys[2]
-    text = ft.describe_overhead(search, None)
+    text = ft.describe_single_thread_cost(search, None)
     assert text.startswith("**Not measured:**") and "none is its twin" in text
     assert f"`{tmp / 'clang/bin/python3.13'}`: another compiler" in text
     assert "make free-threaded" in text and ft.GIL_ENV in text
@@ -246,7 +246,7 @@ def test_two_lab_builds_must_come_from_the_same_source_tarball(machine):
 def test_nothing_found_is_said_plainly(machine):
     tmp, add = machine
     free = build(tmp / "ft/bin/python3.14t", "3.14.0", free=True)
-    text = ft.describe_overhead(ft.find_twin(free), None)
+    text = ft.describe_single_thread_cost(ft.find_twin(free), None)
     assert "No GIL build of Python 3.14 was found at all." in text and "ranged" not in text
 
 
@@ -313,18 +313,19 @@ SEARCH = ft.TwinSearch(ft.Interpreter("/ft", "3.13.5", True), None)
 
 
 def test_overhead_words_say_only_what_was_measured():
-    slower = ft.describe_overhead(SEARCH, cost((1.2, 1.18, 1.25), (1.0, 1.0, 1.0)))
+    slower = ft.describe_single_thread_cost(SEARCH, cost((1.2, 1.18, 1.25), (1.0, 1.0, 1.0)))
     assert "CPU time **+20%**, wall time +20%" in slower
     assert "CPU time over all 3 pairs: +18% to +25%" in slower
     assert "above zero: free-threading costs this thread about 20%" in slower
     assert "3 pairs" in slower and "same build options" in slower
-    noise = ft.describe_overhead(SEARCH, cost((0.97, 1.05, 1.1), (1.0, 1.0, 1.0)))
+    noise = ft.describe_single_thread_cost(SEARCH, cost((0.97, 1.05, 1.1), (1.0, 1.0, 1.0)))
     assert "within the run-to-run spread — noise" in noise and "costs" not in noise
-    even = ft.describe_overhead(SEARCH, cost((0.98, 1.0, 1.01), (1.0, 1.0, 1.0)))
+    even = ft.describe_single_thread_cost(SEARCH, cost((0.98, 1.0, 1.01), (1.0, 1.0, 1.0)))
     assert "noise" in even and "faster" not in even.lower()
-    faster = ft.describe_overhead(SEARCH, cost((0.8, 0.85, 0.9), (1.0, 1.0, 1.0)))
+    faster = ft.describe_single_thread_cost(SEARCH, cost((0.8, 0.85, 0.9), (1.0, 1.0, 1.0)))
     assert "cannot say why" in faster and "disturbed" in faster
-    waited = ft.describe_overhead(SEARCH, cost((1.2, 1.2, 1.2), (1.0, 1.0, 1.0), busy=0.6))
+    waited = ft.describe_single_thread_cost(SEARCH,
+                                            cost((1.2, 1.2, 1.2), (1.0, 1.0, 1.0), busy=0.6))
     assert "0.60 of a CPU busy" in waited and "disturbed" in waited
     assert "costs this thread" not in waited
     for text in (slower, noise, even, faster, waited):  # no excuse about compiler differences
@@ -336,7 +337,7 @@ def test_one_disturbed_pair_of_many_does_not_widen_the_spread():
     measured = cost(ratios, (1.0,) * len(ratios))
     low, high, which = measured.spread()
     assert which == "the middle half of the 14 pairs" and 1.0 < low < high < 1.16
-    assert "costs this thread about 12%" in ft.describe_overhead(SEARCH, measured)
+    assert "costs this thread about 12%" in ft.describe_single_thread_cost(SEARCH, measured)
     assert measured.spread("wall")[2] == which
 
 

@@ -16,8 +16,8 @@ METHODS = multiprocessing.get_all_start_methods()
 @pytest.mark.parametrize("maxsize", [0, 2])
 def test_pipeline_processes_every_item_once_and_stops(kind, maxsize, no_leftover_processes):
     before = threading.active_count()
-    result = pipelines.run_pipeline(kind, items=12, consumers=3, maxsize=maxsize,
-                                    produce_ms=1, work_ms=5)
+    result = pipelines.run_producer_consumer(kind, items=12, consumers=3, maxsize=maxsize,
+                                             produce_ms=1, work_ms=5)
     assert sorted(rec.task for rec in result.run.records) == list(range(12))
     assert result.run.worker_count_seen <= 3 and result.run.executor == kind
     if maxsize:
@@ -27,11 +27,11 @@ def test_pipeline_processes_every_item_once_and_stops(kind, maxsize, no_leftover
 
 
 @pytest.mark.parametrize("call, name", [
-    (lambda: pipelines.run_pipeline("fibers"), "kind"),
-    (lambda: pipelines.run_pipeline(items=0), "items"),
-    (lambda: pipelines.run_pipeline(consumers=0), "consumers"),
-    (lambda: pipelines.run_pipeline(maxsize=-1), "maxsize"),
-    (lambda: pipelines.run_pipeline(work_ms=5000), "work_ms"),
+    (lambda: pipelines.run_producer_consumer("fibers"), "kind"),
+    (lambda: pipelines.run_producer_consumer(items=0), "items"),
+    (lambda: pipelines.run_producer_consumer(consumers=0), "consumers"),
+    (lambda: pipelines.run_producer_consumer(maxsize=-1), "maxsize"),
+    (lambda: pipelines.run_producer_consumer(work_ms=5000), "work_ms"),
     (lambda: deadlock.two_threads(True, timeout=0), "timeout"),
     (lambda: share_counter("telepathy"), "way"),
     (lambda: share_counter(WAYS[0], processes=0), "processes"),
