@@ -205,3 +205,44 @@ def test_each_package_index_names_exactly_its_modules(package):
         f"{package}/__init__.py's index is out of date: "
         f"missing {sorted(present - documented(folder))}, "
         f"gone {sorted(documented(folder) - present)}")
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the ``helpers`` modules it imports (lazy imports inside functions too)."""
+    modules = {module_name(p): p for p in python_files() if p.is_relative_to(HELPERS)}
+    graph = {}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        found = {module for _, module, _ in imports(tree, name, path.name == "__init__.py")}
+        graph[name] = {m for m in found if m in modules and m not in (name, "helpers")}
+    return graph
+
+
+def loops(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every cycle's modules (strongly connected components bigger than one module)."""
+    order, low, stack, found = {}, {}, [], []
+
+    def visit(node: str) -> None:
+        order[node] = low[node] = len(order)
+        stack.append(node)
+        for nxt in graph[node]:
+            if nxt not in order:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], order[nxt])
+        if low[node] == order[node]:
+            component = stack[stack.index(node):]
+            del stack[stack.index(node):]
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in graph:
+        if node not in order:
+            visit(node)
+    return found
+
+
+def test_the_import_graph_has_no_loops():
+    assert loops({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert not loops(import_graph())

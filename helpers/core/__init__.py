@@ -2,8 +2,9 @@
 
 ``settings``       quick mode (``LAB_QUICK``), the forced start method (``LAB_START_METHOD``), paths
 ``arguments``      argument validation: ``ValueError`` naming the parameter and its allowed range
-``system``         the environment report, the effective CPU count, the GIL probe
+``system``         the environment report, the effective CPU count, default workers, the GIL probe
 ``workloads``      CPU-bound, waiting, and GIL-releasing task functions
+``interrupts``     the kernel's interrupt (■) and worker processes: none is left without an owner
 ``executors``      the registry of executor kinds (serial, threads, processes, …)
 ``runner``         run N tasks on one executor: warm-up, repeats, median, CPU time
 ``experiments``    compare executors; sweep the number of workers
@@ -11,7 +12,8 @@
 ``memory``         how much memory a set of processes uses (USS/PSS)
 ``dask_session``   a local Dask cluster that is always closed
 ``words``          sentences derived from the measurements
-``plots``          the colours, and times, speedup and timeline plots
+``colours``        the lab's colours by name: the Okabe–Ito palette and a reference grey
+``plots``          times, speedup and timeline plots, each executor in its own colour
 ``progress``       progress bars for anything longer than a second
 ``controls``       bounded sliders and ``RunPanel``: Run button, progress, plot, words
 ``lab``            ``Lab``, the executor lab (notebooks 03 and 08)

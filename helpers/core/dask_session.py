@@ -231,8 +231,9 @@ def start_dask(workers: int | None = None, *, address: str | None = None,
     threads_before = {t.ident for t in threading.enumerate()}
     if address is not None:
         return DaskSession(Client(address, timeout=timeout), threads_before=threads_before)
-    from helpers.core.executors import interrupts_deferred, resolve_start_method
-    from helpers.core.runner import default_workers
+    from helpers.core.interrupts import interrupts_deferred
+    from helpers.core.settings import resolve_start_method
+    from helpers.core.system import default_workers
 
     workers = require_int("workers", default_workers() if workers is None else workers,
                           1, MAX_DASK_WORKERS)

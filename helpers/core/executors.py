@@ -19,7 +19,6 @@ import contextvars
 import importlib.util
 import inspect
 import multiprocessing
-import signal
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -27,7 +26,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from helpers.core.arguments import require_choice, require_int
-from helpers.core.settings import start_method as lab_start_method
+from helpers.core.interrupts import ignore_interrupts, interrupts_deferred
+from helpers.core.settings import resolve_start_method
 
 MAX_WORKERS = 64
 
@@ -70,29 +70,6 @@ def get_executor_kind(name: str) -> ExecutorKind:
     return EXECUTORS[require_choice("executor", name, EXECUTORS)]
 
 
-@contextmanager
-def interrupts_deferred() -> Iterator[None]:
-    """Hold back an interrupt (Ctrl-C, the kernel's ■) until the block has finished.
-
-    Used around a process pool's ``submit``, which may start a worker: interrupted half-way
-    through, the pool never learns the new worker's pid, so nothing could stop that worker.
-    Signals reach only the main thread; in any other thread this does nothing.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if received and callable(previous):
-            previous(signal.SIGINT, None)  # default_int_handler: raises KeyboardInterrupt
-        elif received and previous != signal.SIG_IGN:
-            raise KeyboardInterrupt
-
-
 class InterruptSafeProcessPool(ProcessPoolExecutor):
     """A ProcessPoolExecutor whose ``submit`` — which may start a worker process — is never
     cut short by an interrupt, so every worker it starts is one ``stop_now`` can stop."""
@@ -100,13 +77,6 @@ class InterruptSafeProcessPool(ProcessPoolExecutor):
     def submit(self, fn, /, *args, **kwargs):  # type: ignore[override]
         with interrupts_deferred():
             return super().submit(fn, *args, **kwargs)
-
-
-def ignore_interrupts() -> None:
-    """Pool-worker initializer. Jupyter's interrupt (■) sends SIGINT to the kernel's whole
-    process group; only the kernel should act on it (``open_executor`` then terminates the
-    workers). An idle worker hit by it would die printing a traceback into a later cell."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _process_pool(workers: int, method: str) -> Executor:
@@ -205,13 +175,6 @@ if importlib.util.find_spec("distributed") is not None:
         "dask", "Dask", _dask_executor, False,
         "a Dask LocalCluster (or $LAB_DASK_SCHEDULER): worker processes, one thread each, "
         "driven by a scheduler; the same code runs on a cluster of many machines"))
-
-
-def resolve_start_method(method: str | None) -> str:
-    """``method`` checked against this platform's methods; ``None`` means the lab default."""
-    if method is None:
-        return lab_start_method()
-    return require_choice("start_method", method, multiprocessing.get_all_start_methods())
 
 
 def stop_now(executor: Executor, grace: float = 2.0) -> None:

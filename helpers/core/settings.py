@@ -14,6 +14,8 @@ import multiprocessing
 import os
 from pathlib import Path
 
+from helpers.core.arguments import require_choice
+
 HELPERS_DIR = Path(__file__).resolve().parent.parent  # the helpers package
 SOURCE_ROOT = HELPERS_DIR.parent  # the folder that holds helpers/: PYTHONPATH for another Python
 
@@ -47,3 +49,10 @@ def start_method() -> str:
             raise ValueError(f"{START_METHOD_ENV} must be one of {allowed}, got {forced!r}")
         return forced
     return multiprocessing.get_start_method(allow_none=True) or allowed[0]
+
+
+def resolve_start_method(method: str | None) -> str:
+    """``method`` checked against this platform's methods; ``None`` means the lab default."""
+    if method is None:
+        return start_method()
+    return require_choice("start_method", method, multiprocessing.get_all_start_methods())

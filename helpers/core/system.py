@@ -154,6 +154,12 @@ def is_free_threaded_build() -> bool:
     return bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
 
 
+def default_workers() -> int:
+    """One worker per effective CPU, but at least 2: with a single worker nothing could
+    overlap, and a 1-CPU machine should still show what two workers do there."""
+    return max(2, effective_cpu_count())
+
+
 def gil_enabled() -> bool:
     """True when the GIL is active in this process right now."""
     check = getattr(sys, "_is_gil_enabled", None)
