@@ -17,9 +17,9 @@ from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from helpers.core.executors import resolve_start_method
 from helpers.core.latency_server import LatencyServer, fetch
 from helpers.core.pairs import interleaved, median_ratio  # shared with notebook 07
-from helpers.core.runner import default_workers, run_tasks, warm_up_call
+from helpers.core.runner import run_tasks, warm_up_call
 from helpers.core.settings import default
-from helpers.core.system import effective_cpu_count
+from helpers.core.system import default_workers, effective_cpu_count
 from helpers.core.workloads import get_workload
 from helpers.free_threading.gil_off import find_free_threaded, measure_threads
 from helpers.io_bound import ideal_wall

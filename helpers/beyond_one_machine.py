@@ -22,9 +22,10 @@ from matplotlib.figure import Figure
 from helpers.core.arguments import require_int
 from helpers.core.experiments import Comparison, compare
 from helpers.core.plots import IDEAL_STYLE, colour_for, finish_figure
-from helpers.core.runner import ProgressCallback, default_workers
+from helpers.core.runner import ProgressCallback
 from helpers.core.selfcheck import CheckResult, first_problem, not_yet
 from helpers.core.settings import default
+from helpers.core.system import default_workers
 from helpers.core.words import FASTER, Verdict, beyond_ideal, plural, speedup_phrase
 from helpers.core.workloads import count_primes, get_workload
 from helpers.processes_in_depth.data_movement import array_checksum, make_array

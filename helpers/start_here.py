@@ -19,7 +19,7 @@ def describe_first_run(run: RunResult) -> str:
             "on this machine.")
 
 
-def widget_check(effective_cpus: int) -> widgets.VBox:
+def widget_check(effective_cpus: int) -> tuple[widgets.IntSlider, widgets.HTML]:
     """A slider and a line of text that follows it: if the text changes, widgets work."""
     slider = widgets.IntSlider(value=4, min=1, max=16, description="workers")
     answer = widgets.HTML()
@@ -29,7 +29,7 @@ def widget_check(effective_cpus: int) -> widgets.VBox:
 
     slider.observe(lambda change: show(change["new"]), "value")
     slider.value = 2  # fills the text once
-    return widgets.VBox([slider, answer])
+    return slider, answer
 
 
 def package_versions(packages: tuple[str, ...] = WIDGET_PACKAGES) -> str:

@@ -12,12 +12,11 @@ def test_the_first_run_is_described_from_its_own_numbers():
 
 
 def test_the_widget_check_follows_its_slider_and_caps_at_the_cpus():
-    box = widget_check(effective_cpus=1)
-    slider, answer = box.children
+    slider, answer = widget_check(effective_cpus=1)
     assert answer.value == "2 workers → at most 1× faster here"
     slider.value = 5
     assert answer.value == "5 workers → at most 1× faster here"
-    assert widget_check(effective_cpus=4).children[1].value == "2 workers → at most 2× faster here"
+    assert widget_check(effective_cpus=4)[1].value == "2 workers → at most 2× faster here"
 
 
 def test_versions_name_each_package_and_say_when_one_is_missing():

@@ -32,9 +32,9 @@ from helpers.core.controls import RunPanel, bounded_slider
 from helpers.core.executors import EXECUTORS, resolve_start_method
 from helpers.core.experiments import DEFAULT_EXECUTORS, Comparison, compare
 from helpers.core.plots import plot_comparison
-from helpers.core.runner import ProgressCallback, default_workers
+from helpers.core.runner import ProgressCallback
 from helpers.core.settings import default, quick_mode
-from helpers.core.system import effective_cpu_count
+from helpers.core.system import default_workers, effective_cpu_count
 from helpers.core.words import describe
 from helpers.core.workloads import WORKLOADS, Workload, get_workload
 

@@ -2,12 +2,14 @@
 
 What :func:`run_tasks` does, in order:
 
-1. opens the executor (a pool of ``workers``) — not timed;
-2. **warms up**: one small call per worker, so process start-up, imports and
+1. **plans** the run (:func:`plan_run`): checks every argument, fills in the
+   defaults and returns a :class:`RunPlan` — nothing runs yet;
+2. opens the executor (a pool of ``workers``) — not timed;
+3. **warms up**: one small call per worker, so process start-up, imports and
    first-call costs are not counted as work;
-3. runs all tasks ``repeats`` times, timing each repeat with
+4. runs all tasks ``repeats`` times, timing each repeat with
    ``time.perf_counter`` (wall) and CPU time beside it;
-4. keeps the repeat with the **median** wall time: its per-task records
+5. keeps the repeat with the **median** wall time: its per-task records
    (which worker ran which task, when) and its results.
 
 CPU time counts every process that worked: ``time.process_time()`` of this
@@ -27,20 +29,22 @@ import statistics
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import Future, as_completed
+from concurrent.futures import Executor, Future, as_completed
 from concurrent.futures import TimeoutError as FuturesTimeout  # not the builtin on 3.10
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from helpers.core.arguments import require_float, require_int
 from helpers.core.executors import (
     ASYNC_SLOT,
     MAX_WORKERS,
+    ExecutorKind,
     get_executor_kind,
     open_executor,
     resolve_start_method,
 )
 from helpers.core.settings import default
-from helpers.core.system import effective_cpu_count
+from helpers.core.system import default_workers
 from helpers.core.workloads import Workload, get_workload
 
 MAX_TASKS = 4096  # enough for thousands of tiny tasks (notebook 05's granularity)
@@ -147,12 +151,6 @@ class RunResult:
         return order
 
 
-def default_workers() -> int:
-    """One worker per effective CPU, but at least 2: with a single worker nothing could
-    overlap, and a 1-CPU machine should still show what two workers do there."""
-    return max(2, effective_cpu_count())
-
-
 def _median_index(values: Sequence[float]) -> int:
     """Index of the value closest to the median (the lower one for even counts)."""
     ranked = sorted(range(len(values)), key=values.__getitem__)
@@ -177,7 +175,103 @@ def _collect(futures: list[Future], deadline: float, on_done: Callable[[], None]
                            ) from None
 
 
+@dataclass(frozen=True)
+class RunPlan:
+    """Everything :func:`run_tasks` decides before it starts a pool, all checked.
+
+    Resolving the arguments first, in one place, means a mistake (``workers=0``, an
+    unknown executor) raises ``ValueError`` before any worker starts, and the code
+    that runs and times the tasks reads settled values only.
+    """
+
+    name: str  # what the RunResult calls the workload ("count", or the function's name)
+    function: Callable[[object], object]
+    executor: ExecutorKind
+    workers: int
+    size: int | None  # None when each task has its own argument
+    arguments: tuple[object, ...]  # one per task: what task i is called with
+    repeats: int
+    start_method: str | None  # None for executors that run tasks in this process
+    timeout: float
+    warm_up_size: int | None  # a lab workload's smallest size; None for other functions
+
+    @property
+    def tasks(self) -> int:
+        """How many tasks each repeat runs: one per argument."""
+        return len(self.arguments)
+
+    @property
+    def is_async(self) -> bool:
+        """True for a coroutine function (``async def``): it runs on the asyncio executor."""
+        return inspect.iscoroutinefunction(self.function)
+
+    def new_result(self) -> RunResult:
+        """A :class:`RunResult` that describes this plan and holds no measurement yet."""
+        return RunResult(self.name, self.executor.name, self.workers, self.tasks, self.size,
+                         self.start_method)
+
+
+def plan_run(workload: str | Workload | Callable[[int], object], *,
+             executor: str = "threads", tasks: int | None = None, size: int | None = None,
+             workers: int | None = None, repeats: int | None = None,
+             start_method: str | None = None, timeout: float = DEFAULT_TIMEOUT,
+             arguments: Sequence[object] | None = None) -> RunPlan:
+    """Check the arguments of :func:`run_tasks` and fill in its defaults; nothing runs yet.
+
+    Each bad value raises ``ValueError`` naming its parameter. Two details: the
+    default number of tasks (2 per worker) is counted from the workers asked for,
+    before an executor with a fixed pool (serial: 1 worker) overrides them; and the
+    start method only matters, so is only checked, for executors using processes.
+    """
+    known = _lab_workload(workload)
+    function = known.function if known is not None else workload
+    workers = require_int("workers", default_workers() if workers is None else workers,
+                          1, MAX_WORKERS)
+    tasks = _task_count(tasks, workers, arguments)
+    repeats = require_int("repeats", int(default(3, 1)) if repeats is None else repeats,
+                          1, MAX_REPEATS)
+    timeout = require_float("timeout", timeout, 0.001, 24 * 3600)
+    size = _resolve_size(known, size) if arguments is None else None
+    kind = get_executor_kind(executor)
+    return RunPlan(
+        name=known.name if known is not None else getattr(function, "__name__", "task"),
+        function=function, executor=kind, workers=kind.fixed_workers or workers, size=size,
+        arguments=tuple(arguments) if arguments is not None else (size,) * tasks,
+        repeats=repeats,
+        start_method=None if kind.in_this_process else resolve_start_method(start_method),
+        timeout=timeout, warm_up_size=known.min_size if known is not None else None)
+
+
+def _lab_workload(workload: object) -> Workload | None:
+    """The lab :class:`Workload` that ``workload`` is, names, or whose function it is;
+    ``None`` for any other function. An unknown name raises ``ValueError``."""
+    if isinstance(workload, Workload):
+        return workload
+    if isinstance(workload, str) or _is_lab_function(workload):
+        return get_workload(workload)  # type: ignore[arg-type]
+    return None
+
+
+def _is_lab_function(function: object) -> bool:
+    """True when ``function`` is a lab workload's function (``count_up`` is "count")."""
+    try:
+        get_workload(function)  # type: ignore[arg-type]
+    except ValueError:
+        return False
+    return True
+
+
+def _task_count(tasks: int | None, workers: int, arguments: Sequence[object] | None) -> int:
+    """One task per argument when ``arguments`` is given, else ``tasks`` (default: 2 per
+    worker, so that every worker gets more than one)."""
+    if arguments is not None:
+        tasks = require_int("len(arguments)", len(arguments), 1, MAX_TASKS)
+    return require_int("tasks", 2 * workers if tasks is None else tasks, 1, MAX_TASKS)
+
+
 def _resolve_size(workload: Workload | None, size: int | None) -> int:
+    """The size each task gets: checked against a lab workload's range (its default
+    when ``None``); any other function must be given one."""
     if workload is None:
         if size is None:
             raise ValueError("size must be given for a function that is not a lab workload")
@@ -207,29 +301,32 @@ def run_tasks(workload: str | Workload | Callable[[int], object], *,
     ``on_repeat(partial)`` gets the result of the repeats done so far after every repeat
     but the last (between repeats, outside the timed part), so a plot can follow along.
     """
-    known = workload if isinstance(workload, Workload) else (
-        get_workload(workload) if isinstance(workload, str) or _is_lab_function(workload)
-        else None)
-    function = known.function if known else workload
-    workers = require_int("workers", default_workers() if workers is None else workers,
-                          1, MAX_WORKERS)
-    if arguments is not None:
-        tasks = require_int("len(arguments)", len(arguments), 1, MAX_TASKS)
-    tasks = require_int("tasks", 2 * workers if tasks is None else tasks, 1, MAX_TASKS)
-    repeats = require_int("repeats", int(default(3, 1)) if repeats is None else repeats,
-                          1, MAX_REPEATS)
-    timeout = require_float("timeout", timeout, 0.001, 24 * 3600)
-    is_async = inspect.iscoroutinefunction(function)
-    size = _resolve_size(known, size) if arguments is None else None
-    task_arguments = list(arguments) if arguments is not None else [size] * tasks
-    kind = get_executor_kind(executor)
-    workers = kind.fixed_workers or workers
-    method = resolve_start_method(start_method) if not kind.in_this_process else None
+    plan = plan_run(workload, executor=executor, tasks=tasks, size=size, workers=workers,
+                    repeats=repeats, start_method=start_method, timeout=timeout,
+                    arguments=arguments)
+    deadline = time.perf_counter() + plan.timeout  # the pool's start-up counts too
+    count_one = _progress_counter(plan.tasks * plan.repeats, on_progress)
+    with open_executor(plan.executor.name, plan.workers, plan.start_method) as pool:
+        if warmup and not plan.is_async:
+            _warm_up(pool, plan, deadline)
+        repeats = _run_repeats(pool, plan, deadline, count_one, on_repeat)
+    return _filled(plan.new_result(), repeats)
 
-    result = RunResult(known.name if known else getattr(function, "__name__", "task"),
-                       kind.name, workers, tasks, size, method)
-    deadline = time.perf_counter() + timeout
-    done, total = 0, tasks * repeats
+
+class _Repeat(NamedTuple):
+    """One timed pass over all the tasks."""
+
+    wall: float  # seconds from the first submit to the last task's end
+    cpu: float  # CPU seconds of this process plus, for process pools, of the workers
+    records: list[TaskRecord]  # in task order, times measured from the repeat's start
+    results: list[object]  # in task order
+
+
+def _progress_counter(total: int, on_progress: ProgressCallback | None
+                      ) -> Callable[[], None]:
+    """A function to call each time a task finishes: it counts the tasks done over all
+    repeats and reports ``on_progress(done, total)``."""
+    done = 0
 
     def count_one() -> None:
         nonlocal done
@@ -237,59 +334,77 @@ def run_tasks(workload: str | Workload | Callable[[int], object], *,
         if on_progress is not None:
             on_progress(done, total)
 
-    with open_executor(kind.name, workers, method) as pool:
-        if warmup and not is_async:
-            warm_size = known.min_size if known else None
-            _collect([pool.submit(warm_up_call, function, warm_size) for _ in range(workers)],
-                     deadline, lambda: None)
-        runs = []
-        for repeat in range(repeats):
-            runs.append(_one_repeat(pool, function, task_arguments, kind.in_this_process,
-                                    deadline, count_one))
-            if on_repeat is not None and repeat < repeats - 1:
-                on_repeat(_filled(replace(result), runs))
-    return _filled(result, runs)
+    return count_one
 
 
-def _filled(result: RunResult, runs: list[tuple]) -> RunResult:
-    """``result`` with the walls and CPU times of ``runs``, and the median run's records."""
-    result.walls = [wall for wall, _, _, _ in runs]
-    result.cpus = [cpu for _, cpu, _, _ in runs]
-    _, _, result.records, result.results = runs[_median_index(result.walls)]
+def _warm_up(pool: Executor, plan: RunPlan, deadline: float) -> None:
+    """Submit one small call per worker and wait for them all, so that starting
+    processes, importing and first calls are paid before the clock starts."""
+    futures = [pool.submit(warm_up_call, plan.function, plan.warm_up_size)
+               for _ in range(plan.workers)]
+    _collect(futures, deadline, lambda: None)
+
+
+def _run_repeats(pool: Executor, plan: RunPlan, deadline: float,
+                 count_one: Callable[[], None],
+                 on_repeat: Callable[[RunResult], None] | None) -> list[_Repeat]:
+    """Time all the tasks ``plan.repeats`` times; after each repeat but the last, hand
+    ``on_repeat`` a result built from the repeats so far (outside the timed part)."""
+    repeats: list[_Repeat] = []
+    for number in range(plan.repeats):
+        repeats.append(_one_repeat(pool, plan, deadline, count_one))
+        if on_repeat is not None and number < plan.repeats - 1:
+            on_repeat(_filled(plan.new_result(), repeats))
+    return repeats
+
+
+def _filled(result: RunResult, repeats: list[_Repeat]) -> RunResult:
+    """``result`` with the walls and CPU times of ``repeats``, and the median one's records."""
+    result.walls = [wall for wall, _, _, _ in repeats]
+    result.cpus = [cpu for _, cpu, _, _ in repeats]
+    _, _, result.records, result.results = repeats[_median_index(result.walls)]
     return result
 
 
-def _is_lab_function(function: object) -> bool:
-    try:
-        get_workload(function)  # type: ignore[arg-type]
-    except ValueError:
-        return False
-    return True
+def _one_repeat(pool: Executor, plan: RunPlan, deadline: float,
+                count_one: Callable[[], None]) -> _Repeat:
+    """Submit every task, wait for all, and time it: wall time with ``perf_counter``,
+    CPU time with ``process_time`` here plus what each task used in a worker process.
 
-
-def _one_repeat(pool, function, task_arguments, in_this_process, deadline, count_one):
-    """Submit every task, wait for all; return (wall, cpu, records, results)."""
-    call = timed_call_async if inspect.iscoroutinefunction(function) else timed_call
+    (Threads run in this process, so ``process_time`` already counts their CPU time.)
+    """
     cpu_start, start = time.process_time(), time.perf_counter()
-    futures, waiting = [], []
-    for task, argument in enumerate(task_arguments):
-        future = pool.submit(call, function, task, argument)
-        futures.append(future)
-        if future.done():  # the serial executor finishes inside submit(): report it now
-            future.result()
-            count_one()
-            if time.perf_counter() > deadline:
-                raise TimeoutError("tasks did not finish within the run's timeout")
-        else:
-            waiting.append(future)
+    futures, waiting = _submit_all(pool, plan, deadline, count_one)
     _collect(waiting, deadline, count_one)
     wall = time.perf_counter() - start
     pairs = [future.result() for future in futures]
     records = [_shift(record, start) for _, record in pairs]
     cpu = time.process_time() - cpu_start
-    if not in_this_process:
+    if not plan.executor.in_this_process:
         cpu += sum(record.cpu for record in records)
-    return wall, cpu, records, [value for value, _ in pairs]
+    return _Repeat(wall, cpu, records, [value for value, _ in pairs])
+
+
+def _submit_all(pool: Executor, plan: RunPlan, deadline: float,
+                count_one: Callable[[], None]) -> tuple[list[Future], list[Future]]:
+    """Submit one timed call per task; return all the futures and those to wait for.
+
+    The serial executor runs each task inside ``submit()``, so its future comes back
+    done: its progress is reported at once, and the deadline checked after it.
+    """
+    call = timed_call_async if plan.is_async else timed_call
+    futures, waiting = [], []
+    for task, argument in enumerate(plan.arguments):
+        future = pool.submit(call, plan.function, task, argument)
+        futures.append(future)
+        if future.done():
+            future.result()  # re-raise the task's exception now
+            count_one()
+            if time.perf_counter() > deadline:
+                raise TimeoutError("tasks did not finish within the run's timeout")
+        else:
+            waiting.append(future)
+    return futures, waiting
 
 
 def _shift(record: TaskRecord, origin: float) -> TaskRecord:

@@ -114,52 +114,85 @@ def _one_cpu(comparison: Comparison) -> str:
 
 
 def _why(comparison: Comparison) -> str:
-    cpus = comparison.effective_cpus
+    """The last line of :func:`describe`: why the executors compare as they do.
+
+    The first reason that applies wins: waiting overlaps on any machine; one CPU
+    cannot compute in parallel; a starved baseline makes every ratio noise.
+    Otherwise one sentence on threads and one on processes, when they ran.
+    """
     behaviour = _behaviour(comparison.baseline)
-    threads = comparison.runs.get("threads")
-    processes = comparison.runs.get("processes")
     if behaviour == "waits":
         return ("Waiting needs no CPU and releases the GIL, so workers overlap their waits "
                 "whatever the number of CPUs: the speedup comes from waiting together.")
-    if cpus == 1:
+    if comparison.effective_cpus == 1:
         return _one_cpu(comparison)
     if base_starved(comparison):
         return (f"Even the serial run kept only {comparison.baseline.utilisation:.1f} CPUs "
                 "busy: other programs are using this machine's CPUs, so these numbers are "
                 "noisy. Close other work and run again.")
-    parts = []
-    if threads is not None:
-        threads_gain = comparison.speedup("threads") >= FASTER
-        if behaviour == "cpu-bound" and gil_enabled():
-            parts.append("Threads " + ("sped up anyway, which is unusual under the GIL — run "
-                                       "it again" if threads_gain else
-                                       "did not speed up this pure-Python work: the GIL lets "
-                                       "one thread at a time run Python bytecode") + ".")
-        elif behaviour == "releases the GIL":
-            parts.append("Threads " + ("sped up because this C code releases the GIL while "
-                                       "it computes" if threads_gain else
-                                       "did not gain here although this code releases the "
-                                       "GIL: the tasks may be too small or memory-bound") + ".")
-        elif not gil_enabled():
-            parts.append("The GIL is off in this interpreter, so threads " +
-                         ("ran Python code in parallel." if threads_gain else
-                          "could run in parallel, but did not gain here."))
-    if processes is not None:
-        gain = comparison.speedup("processes")
-        if gain >= FASTER:
-            ideal = min(cpus, processes.workers, processes.tasks)
-            parts.append(f"Processes each have their own interpreter and GIL: {gain:.1f}× on "
-                         f"{cpus} effective CPUs ({against_ideal(gain, ideal)}).")
-        elif processes.utilisation >= PARALLEL:
-            parts.append(f"Processes kept {processes.utilisation:.1f} CPUs busy yet finished "
-                         f"only {gain:.2f}× faster: the CPUs also went to something else — "
-                         "other programs on this machine, or per-task overhead. Close other "
-                         "work and press Run again, or try larger tasks.")
-        else:
-            parts.append("Processes did not run in parallel here: with tasks this small, "
-                         "handing work to another process and sending results back costs "
-                         "as much as it saves. Try a larger work size.")
-    return " ".join(parts) or f"{cpus} effective CPUs were available."
+    parts = [_why_threads(comparison, behaviour), _why_processes(comparison)]
+    return (" ".join(part for part in parts if part)
+            or f"{comparison.effective_cpus} effective CPUs were available.")
+
+
+def _why_threads(comparison: Comparison, behaviour: str) -> str:
+    """Why threads sped up or not, from what the work does with the GIL; ``''`` when
+    there was no threads run, or nothing to say (GIL-holding work that is not CPU-bound)."""
+    if comparison.runs.get("threads") is None:
+        return ""
+    gained = comparison.speedup("threads") >= FASTER
+    if behaviour == "cpu-bound" and gil_enabled():
+        return _threads_under_the_gil(gained)
+    if behaviour == "releases the GIL":
+        return _threads_on_gil_releasing_code(gained)
+    if not gil_enabled():
+        return _threads_without_a_gil(gained)
+    return ""
+
+
+def _threads_under_the_gil(gained: bool) -> str:
+    """Pure-Python work under the GIL: threads take turns, so a gain is a surprise."""
+    return "Threads " + ("sped up anyway, which is unusual under the GIL — run it again"
+                         if gained else
+                         "did not speed up this pure-Python work: the GIL lets one thread "
+                         "at a time run Python bytecode") + "."
+
+
+def _threads_on_gil_releasing_code(gained: bool) -> str:
+    """C code that releases the GIL: threads can compute together, if the tasks allow."""
+    return "Threads " + ("sped up because this C code releases the GIL while it computes"
+                         if gained else
+                         "did not gain here although this code releases the GIL: the "
+                         "tasks may be too small or memory-bound") + "."
+
+
+def _threads_without_a_gil(gained: bool) -> str:
+    """A free-threaded interpreter with the GIL off: threads may run Python in parallel."""
+    return "The GIL is off in this interpreter, so threads " + (
+        "ran Python code in parallel." if gained else
+        "could run in parallel, but did not gain here.")
+
+
+def _why_processes(comparison: Comparison) -> str:
+    """Why processes sped up or not: a gain is measured against the ideal; CPUs busy
+    without a gain point at other programs or overhead; neither, at tasks too small."""
+    processes = comparison.runs.get("processes")
+    if processes is None:
+        return ""
+    gain = comparison.speedup("processes")
+    cpus = comparison.effective_cpus
+    if gain >= FASTER:
+        ideal = min(cpus, processes.workers, processes.tasks)
+        return (f"Processes each have their own interpreter and GIL: {gain:.1f}× on "
+                f"{cpus} effective CPUs ({against_ideal(gain, ideal)}).")
+    if processes.utilisation >= PARALLEL:
+        return (f"Processes kept {processes.utilisation:.1f} CPUs busy yet finished "
+                f"only {gain:.2f}× faster: the CPUs also went to something else — "
+                "other programs on this machine, or per-task overhead. Close other "
+                "work and press Run again, or try larger tasks.")
+    return ("Processes did not run in parallel here: with tasks this small, "
+            "handing work to another process and sending results back costs "
+            "as much as it saves. Try a larger work size.")
 
 
 def describe_sweep(executor: str, runs: dict[int, RunResult], effective_cpus: int) -> str:

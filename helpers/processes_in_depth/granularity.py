@@ -29,9 +29,9 @@ from helpers.core.controls import RunPanel, bounded_slider
 from helpers.core.executors import MAX_WORKERS
 from helpers.core.experiments import stepped_progress
 from helpers.core.plots import IDEAL_STYLE, colour_for, finish_figure
-from helpers.core.runner import MAX_TASKS, ProgressCallback, RunResult, default_workers, run_tasks
+from helpers.core.runner import MAX_TASKS, ProgressCallback, RunResult, run_tasks
 from helpers.core.settings import default
-from helpers.core.system import effective_cpu_count
+from helpers.core.system import default_workers, effective_cpu_count
 from helpers.core.words import FASTER, Verdict, beyond_ideal, plural, speedup_phrase
 from helpers.core.workloads import count_up
 
@@ -116,7 +116,7 @@ def sweep_chunk_sizes(items: int | None = None, iterations: int | None = None, *
     """Run ``items`` items of ``iterations`` additions serially, then in chunks on a pool.
 
     Defaults: 4,096 items of 1,000 additions (2,048 in quick mode), workers
-    as :func:`helpers.core.runner.default_workers`, chunk sizes :func:`default_chunk_sizes`.
+    as :func:`helpers.core.system.default_workers`, chunk sizes :func:`default_chunk_sizes`.
     ``on_result(sweep)`` is called after each chunk size, so a plot can follow along.
     """
     items = require_int("items", int(default(4096, 2048)) if items is None else items,

@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from helpers.core.arguments import require_choice, require_float, require_int
+from helpers.core.colours import VERMILLION
 from helpers.core.executors import resolve_start_method
 from helpers.core.settings import HELPERS_DIR, default
 from helpers.core.system import effective_cpu_count
@@ -200,7 +201,7 @@ class ScriptRun:
         out = (f"<p><b>{html.escape(self._header())}</b></p>"
                f"<pre>{html.escape(self.stdout.rstrip()) or '(no output)'}</pre>")
         if self.stderr.strip():
-            out += ("<p><b>stderr</b></p><pre style='color:#D55E00'>"
+            out += (f"<p><b>stderr</b></p><pre style='color:{VERMILLION}'>"
                     f"{html.escape(self.stderr.rstrip())}</pre>")
         return out
 
@@ -270,39 +271,56 @@ def run_script(name: str, start_method: str | None = None, *, number: int | None
     name = _check_name(name)
     method = resolve_start_method(start_method)
     timeout = require_float("timeout", timeout, 0.1, MAX_TIMEOUT)
-    args: list[str] = []
-    if name == FIXED:
-        number = default_number() if number is None else number
-        args.append(str(require_int("number", number, 1, MAX_NUMBER)))
-    elif number is not None:
-        raise ValueError(f"number must be None for {name!r}: only {FIXED!r} takes a number "
-                         f"(from 1 to {MAX_NUMBER}), got {number!r}")
-
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
+    arguments = script_arguments(name, number)
     with tempfile.TemporaryDirectory(prefix="lab-script-", ignore_cleanup_errors=True) as folder:
         copy = Path(folder) / f"{name}.py"
         copy.write_text(prepared_source(name, method).text, encoding="utf-8")
-        command = (sys.executable, str(copy), *args)
+        command = (sys.executable, str(copy), *arguments)
         start = time.perf_counter()
-        process = subprocess.Popen(command, cwd=folder, env=env, stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   text=True, encoding="utf-8", errors="replace",
-                                   **popen_options())
-        timed_out = False
-        try:
-            stdout, stderr = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            kill_group(process)
-            stdout, stderr = collect_output(process)
-        except BaseException:  # KeyboardInterrupt included: no child may outlive the cell
-            kill_group(process)
-            collect_output(process)
-            raise
+        process = start_script(command, folder)
+        stdout, stderr, timed_out = wait_bounded(process, timeout)
         seconds = time.perf_counter() - start
     return ScriptRun(name, command, method, process.returncode, stdout, stderr, seconds,
                      timed_out, timeout, process.pid,
                      parse_result(stdout) if name == FIXED else None)
+
+
+def script_arguments(name: str, number: int | None) -> list[str]:
+    """The command-line arguments for script ``name``: the fixed script's additions per
+    task (default :func:`default_number`); the seed script takes none."""
+    if name == FIXED:
+        number = default_number() if number is None else number
+        return [str(require_int("number", number, 1, MAX_NUMBER))]
+    if number is not None:
+        raise ValueError(f"number must be None for {name!r}: only {FIXED!r} takes a number "
+                         f"(from 1 to {MAX_NUMBER}), got {number!r}")
+    return []
+
+
+def start_script(command: tuple[str, ...], folder: str) -> subprocess.Popen:
+    """Start ``command`` in ``folder`` as the leader of a new process group, its output
+    unbuffered and in UTF-8 so lines arrive in the order they were printed."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
+    return subprocess.Popen(command, cwd=folder, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, encoding="utf-8", errors="replace", **popen_options())
+
+
+def wait_bounded(process: subprocess.Popen, timeout: float) -> tuple[str, str, bool]:
+    """Wait at most ``timeout`` s for the script; return its stdout, its stderr and
+    whether it timed out. On timeout, or on any exception (``KeyboardInterrupt``
+    included: no child may outlive the cell), the whole group is killed first."""
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+        return stdout, stderr, False
+    except subprocess.TimeoutExpired:
+        kill_group(process)
+        stdout, stderr = collect_output(process)
+        return stdout, stderr, True
+    except BaseException:
+        kill_group(process)
+        collect_output(process)
+        raise
 
 
 def collect_output(process: subprocess.Popen) -> tuple[str, str]:
@@ -330,8 +348,9 @@ _SEED_LINES = {
 }
 
 
-def _numbers(key: str, text: str) -> list[float]:
-    return [float(value) for value in _SEED_LINES[key].findall(text)]
+def _numbers(key: str, text: str) -> tuple[float, ...]:
+    """Every number that ``text`` prints on a line of kind ``key`` (see ``_SEED_LINES``)."""
+    return tuple(float(value) for value in _SEED_LINES[key].findall(text))
 
 
 def describe_run(run: ScriptRun, cpus: int | None = None) -> Verdict:
@@ -352,142 +371,225 @@ def describe_run(run: ScriptRun, cpus: int | None = None) -> Verdict:
     return _describe_seed(run)
 
 
-def _describe_seed(run: ScriptRun) -> Verdict:
-    method = run.start_method
-    threads = _numbers("threads", run.stdout)
-    processes = _numbers("processes", run.stdout)
-    sleeps = _numbers("sleep", run.stdout)
-    counts = [int(c) for c in _numbers("count", run.stdout)]
-    children = run.child_errors
-    # Extra 'Multithreading time' lines that no dead child accounts for: under forkserver,
-    # the fork server re-ran the script's top level while preloading it.
-    server_reran = method == "forkserver" and len(threads) - 1 > children
-    lines = [f"Under '{method}' the script ran for {run.seconds:.1f} s and exited with "
-             f"code {run.returncode}."]
-    if threads and processes and sleeps:
-        sleep = sleeps[0]
-        near = all(sleep - 0.05 <= t <= 1.25 * sleep + 0.2 for t in (threads[0], processes[-1]))
-        text = (f"It printed 'Multithreading time: {threads[0]:.2f} s' and 'Multiprocessing "
-                f"time: {processes[-1]:.2f} s'. ")
-        if near:
-            text += (f"Both are about the {sleep:.1f} s that io_bound_task sleeps: the sleep, "
-                     "not the GIL, decides both numbers, so they cannot show what the GIL does.")
-        elif server_reran and processes[-1] >= sleep + 0.8 * threads[0]:
-            text += (f"The sleep took {sleep:.1f} s; the multiprocessing time also holds the "
-                     "time the fork server spent re-running the threading part (below) before "
-                     "it could start the children.")
-        else:
-            text += (f"The sleep took {sleep:.1f} s; here the counting took longer, yet the "
-                     "two runs still cannot be compared (see below).")
-        lines.append(text)
-    if counts:
-        printed = ", ".join(f"{c:,}" for c in counts)
-        lines.append("The article gives the thread 10,000,000 additions and the process only "
-                     "5,000,000, so its two runs do not even do the same work. "
-                     + (f"The results printed ({printed}) show both." if 5_000_000 in counts
-                        else f"Here the results printed were {printed}: the 5,000,000 task "
-                             "never ran, and the extra lines come from other processes "
-                             "re-running the script's threading part."))
-    errors = run.bootstrap_errors
-    if children:
-        extra = max(len(threads) - 1 - server_reran - run.fork_server_died, 0)
-        lines.append(
-            f"{children} child process{'es' if children != 1 else ''} died with RuntimeError: "
-            "\"An attempt has been made to start a new process before the current process "
-            f"has finished its bootstrapping phase.\" Under '{method}' a child imports the "
-            "script again; with no `if __name__ == \"__main__\":` guard that import re-ran "
-            f"the threading part ({extra} extra 'Multithreading time' line"
-            f"{'s' if extra != 1 else ''}) and then tried to start processes of its own.")
-    if run.fork_server_died:
-        lines.append(
-            "The fork server itself died of the same RuntimeError: it imports the script once, "
-            "to preload it for every child, so it re-ran the threading part (one extra "
-            "'Multithreading time' line) and then tried to start processes of its own.")
-    elif server_reran:
-        lines.append(
-            "One more 'Multithreading time' line than the children explain: the fork server "
-            "imports the script once, to preload it for every child, and re-ran the threading "
-            "part; this Python ignores the error it then hit, so it went on to start the "
-            "children.")
-    if errors and processes:
-        lines.append(
-            f"Yet the parent still printed 'Multiprocessing time: {processes[-1]:.2f} s' "
-            f"and exited with code {run.returncode}: join() returns when a child dies, "
-            "and the script never checks exitcode. That time measures children that "
-            "crashed, not the work they were given.")
-    elif errors and not run.ok:
-        last = _last_error(run.stderr)
-        lines.append(f"The parent failed too (exit code {run.returncode}"
-                     + (f", last error: {last}" if last else "") + ") and printed no "
-                     "'Multiprocessing time': no child ever ran.")
-    elif method == "fork" and run.ok:
-        lines.append("Under 'fork' each child starts as a copy of the parent, already past "
-                     "the script's top level, so it runs only its target: that is why the "
-                     "script seems to work on Linux up to Python 3.13, and breaks under "
-                     "spawn (macOS, Windows) and forkserver (Linux from 3.14).")
-    if not run.ok and not errors:
-        lines.append(f"The script failed (exit code {run.returncode}); see its stderr.")
-    return Verdict(tuple(lines))
+# --- the seed script: what its output shows, and what it cannot show -----------------
 
+@dataclass(frozen=True)
+class _SeedOutput:
+    """The numbers the seed script printed, in the order it printed them.
+
+    Every process that ran the script's top level printed its own lines: a child
+    that re-imported the script (no main guard) adds a 'Multithreading time'.
+    """
+
+    run: ScriptRun
+    threads: tuple[float, ...]  # 'Multithreading time' lines
+    processes: tuple[float, ...]  # 'Multiprocessing time' lines
+    sleeps: tuple[float, ...]  # 'IO-bound task completed in' lines
+    counts: tuple[int, ...]  # 'CPU-bound task result' lines
+
+    @property
+    def server_reran(self) -> bool:
+        """True when 'Multithreading time' lines outnumber the parent's plus the dead
+        children's: under forkserver the fork server re-ran the script's top level while
+        preloading it."""
+        return (self.run.start_method == "forkserver"
+                and len(self.threads) - 1 > self.run.child_errors)
+
+
+def _read_seed_output(run: ScriptRun) -> _SeedOutput:
+    """The numbers in ``run``'s stdout, sorted by the line that printed them."""
+    return _SeedOutput(run, _numbers("threads", run.stdout), _numbers("processes", run.stdout),
+                       _numbers("sleep", run.stdout),
+                       tuple(int(c) for c in _numbers("count", run.stdout)))
+
+
+def _describe_seed(run: ScriptRun) -> Verdict:
+    """One sentence per thing the seed script's output shows, in the order a reader
+    needs them: the times, the uneven work, dead children, the fork server, the parent."""
+    seen = _read_seed_output(run)
+    lines = [f"Under '{run.start_method}' the script ran for {run.seconds:.1f} s and exited "
+             f"with code {run.returncode}.",
+             _seed_times(seen), _seed_uneven_work(seen), _seed_dead_children(seen),
+             _seed_fork_server(seen), _seed_parent(seen), _seed_failed(run)]
+    return Verdict(tuple(line for line in lines if line))
+
+
+def _seed_times(seen: _SeedOutput) -> str:
+    """The two times it printed, and why they say nothing about the GIL."""
+    if not (seen.threads and seen.processes and seen.sleeps):
+        return ""
+    return (f"It printed 'Multithreading time: {seen.threads[0]:.2f} s' and 'Multiprocessing "
+            f"time: {seen.processes[-1]:.2f} s'. " + _why_times_mislead(seen))
+
+
+def _why_times_mislead(seen: _SeedOutput) -> str:
+    """Both times near the sleep: the sleep decided them. Otherwise, what else did."""
+    sleep, threads, processes = seen.sleeps[0], seen.threads[0], seen.processes[-1]
+    if all(sleep - 0.05 <= t <= 1.25 * sleep + 0.2 for t in (threads, processes)):
+        return (f"Both are about the {sleep:.1f} s that io_bound_task sleeps: the sleep, "
+                "not the GIL, decides both numbers, so they cannot show what the GIL does.")
+    if seen.server_reran and processes >= sleep + 0.8 * threads:
+        return (f"The sleep took {sleep:.1f} s; the multiprocessing time also holds the "
+                "time the fork server spent re-running the threading part (below) before "
+                "it could start the children.")
+    return (f"The sleep took {sleep:.1f} s; here the counting took longer, yet the "
+            "two runs still cannot be compared (see below).")
+
+
+def _seed_uneven_work(seen: _SeedOutput) -> str:
+    """The article gives the thread twice the additions of the process."""
+    if not seen.counts:
+        return ""
+    printed = ", ".join(f"{c:,}" for c in seen.counts)
+    return ("The article gives the thread 10,000,000 additions and the process only "
+            "5,000,000, so its two runs do not even do the same work. "
+            + (f"The results printed ({printed}) show both." if 5_000_000 in seen.counts
+               else f"Here the results printed were {printed}: the 5,000,000 task "
+                    "never ran, and the extra lines come from other processes "
+                    "re-running the script's threading part."))
+
+
+def _seed_dead_children(seen: _SeedOutput) -> str:
+    """Children that re-imported the script (no main guard) and died starting processes."""
+    children = seen.run.child_errors
+    if not children:
+        return ""
+    extra = max(len(seen.threads) - 1 - seen.server_reran - seen.run.fork_server_died, 0)
+    return (f"{children} child process{'es' if children != 1 else ''} died with RuntimeError: "
+            "\"An attempt has been made to start a new process before the current process "
+            f"has finished its bootstrapping phase.\" Under '{seen.run.start_method}' a child "
+            "imports the script again; with no `if __name__ == \"__main__\":` guard that "
+            f"import re-ran the threading part ({extra} extra 'Multithreading time' line"
+            f"{'s' if extra != 1 else ''}) and then tried to start processes of its own.")
+
+
+def _seed_fork_server(seen: _SeedOutput) -> str:
+    """What the fork server did when it preloaded the script: died of it, or survived."""
+    if seen.run.fork_server_died:
+        return ("The fork server itself died of the same RuntimeError: it imports the script "
+                "once, to preload it for every child, so it re-ran the threading part (one "
+                "extra 'Multithreading time' line) and then tried to start processes of its "
+                "own.")
+    if seen.server_reran:
+        return ("One more 'Multithreading time' line than the children explain: the fork "
+                "server imports the script once, to preload it for every child, and re-ran "
+                "the threading part; this Python ignores the error it then hit, so it went on "
+                "to start the children.")
+    return ""
+
+
+def _seed_parent(seen: _SeedOutput) -> str:
+    """What the parent made of it: a time for crashed children, a failure, or — under
+    fork — a script that seems to work."""
+    run = seen.run
+    if run.bootstrap_errors and seen.processes:
+        return (f"Yet the parent still printed 'Multiprocessing time: {seen.processes[-1]:.2f} "
+                f"s' and exited with code {run.returncode}: join() returns when a child dies, "
+                "and the script never checks exitcode. That time measures children that "
+                "crashed, not the work they were given.")
+    if run.bootstrap_errors and not run.ok:
+        last = _last_error(run.stderr)
+        return (f"The parent failed too (exit code {run.returncode}"
+                + (f", last error: {last}" if last else "") + ") and printed no "
+                "'Multiprocessing time': no child ever ran.")
+    if run.start_method == "fork" and run.ok:
+        return ("Under 'fork' each child starts as a copy of the parent, already past the "
+                "script's top level, so it runs only its target: that is why the script seems "
+                "to work on Linux up to Python 3.13, and breaks under spawn (macOS, Windows) "
+                "and forkserver (Linux from 3.14).")
+    return ""
+
+
+def _seed_failed(run: ScriptRun) -> str:
+    """A failure that no bootstrapping error explains."""
+    if run.ok or run.bootstrap_errors:
+        return ""
+    return f"The script failed (exit code {run.returncode}); see its stderr."
+
+
+# --- the fixed script: the same work serially, in threads and in processes ------------
 
 def _describe_fixed(run: ScriptRun, cpus: int) -> Verdict:
+    """The three timings, then what they mean on this many CPUs with this GIL."""
     result = run.result
     if not run.ok or not result:
         return Verdict((f"The fixed script failed under '{run.start_method}' (exit code "
                         f"{run.returncode}) and printed no RESULT line; see its stderr.",))
+    if cpus == 1:
+        return Verdict((*_fixed_timings(result), *_fixed_on_one_cpu(result)))
+    return Verdict((*_fixed_timings(result), _fixed_threads(result),
+                    _fixed_processes(result, cpus),
+                    "Unlike the article's version there is no 2 s sleep to hide the "
+                    "difference, and every worker does the same number of additions."))
+
+
+def _gain(result: dict, way: str) -> float:
+    """Serial wall time ÷ the wall time of ``way`` ("threads" or "processes")."""
+    return result["serial"]["wall"] / result[way]["wall"]
+
+
+def _fixed_timings(result: dict) -> list[str]:
+    """One line per way of running the tasks: time or speedup, and CPUs busy."""
     serial, threads, processes = result["serial"], result["threads"], result["processes"]
-    workers, method = result["workers"], result["start_method"]
-    t_gain = serial["wall"] / threads["wall"]
-    p_gain = serial["wall"] / processes["wall"]
-    lines = [
+    workers = result["workers"]
+    return [
         f"Serial: {workers} tasks of {result['number']:,} additions took "
         f"{serial['wall']:.2f} s with {serial['cpus_busy']:.1f} CPUs busy.",
-        f"{workers} threads: {speedup_phrase(t_gain)}, {threads['cpus_busy']:.1f} CPUs busy.",
-        f"{workers} processes ('{method}'): {speedup_phrase(p_gain)}, "
+        f"{workers} threads: {speedup_phrase(_gain(result, 'threads'))}, "
+        f"{threads['cpus_busy']:.1f} CPUs busy.",
+        f"{workers} processes ('{result['start_method']}'): "
+        f"{speedup_phrase(_gain(result, 'processes'))}, "
         f"{processes['cpus_busy']:.1f} CPUs busy.",
     ]
-    if cpus == 1:
-        lines.append("You have 1 effective CPU: only one task can compute at a time, so no "
-                     "speedup can be expected from threads or processes here; what you see "
-                     "is what each of them costs.")
-        if max(t_gain, p_gain) >= FASTER:
-            lines.append("Where threads or processes look faster than serial above, that is "
-                         "noise, not parallelism: the serial run happened to be slower this "
-                         "time (timings on a shared machine vary). Run it again.")
-        return Verdict(tuple(lines))
-    if result.get("gil_enabled", True):
-        if threads["cpus_busy"] < 1.3 and t_gain < FASTER:
-            lines.append(f"The threads kept only {threads['cpus_busy']:.1f} CPUs busy: the "
-                         "GIL lets one thread at a time run Python bytecode, so the two "
-                         "threads took turns.")
-        elif threads["cpus_busy"] < 1.3:
-            lines.append(f"The threads finished sooner than serial, yet kept only "
-                         f"{threads['cpus_busy']:.1f} CPUs busy: the GIL made them take "
-                         f"turns. They used {threads['cpu']:.2f} s of CPU against serial's "
-                         f"{serial['cpu']:.2f} s, so the same additions simply cost less CPU "
-                         "time in that run: not parallelism. Run it again to see how much "
-                         "of it is noise.")
-        else:
-            lines.append(f"The threads kept {threads['cpus_busy']:.1f} CPUs busy, which is "
-                         "unusual with the GIL on: run it again.")
-    else:
-        lines.append("The GIL is off in this interpreter, so threads can run Python code in "
-                     f"parallel: they kept {threads['cpus_busy']:.1f} CPUs busy and were "
-                     f"{speedup_phrase(t_gain)}.")
-    busy = processes["cpus_busy"]
-    if busy >= 1.3 and p_gain >= FASTER:
-        lines.append(f"Each process has its own interpreter and GIL, so both computed at "
-                     f"once: {busy:.1f} CPUs busy, {p_gain:.1f}× on {cpus} effective CPUs.")
-    elif busy >= 1.3:
-        lines.append(f"Both processes computed at once ({busy:.1f} CPUs busy), but starting "
-                     f"them with '{method}' cost about as much as it saved: try a larger number.")
-    else:
-        lines.append(f"The processes kept only {busy:.1f} CPUs busy: the tasks were too small "
-                     "for the cost of starting processes, or another program was using the "
-                     "CPUs. Try a larger number, or run it again.")
-    lines.append("Unlike the article's version there is no 2 s sleep to hide the difference, "
-                 "and every worker does the same number of additions.")
-    return Verdict(tuple(lines))
+
+
+def _fixed_on_one_cpu(result: dict) -> list[str]:
+    """On one CPU nothing computes in parallel: a 'faster' is noise."""
+    lines = ["You have 1 effective CPU: only one task can compute at a time, so no "
+             "speedup can be expected from threads or processes here; what you see "
+             "is what each of them costs."]
+    if max(_gain(result, "threads"), _gain(result, "processes")) >= FASTER:
+        lines.append("Where threads or processes look faster than serial above, that is "
+                     "noise, not parallelism: the serial run happened to be slower this "
+                     "time (timings on a shared machine vary). Run it again.")
+    return lines
+
+
+def _fixed_threads(result: dict) -> str:
+    """What the threads show: turn-taking under the GIL, or parallelism without it."""
+    threads = result["threads"]
+    if not result.get("gil_enabled", True):
+        return ("The GIL is off in this interpreter, so threads can run Python code in "
+                f"parallel: they kept {threads['cpus_busy']:.1f} CPUs busy and were "
+                f"{speedup_phrase(_gain(result, 'threads'))}.")
+    if threads["cpus_busy"] < 1.3 and _gain(result, "threads") < FASTER:
+        return (f"The threads kept only {threads['cpus_busy']:.1f} CPUs busy: the GIL lets "
+                "one thread at a time run Python bytecode, so the two threads took turns.")
+    if threads["cpus_busy"] < 1.3:
+        return (f"The threads finished sooner than serial, yet kept only "
+                f"{threads['cpus_busy']:.1f} CPUs busy: the GIL made them take turns. They "
+                f"used {threads['cpu']:.2f} s of CPU against serial's "
+                f"{result['serial']['cpu']:.2f} s, so the same additions simply cost less CPU "
+                "time in that run: not parallelism. Run it again to see how much of it is "
+                "noise.")
+    return (f"The threads kept {threads['cpus_busy']:.1f} CPUs busy, which is unusual with "
+            "the GIL on: run it again.")
+
+
+def _fixed_processes(result: dict, cpus: int) -> str:
+    """What the processes show: their own GILs computing at once, unless start-up cost
+    or other programs ate the gain."""
+    busy, gain = result["processes"]["cpus_busy"], _gain(result, "processes")
+    if busy >= 1.3 and gain >= FASTER:
+        return (f"Each process has its own interpreter and GIL, so both computed at "
+                f"once: {busy:.1f} CPUs busy, {gain:.1f}× on {cpus} effective CPUs.")
+    if busy >= 1.3:
+        return (f"Both processes computed at once ({busy:.1f} CPUs busy), but starting them "
+                f"with '{result['start_method']}' cost about as much as it saved: try a "
+                "larger number.")
+    return (f"The processes kept only {busy:.1f} CPUs busy: the tasks were too small "
+            "for the cost of starting processes, or another program was using the "
+            "CPUs. Try a larger number, or run it again.")
 
 
 __all__ = ["BOOTSTRAP_MARK", "SCRIPTS", "ScriptRun", "ScriptSource", "default_number",

@@ -20,8 +20,6 @@ matplotlib.use("Agg")
 
 HELPERS = Path(__file__).resolve().parents[2] / "helpers"
 HEX_COLOUR = re.compile(r"#(?:[0-9A-Fa-f]{8}|[0-9A-Fa-f]{6}|[0-9A-Fa-f]{3,4})\b")
-# Modules another change still has to move to helpers.core.colours; remove each when it has.
-NOT_YET_MOVED = {"the_gil/script_runs.py"}
 
 
 def labelled(fig):
@@ -89,8 +87,6 @@ def test_colours_are_written_out_only_in_the_palette():
     found = {path.relative_to(HELPERS).as_posix(): hex_colours_in(path)
              for path in sorted(HELPERS.rglob("*.py"))}
     offenders = {name: hexes for name, hexes in found.items()
-                 if hexes and name != "core/colours.py" and name not in NOT_YET_MOVED}
+                 if hexes and name != "core/colours.py"}
     assert not offenders, f"use the names in helpers/core/colours.py instead: {offenders}"
     assert found["core/colours.py"], "the palette itself is written out in helpers.core.colours"
-    moved = sorted(name for name in NOT_YET_MOVED if not found.get(name))
-    assert not moved, f"no hex colour left in {moved}: remove it from NOT_YET_MOVED"
