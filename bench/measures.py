@@ -22,7 +22,7 @@ from helpers.core.settings import default
 from helpers.core.system import default_workers, effective_cpu_count
 from helpers.core.workloads import get_workload
 from helpers.free_threading.gil_off import find_free_threaded, measure_threads
-from helpers.io_bound import ideal_wall
+from helpers.io_bound.scraping import ideal_wall
 
 from .figures import MEASURED, NOT_MEASURED, Figure
 

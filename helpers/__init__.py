@@ -15,7 +15,7 @@ only; the core imports no lesson (``tests/test_layout.py`` checks both).
 ``threads/``             01 · start, join, share memory, use a pool
 ``processes``            02 · processes: start methods, separate memory, pools
 ``the_gil/``             03 · why CPU-bound threads do not speed up
-``io_bound``             04 · threads and asyncio for waiting
+``io_bound/``            04 · threads and asyncio for waiting
 ``processes_in_depth/``  05 · when processes pay off
 ``shared_state/``        06 · races, locks, queues, deadlock
 ``free_threading/``      07 · free-threaded builds and subinterpreters

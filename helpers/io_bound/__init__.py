@@ -1,0 +1,14 @@
+"""Notebook 04 · I/O-bound work: waiting for the network, for events, and for the GIL.
+
+``scraping``      serial / threads / asyncio / processes fetching the same pages
+``pool_size``     throughput (requests/s) against the number of threads; ``PoolSizeLab``
+``server_load``   K client threads against one server: throughput, p50, p95
+``waiting``       CPU time of blocked waiters; asyncio tasks versus threads
+``convoy``        round-trip time of an I/O thread while CPU-bound threads run
+``pool_cost``     start-up time and memory of a thread pool versus a process pool
+``exercises``     the exercises' self-checks
+
+Everything here waits rather than computes, and every wait is bounded. The clients are
+:func:`helpers.core.latency_server.fetch` (blocking, ``urllib``) and
+:func:`helpers.core.latency_server.fetch_async` (asyncio streams), both standard library.
+"""

@@ -1,0 +1,59 @@
+"""Part 1 · scraping: serial, threads, asyncio and processes fetching the same pages.
+
+``ideal_wall`` is the shortest possible time for rounds of simultaneous requests;
+``describe_scrape`` puts each run against it; ``asyncio_run_error`` shows why
+``asyncio.run`` fails inside a notebook (the kernel's event loop is already running).
+"""
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Callable, Mapping
+
+from helpers.core.arguments import require_float, require_int
+from helpers.core.runner import RunResult
+from helpers.core.words import plural, speedup_phrase
+
+
+
+def ideal_wall(requests: int, workers: int, latency_s: float) -> float:
+    """The shortest possible time: rounds of ``workers`` requests, each round one latency."""
+    require_int("requests", requests, 1, 100_000)
+    require_int("workers", workers, 1, 100_000)
+    require_float("latency_s", latency_s, 0, 100)
+    return math.ceil(requests / workers) * latency_s
+
+
+def describe_scrape(runs: Mapping[str, RunResult], latency_s: float) -> str:
+    """Markdown lines: each executor's time, speedup over the first run, CPU time, ideal."""
+    if not runs:
+        raise ValueError("runs must hold at least one RunResult")
+    base_name, base = next(iter(runs.items()))
+    lines = [f"- **{base_name}**: {base.wall:.2f} s for {base.tasks} pages "
+             f"({base.wall / base.tasks * 1000:.0f} ms a page; the server waits "
+             f"{latency_s * 1000:.0f} ms), CPU time {base.cpu:.2f} s."]
+    for name, run in list(runs.items())[1:]:
+        ideal = ideal_wall(run.tasks, run.workers, latency_s)
+        lines.append(f"- **{name}** ({plural(run.workers, 'worker')}): {run.wall:.2f} s, "
+                     f"{speedup_phrase(base.wall / run.wall, base_name)}; CPU time "
+                     f"{run.cpu:.2f} s; the ideal with {run.workers} at a time is {ideal:.2f} s.")
+    busy = max(run.utilisation for run in runs.values())
+    lines.append(f"- Waiting needs no CPU: at most {busy:.2f} CPUs were busy on average, so "
+                 "the time went to waiting, and waits overlap whatever the number of CPUs.")
+    return "\n".join(lines)
+
+
+def asyncio_run_error(coroutine_function: Callable, argument: object) -> str | None:
+    """Try ``asyncio.run(coroutine_function(argument))``; return the error text, or None.
+
+    Inside Jupyter the kernel's own event loop is already running this cell, and
+    ``asyncio.run`` refuses to start a second loop in the same thread.
+    """
+    coroutine = coroutine_function(argument)
+    try:
+        asyncio.run(coroutine)
+    except RuntimeError as error:
+        return f"RuntimeError: {error}"
+    finally:
+        coroutine.close()  # never started: close it, so no "never awaited" warning
+    return None

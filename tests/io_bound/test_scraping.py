@@ -1,0 +1,47 @@
+"""Part 1 · scraping: the ideal time, the words, and asyncio.run in a loop.
+
+Counts and ratios only, never absolute wall times: the machine is shared.
+"""
+import asyncio
+
+import pytest
+
+from helpers.core.latency_server import LatencyServer, fetch, fetch_async
+from helpers.core.runner import run_tasks
+from helpers.io_bound import scraping as sc
+
+
+@pytest.mark.parametrize(("call", "name"), [
+    (lambda: sc.ideal_wall(0, 1, 0.1), "requests"),
+    (lambda: sc.ideal_wall(4, 0, 0.1), "workers"),
+])
+def test_bad_inputs_raise_value_error_naming_the_parameter(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()
+
+
+def test_ideal_wall_counts_rounds():
+    assert sc.ideal_wall(16, 8, 0.05) == pytest.approx(0.1)
+    assert sc.ideal_wall(17, 8, 0.05) == pytest.approx(0.15)
+    assert sc.ideal_wall(3, 8, 0.05) == pytest.approx(0.05)
+
+
+def test_scrape_words_come_from_the_runs():
+    with LatencyServer(latency_ms=10, pages=4) as server:
+        urls = server.urls(4)
+        runs = {"serial": run_tasks(fetch, executor="serial", arguments=urls, repeats=1),
+                "asyncio": run_tasks(fetch_async, executor="asyncio", arguments=urls,
+                                     workers=4, repeats=1)}
+    assert runs["asyncio"].results == [server.payload_bytes] * 4
+    text = sc.describe_scrape(runs, 0.01)
+    assert "**serial**" in text and "**asyncio** (4 workers)" in text
+    with pytest.raises(ValueError, match="runs"):
+        sc.describe_scrape({}, 0.01)
+
+
+def test_asyncio_run_error_inside_a_running_loop():
+    async def inside():
+        return sc.asyncio_run_error(fetch_async, "http://127.0.0.1:9/page/0")
+
+    text = asyncio.run(inside())
+    assert text.startswith("RuntimeError:") and "running event loop" in text
