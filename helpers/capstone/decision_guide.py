@@ -84,31 +84,53 @@ def _gains(comparison: PipelineComparison, kind: str) -> str | None:
     return ", ".join(parts) + " serial" if parts else None
 
 
+POOLS = (("threads", "threads"), ("asyncio", "asyncio"), ("processes", "processes"),
+         ("interpreters (3.14+)", "interpreters"), ("Dask", "dask"))  # (row, executor kind)
+PARALLEL_POOLS = POOLS[2:]  # pools whose workers each have their own GIL
+
+
 def measured_here(comparison: PipelineComparison | None) -> dict[str, str]:
     """What this capstone run measured about each tool, in a few words."""
     if comparison is None or "serial" not in stage_runs(comparison, "fetch"):
         return {}
-    cpus = comparison.effective_cpus
-    found: dict[str, str] = {}
-    parse = stage_runs(comparison, "parse")
-    pools = {k: r for k, r in parse.items() if k != "serial"}
-    if "serial" in parse:
-        found["no pool (serial)"] = f"parse: {parse['serial'].wall * 1000:.1f} ms serially" + (
-            f", {min(r.wall for r in pools.values()) * 1000:.1f} ms at best in a pool"
-            if pools else "")
-    for tool, kind in (("threads", "threads"), ("asyncio", "asyncio"),
-                       ("processes", "processes"), ("interpreters (3.14+)", "interpreters"),
-                       ("Dask", "dask")):
+    found = _serial_measured(comparison)
+    for tool, kind in POOLS:
         gains = _gains(comparison, kind)
         if gains:
-            found[tool] = gains + (f" on {cpus} effective CPU{'s' if cpus > 1 else ''}"
+            found[tool] = gains + (_on_cpus(comparison.effective_cpus)
                                    if kind not in ("threads", "asyncio") else "")
-    for tool, kind in (("processes", "processes"), ("interpreters (3.14+)", "interpreters"),
-                       ("Dask", "dask")):
+    if comparison.effective_cpus == 1:
+        _add_one_cpu_caveats(found, comparison)
+    _add_unmeasured(found)
+    return found
+
+
+def _on_cpus(cpus: int) -> str:
+    return f" on {cpus} effective CPU{'s' if cpus > 1 else ''}"
+
+
+def _serial_measured(comparison: PipelineComparison) -> dict[str, str]:
+    """The serial row: parse's time serially and, if a pool ran it, its best time there."""
+    parse = stage_runs(comparison, "parse")
+    pools = {k: r for k, r in parse.items() if k != "serial"}
+    if "serial" not in parse:
+        return {}
+    return {"no pool (serial)": f"parse: {parse['serial'].wall * 1000:.1f} ms serially" + (
+        f", {min(r.wall for r in pools.values()) * 1000:.1f} ms at best in a pool"
+        if pools else "")}
+
+
+def _add_one_cpu_caveats(found: dict[str, str], comparison: PipelineComparison) -> None:
+    """On 1 effective CPU a parallel pool cannot gain: a 'faster' there is noise."""
+    for tool, kind in PARALLEL_POOLS:
         gain = stage_speedups(comparison, "compute").get(kind)
-        if cpus == 1 and tool in found:
+        if tool in found:
             found[tool] += (" — noise" if gain is not None and gain >= FASTER else "") + (
                 ": no parallel speedup is possible here")
+
+
+def _add_unmeasured(found: dict[str, str]) -> None:
+    """The rows a capstone run cannot measure: interpreters missing, the GIL, Dask."""
     if "interpreters (3.14+)" not in found and "interpreters" not in EXECUTORS:
         found["interpreters (3.14+)"] = f"not in this Python ({platform.python_version()})"
     if not gil_enabled():
@@ -118,7 +140,6 @@ def measured_here(comparison: PipelineComparison | None) -> dict[str, str]:
         found["free-threading (3.13t and later)"] = "this kernel has the GIL on"
     found.setdefault("Dask", "not in this run" + (" (the `dask` kind is registered: try it)"
                                                   if "dask" in EXECUTORS else ""))
-    return found
 
 
 @dataclass(frozen=True)

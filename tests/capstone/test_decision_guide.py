@@ -10,7 +10,7 @@ from helpers.capstone import decision_guide as guide_module
 from helpers.capstone.decision_guide import NOTEBOOKS, ROWS, decision_guide
 from helpers.core.system import gil_enabled
 
-from .test_pipeline import fake_comparison
+from .fakes import fake_comparison
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS = ("threads", "asyncio", "processes", "interpreters", "free-threading", "Dask")

@@ -1,0 +1,177 @@
+"""Notebook 09's exercises' self-checks: find the bottleneck, beat a target, pick tools.
+
+Each check returns a :class:`~helpers.core.selfcheck.CheckResult`: ✅ with why it is right,
+or ❌ with what is wrong and a hint that comes from *this* run's measurements.
+"""
+from __future__ import annotations
+
+from helpers.capstone.pipeline import (
+    PipelineComparison,
+    PipelineRun,
+    expected_summary,
+    run_pipeline,
+)
+from helpers.capstone.plan import STAGES, StagePlan, check_stages, describe_plan
+from helpers.capstone.verdicts import format_duration, kind_of_work
+from helpers.core.arguments import require_float
+from helpers.core.executors import EXECUTORS, get_executor_kind
+from helpers.core.selfcheck import CheckResult, first_problem, not_yet, passed
+from helpers.core.system import gil_enabled
+from helpers.core.words import plural
+
+ATTEMPTS = 3  # a target check measures up to this many times and keeps the fastest
+GUIDE_JOBS = {
+    "download 5,000 product pages from one slow web shop": ("asyncio", "threads"),
+    "resize 400 photos with a pure-Python loop on an 8-core laptop": ("processes",
+                                                                      "interpreters"),
+    "parse 30 small JSON replies that already arrived": ("serial",),
+    "count words in 2 TB of logs spread over a cluster": ("dask",),
+}
+GUIDE_TOOLS = ("serial", "threads", "asyncio", "processes", "interpreters", "free-threading",
+               "dask")
+
+
+def _parallel(kind: str) -> bool:
+    """True for kinds that can run Python code on several CPUs even with the GIL on."""
+    return kind == "interpreters" or not get_executor_kind(kind).in_this_process
+
+
+# --- exercise 1: the bottleneck -------------------------------------------------------------
+
+def check_bottleneck(answer: object, run: object) -> CheckResult:
+    """Exercise 1: ``answer`` names the longest stage of the measured ``run``."""
+    if not isinstance(run, PipelineRun):
+        return not_yet(f"the second argument should be a PipelineRun, got {type(run).__name__}.",
+                       "pass comparison.runs['all threads'].")
+    times = ", ".join(f"{stage} {format_duration(run.wall(stage))}" for stage in STAGES)
+    if answer not in STAGES:
+        return not_yet(f"bottleneck is {answer!r}, not one of {list(STAGES)}.",
+                       "write the name of one stage as a string, e.g. \"parse\".")
+    if answer != run.bottleneck:
+        return not_yet(f"in this run {answer} took {format_duration(run.wall(answer))}, but "
+                       "another stage took longer.",
+                       f"compare the segments of the '{run.label}' bar; the stage "
+                       f"{kind_of_work(run, answer)} ({run.utilisation(answer):.2f} CPUs busy)."
+                       " Which stage did the tools not shrink as much?")
+    return passed(f"{answer} was the bottleneck ({times}): {_why_bottleneck(run, answer)}.")
+
+
+def _why_bottleneck(run: PipelineRun, stage: str) -> str:
+    kind, cpus, fetch_kind = run.plan[stage][0], run.effective_cpus, run.plan["fetch"][0]
+    if kind_of_work(run, stage) == "waits":
+        return f"{stage} waits: more threads or asyncio tasks would overlap more of its waits"
+    text = (f"{fetch_kind} removed most of the waiting; what is left is {stage}, computing on "
+            f"{kind}" if fetch_kind != "serial" and stage != "fetch"
+            else f"{stage} computes, on {kind}")
+    if cpus == 1:
+        return text + "; with 1 effective CPU no tool can shrink it"
+    if _parallel(kind):
+        return text + f"; only more than your {cpus} effective CPUs would shrink it further"
+    if gil_enabled():
+        return (text + ": under the GIL that is one CPU at a time — processes could use your "
+                f"{cpus} effective CPUs")
+    return text + f": the GIL is off, so threads can use your {cpus} effective CPUs"
+
+
+# --- exercise 2: beat the target ------------------------------------------------------------
+
+def target_time(comparison: PipelineComparison) -> float:
+    """Halfway between the baseline's total and the fastest measured total, in seconds."""
+    best = comparison.fastest.total
+    return best + (comparison.baseline.total - best) / 2
+
+
+def check_beat_target(stages: object, target_s: float, **options) -> CheckResult:
+    """Exercise 2: run the pipeline with ``stages``; pass when its total ≤ ``target_s``.
+
+    Timings on a shared machine vary, so it measures up to :data:`ATTEMPTS` times and
+    keeps the fastest run (it stops as soon as one beats the target).
+    """
+    try:
+        plan = check_stages(stages)
+        target_s = require_float("target_s", target_s, 0.001, 3600)
+    except ValueError as error:
+        return not_yet(f"{error}.", "use a dict such as {\"fetch\": (\"threads\", 8)}; kinds "
+                       f"are {list(EXECUTORS)}.")
+    try:
+        runs = _measure_until_beaten(plan, target_s, options)
+    except Exception as error:  # a wrong answer must not stop "Run all"
+        return not_yet(f"the pipeline failed: {type(error).__name__}: {error}",
+                       "start from the reference solution and change one stage at a time.")
+    return _against_target(plan, runs, target_s)
+
+
+def _measure_until_beaten(plan: StagePlan, target_s: float, options: dict) -> list[PipelineRun]:
+    """Up to :data:`ATTEMPTS` runs of ``plan``; stops after the first within ``target_s``."""
+    runs: list[PipelineRun] = []
+    while len(runs) < ATTEMPTS and (not runs or runs[-1].total > target_s):
+        runs.append(run_pipeline(plan, label="your stages", **options))
+    return runs
+
+
+def _against_target(plan: StagePlan, runs: list[PipelineRun], target_s: float) -> CheckResult:
+    """Right answer first, then the fastest of ``runs`` against ``target_s``."""
+    run = min(runs, key=lambda r: r.total)
+    slow, tries = run.bottleneck, plural(len(runs), "run")
+    return first_problem([
+        (all(r.summary == expected_summary(r.job) for r in runs),
+         "the aggregate is not the right answer.",
+         "keep the four stages; only choose tools and workers."),
+        (run.total <= target_s, _over_target(run, target_s, tries),
+         target_hint(run, slow) + (" You are close: timings vary, so run it again."
+                                    if run.total < target_s * 1.1 else "")),
+    ], f"{run.total:.2f} s ≤ {target_s:.2f} s (fastest of {tries}) with "
+       f"{describe_plan(plan)}; longest stage: {slow}." + _go_further(run))
+
+
+def _over_target(run: PipelineRun, target_s: float, tries: str) -> str:
+    """How far over the target the fastest run was, and what its longest stage did."""
+    slow = run.bottleneck
+    return (f"the fastest of {tries} took {run.total:.2f} s, {run.total - target_s:.2f} s over "
+            f"the target of {target_s:.2f} s. The longest stage was {slow} "
+            f"({format_duration(run.wall(slow))}, {run.utilisation(slow):.2f} CPUs busy: it "
+            f"{kind_of_work(run, slow)}).")
+
+
+def _go_further(run: PipelineRun) -> str:
+    kind = run.plan["compute"][0]
+    if run.effective_cpus > 1 and gil_enabled() and not _parallel(kind):
+        return (f" Compute still ran on {kind}, one CPU at a time: try processes for it "
+                f"and see how far below the target you get.")
+    return ""
+
+
+def target_hint(run: PipelineRun, stage: str) -> str:
+    """What would make ``stage`` of ``run`` shorter, from how it behaved."""
+    kind, workers = run.plan[stage]
+    if kind_of_work(run, stage) == "waits":
+        return (f"{stage} mostly waits: threads or asyncio overlap the waits"
+                + (" — try more workers." if kind != "serial" else "."))
+    if run.effective_cpus == 1:
+        return (f"{stage} computes, and with 1 effective CPU no pool can speed it up: "
+                "win the time back in the stage that waits.")
+    if _parallel(kind):
+        return (f"{stage} already runs on {kind} ×{workers}; another stage may have room, or "
+                "the machine is busy with other work.")
+    return (f"{stage} computes in pure Python: under the GIL only processes (or "
+            "interpreters on 3.14+) run it on several CPUs.")
+
+
+# --- exercise 3: a tool per job -------------------------------------------------------------
+
+def check_tool_guide(choices: object) -> CheckResult:
+    """Exercise 3: a tool from :data:`GUIDE_TOOLS` for every job in :data:`GUIDE_JOBS`."""
+    if not isinstance(choices, dict):
+        return not_yet(f"expected a dict of job → tool, got {type(choices).__name__}.",
+                       "start from the dict given in the exercise and fill in each value.")
+    for job, good in GUIDE_JOBS.items():
+        choice = choices.get(job)
+        if choice not in GUIDE_TOOLS:
+            return not_yet(f"the job {job!r} has {choice!r}.",
+                           f"write one of {list(GUIDE_TOOLS)} for every job.")
+        if choice not in good:
+            return not_yet(f"{choice!r} is not the best fit for {job!r}.",
+                           "look the job up in the decision guide: does it wait, compute, "
+                           "or need more than one machine — and is it worth a pool at all?")
+    return passed("every job has a good tool; the guide's last column says which notebook "
+                  "measured why.")

@@ -1,0 +1,68 @@
+"""``CapstoneLab``: pick a tool and a number of workers per stage, press Run, compare.
+
+A :class:`~helpers.core.controls.RunPanel` with one row per stage. Each run is measured
+like the notebook's choices (:func:`helpers.capstone.pipeline.run_pipeline`), drawn beside
+them (:func:`helpers.capstone.plot.plot_pipelines`) and described in one line
+(:func:`helpers.capstone.verdicts.describe_choice`). A failure is shown, not raised.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import ipywidgets as widgets
+
+from helpers.capstone.pipeline import PipelineComparison, PipelineRun, run_pipeline
+from helpers.capstone.plan import STAGES, StagePlan, check_stages, reference_stages, settings
+from helpers.capstone.plot import plot_pipelines
+from helpers.capstone.verdicts import describe_choice
+from helpers.core.controls import RunPanel, bounded_slider
+from helpers.core.executors import EXECUTORS
+from helpers.core.runner import ProgressCallback
+
+JOB_OPTIONS = ("pages", "latency_ms", "payload_bytes", "compute_size")
+
+
+class CapstoneLab(RunPanel):
+    """Pick a tool and a number of workers per stage, press Run, compare with ``comparison``."""
+
+    def __init__(self, comparison: PipelineComparison | None = None,
+                 stages: Mapping | None = None, **options) -> None:
+        self.comparison = comparison
+        self.options = options
+        self.job = comparison.baseline.job if comparison else settings(
+            *(options.get(k) for k in JOB_OPTIONS))
+        plan = check_stages(stages if stages is not None else reference_stages(self.job))
+        self.kinds, self.workers = {}, {}
+        rows = [self._stage_row(stage, *plan[stage]) for stage in STAGES]
+        self.results: PipelineRun | None = None
+        super().__init__(rows)
+
+    def _stage_row(self, stage: str, kind: str, count: int) -> widgets.HBox:
+        """The stage's kind and workers controls, kept in ``self.kinds`` / ``self.workers``."""
+        self.kinds[stage] = widgets.Dropdown(options=list(EXECUTORS), value=kind,
+                                             description=stage,
+                                             layout=widgets.Layout(width="230px"))
+        self.workers[stage] = bounded_slider("workers", count, 1, 32, width="300px")
+        return widgets.HBox([self.kinds[stage], self.workers[stage]])
+
+    def stages(self) -> StagePlan:
+        """The plan the controls show now."""
+        return check_stages({stage: (self.kinds[stage].value, self.workers[stage].value)
+                             for stage in STAGES})
+
+    def run(self) -> PipelineRun | None:
+        result = self.guarded(self._measure_and_show)
+        if result is not None:
+            self.results = result
+        return result
+
+    def _measure_and_show(self, on_progress: ProgressCallback) -> PipelineRun:
+        """Run the pipeline as the controls say, on this lab's job; plot it and say how it went."""
+        job = {name: getattr(self.job, name) for name in JOB_OPTIONS}
+        run = run_pipeline(self.stages(), label="your choice", on_progress=on_progress,
+                           **{**job, **self.options})
+        shown = (self.comparison.with_run(run) if self.comparison
+                 else PipelineComparison({run.label: run}))
+        self.show(plot_pipelines(shown))
+        self.words.value = describe_choice(run, self.comparison)
+        return run
