@@ -143,6 +143,11 @@ def _serial_compute(serial: RunResult) -> str:
                "compute time here is noisy." if starved else "."))
 
 
+def _subject(kind: str) -> str:
+    """The executor kind as the subject of a sentence: "Threads were…", "Asyncio tasks were…"."""
+    return {"asyncio": "Asyncio tasks", "dask": "Dask workers"}.get(kind, kind.capitalize())
+
+
 def _compute_in_one_process(kind: str, gain: float) -> str:
     """Threads or asyncio on compute: one at a time, unless the GIL is off."""
     if kind == "threads" and not gil_enabled():
@@ -154,12 +159,12 @@ def _compute_in_one_process(kind: str, gain: float) -> str:
         why = ": the GIL lets one thread at a time run Python code."
     else:
         why = ": one event loop runs one coroutine's computation at a time."
-    return f"{kind.capitalize()} were {speedup_phrase(gain)}{why}"
+    return f"{_subject(kind)} were {speedup_phrase(gain)}{why}"
 
 
 def _compute_in_a_pool(kind: str, gain: float, run: RunResult, cpus: int) -> str:
     """Processes (or another pool with its own GILs) on compute, against the CPUs there."""
-    line = f"{kind.capitalize()} were {speedup_phrase(gain)}"
+    line = f"{_subject(kind)} were {speedup_phrase(gain)}"
     if cpus == 1:
         return line + (": this machine gives you 1 effective CPU, so processes (or any other "
                        "pool) cannot speed the compute stage up — only the waiting stage can "

@@ -35,3 +35,13 @@ def test_profile_says_which_stage_waits_and_which_computes():
     assert "**fetch**: 800 ms, 0.05 CPUs busy — it waits" in text
     assert "**compute**: 1.00 s, 1.00 CPUs busy — it computes; the longest stage" in text
     assert "too brief to matter" in text
+
+
+def test_each_executor_kind_reads_as_the_subject_of_a_sentence():
+    comparison = fake_comparison()
+    comparison.runs["asyncio"] = fake_run(
+        "asyncio", ["asyncio", "serial", "asyncio", "serial"], [0.06, 0.001, 1.0, 0.001],
+        [0.02, 0.001, 1.0, 0.001])
+    del comparison.runs["threads + processes"]
+    text = describe_pipelines(comparison).text
+    assert "Asyncio tasks were" in text and "Asyncio were" not in text
