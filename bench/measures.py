@@ -21,7 +21,8 @@ from helpers.core.runner import run_tasks, warm_up_call
 from helpers.core.settings import default
 from helpers.core.system import default_workers, effective_cpu_count
 from helpers.core.workloads import get_workload
-from helpers.free_threading.gil_off import find_free_threaded, measure_threads
+from helpers.free_threading.gil_off import measure_threads
+from helpers.free_threading.other_pythons import find_free_threaded
 from helpers.io_bound.scraping import ideal_wall
 
 from .figures import MEASURED, NOT_MEASURED, Figure

@@ -5,7 +5,7 @@
 # Where the interpreter comes from, first match wins (newest first):
 #   1. LAB_FT_PYTHON          (any free-threaded python: 3.13t, 3.14t, 3.15t, ...)
 #   2. python3.15t, python3.14t, python3.13t on PATH
-#   3. the cache of an earlier build: ${LAB_FT_CACHE:-~/.cache/concurrency-lab}/python3.13t
+#   3. the cache of an earlier build: ${LAB_PY_CACHE:-~/.cache/concurrency-lab}/python3.13t
 #   4. a new build of Debian trixie's python3.13 source package into that cache
 #      (Debian/Ubuntu as root; kept for later runs)
 #
@@ -24,7 +24,7 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/debian_apt.sh"
 
-CACHE="${LAB_FT_CACHE:-$HOME/.cache/concurrency-lab}"
+CACHE="${LAB_PY_CACHE:-$HOME/.cache/concurrency-lab}"  # the lab's cache, shared with make pythons
 MINOR=3.13
 FT_PREFIX="$CACHE/python${MINOR}t"
 GIL_PREFIX="$CACHE/python${MINOR}-gil"
@@ -255,7 +255,7 @@ main() {
   if [ -x .venv/bin/python ]; then
     timeout 120 .venv/bin/python - "$FT" <<'EOF' || warn "could not look for its GIL twin"
 import sys
-from helpers.free_threading.gil_off import find_twin, probe
+from helpers.free_threading.other_pythons import find_twin, probe
 search = find_twin(probe(sys.argv[1]))
 if search.twin:
     print(f"free-threaded: its GIL twin (same source and options): {search.twin.path}")

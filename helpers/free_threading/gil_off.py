@@ -1,4 +1,4 @@
-"""Free-threaded Python, measured from a normal kernel.
+"""Free-threaded Python, measured from a normal kernel: GIL off and on, and one thread's cost.
 
 A free-threaded build (``python3.13t``, ``python3.14t``; PEP 703, supported since 3.14 by
 PEP 779) has no GIL: threads run Python code on several CPUs at once. The same binary
@@ -7,327 +7,46 @@ can switch the GIL back on with ``PYTHON_GIL=1``, so one interpreter shows both 
 This kernel stays what it is. :func:`measure_threads` starts the free-threaded
 interpreter on :mod:`helpers.core.measure_cli`, which runs the lab's own runner there and
 prints JSON; the results come back as ordinary :class:`~helpers.core.experiments.Comparison`
-objects that plot and describe like every other measurement in the lab.
-
-Where is one? :func:`find_free_threaded` looks, in order, at ``LAB_FT_PYTHON``, the
-project's ``.venv-ft`` (``make free-threaded``), ``python3.15t`` / ``python3.14t`` /
-``python3.13t`` on ``PATH``, and the build cache of ``make free-threaded`` (newest first).
-:data:`HOW_TO_GET_ONE` says how to get one on your own machine.
+objects that plot and describe like every other measurement in the lab. Finding that
+interpreter is :mod:`helpers.free_threading.other_pythons`' job (``find_free_threaded``).
 
 What does free-threading cost one thread? Only a like-for-like pair can say: the same
 source built with the same options, once with ``--disable-gil`` and once without — its
-*GIL twin* (:func:`find_twin`). Another patch release, or the same release compiled with
-other options (profile-guided optimisation, ``--enable-shared``, another compiler), differs
-by as much as free-threading costs, in either direction. :func:`single_thread_cost` times
-the pair in alternation; :func:`describe_single_thread_cost` says what that measured, and
-when no twin exists, which builds were found and why none is one.
+*GIL twin* (``other_pythons.find_twin``). Another patch release, or the same release
+compiled with other options, differs by as much as free-threading costs, in either
+direction. :func:`single_thread_cost` times the pair in alternation;
+:func:`describe_single_thread_cost` says what that measured, and when no twin exists, which
+builds were found and why none is one.
 """
 from __future__ import annotations
 
 import json
-import os
-import shlex
-import shutil
 import statistics
 import subprocess
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 from helpers.core.arguments import require_choice, require_int
 from helpers.core.controls import RunPanel
 from helpers.core.experiments import Comparison
 from helpers.core.pairs import interleaved, ratios
-from helpers.core.runner import RunResult, TaskRecord
 from helpers.core.selfcheck import CheckResult, first_problem, not_yet
-from helpers.core.settings import SOURCE_ROOT, default
+from helpers.core.settings import default
 from helpers.core.system import effective_cpu_count
 from helpers.core.words import FASTER, PARALLEL, Verdict, plural, speedup_phrase
 from helpers.core.workloads import get_workload
+from helpers.free_threading.other_pythons import (
+    Interpreter,
+    TwinSearch,
+    other_python_env,
+    run_cli,
+    run_from_json,
+)
 from helpers.shared_state.races import INCREMENTS, Race, default_times
 
-ROOT = SOURCE_ROOT
-FT_ENV = "LAB_FT_PYTHON"
-GIL_ENV = "LAB_GIL_PYTHON"  # a GIL twin to use; it must still pass the like-for-like check
-CACHE_ENV = "LAB_FT_CACHE"
-PROBE = ("import sys, sysconfig, json, platform; print(json.dumps({"
-         "'version': sys.version.split()[0], "
-         "'free_threaded': bool(sysconfig.get_config_var('Py_GIL_DISABLED')), "
-         "'config_args': sysconfig.get_config_var('CONFIG_ARGS'), "
-         "'compiler': platform.python_compiler(), 'base_prefix': sys.base_prefix, "
-         "'executable': sys.executable}))")
-TIMEOUT = 300.0
 WORK_SCALE = 3
 
 GIL_OFF, GIL_ON = "PYTHON_GIL=0", "PYTHON_GIL=1"  # how labels end, in notebook 07 and GilLab
-HOW_TO_GET_ONE = """\
-No free-threaded Python was found. Ways to get one:
-
-- **This project** (Linux): `make free-threaded` finds one or builds CPython 3.13 twice from
-  one source into a cache folder — with `--disable-gil`, and with the GIL to measure what
-  free-threading costs (a few minutes each) — makes `.venv-ft` and registers a
-  "Python 3.13t (free-threaded)" kernel. Then run this notebook again.
-- **python.org installers** (macOS, Windows, 3.13+): tick "free-threaded binaries"; you get
-  `python3.13t` / `python3.14t`.
-- **uv**: `uv python install 3.14t 3.14`, then set `LAB_FT_PYTHON` to the path
-  `uv python find 3.14t` prints (3.14, the GIL build, is found beside it).
-- **conda-forge**: `conda create -n ft -c conda-forge python-freethreading`.
-
-Point the lab at any of them with the environment variable `LAB_FT_PYTHON=/path/to/python3.14t`.
-"""
-
-
-@dataclass(frozen=True)
-class Interpreter:
-    """A Python found on this machine: where it is, its version, whether it is free-threaded."""
-
-    path: str
-    version: str
-    free_threaded: bool
-    config_args: str | None = None  # ./configure's arguments (None where not recorded: Windows)
-    compiler: str = ""
-    base_prefix: str = ""  # the installation a venv was made from (its own prefix otherwise)
-    executable: str = ""
-
-    @property
-    def minor(self) -> str:
-        return ".".join(self.version.split(".")[:2])
-
-    @property
-    def label(self) -> str:
-        return f"Python {self.version}{'t' if self.free_threaded else ''}"
-
-
-def probe(path: str | os.PathLike | None) -> Interpreter | None:
-    """Ask the Python at ``path`` what it is; ``None`` if it is missing or does not answer."""
-    if not path or not Path(path).is_file():
-        return None
-    try:
-        done = subprocess.run([str(path), "-c", PROBE], capture_output=True, text=True,
-                              timeout=30, env=other_python_env())
-        facts = json.loads(done.stdout.strip().splitlines()[-1])
-    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
-        return None
-    return Interpreter(str(path), facts["version"], facts["free_threaded"],
-                       facts.get("config_args"), facts.get("compiler", ""),
-                       facts.get("base_prefix", ""), facts.get("executable", ""))
-
-
-def cache_dir() -> Path:
-    """Where ``make free-threaded`` keeps the interpreter it built (outside the repo)."""
-    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "concurrency-lab")
-
-
-def candidates() -> list[str]:
-    """Paths to try, in the order :func:`find_free_threaded` tries them."""
-    found = [os.environ.get(FT_ENV, ""), str(ROOT / ".venv-ft" / "bin" / "python")]
-    found += [shutil.which(name) or "" for name in ("python3.15t", "python3.14t", "python3.13t")]
-    found += [str(path) for path in sorted(cache_dir().glob("python3.*t/bin/python3.*t"),
-                                           key=_minor_of, reverse=True)]
-    return [path for path in found if path]
-
-
-def _minor_of(path: Path) -> tuple[int, ...]:
-    """``.../python3.14t`` -> (3, 14): newest first sorts 3.9 below 3.13."""
-    digits = path.name.removeprefix("python").rstrip("t").split(".")
-    return tuple(int(d) for d in digits if d.isdigit())
-
-
-def find_free_threaded() -> Interpreter | None:
-    """The first free-threaded interpreter among :func:`candidates`, or ``None``."""
-    for path in candidates():
-        interpreter = probe(path)
-        if interpreter is not None and interpreter.free_threaded:
-            return interpreter
-    return None
-
-
-NAME_ONLY_OPTIONS = ("--disable-gil",   # the difference being measured
-                     "--with-framework-name")  # macOS: PythonT.framework beside Python.framework
-
-
-def build_options(interpreter: Interpreter) -> tuple[str, ...] | None:
-    """What ``./configure`` was given, minus what only names the build: its install folder
-    (``--prefix`` and every path under it, written ``<prefix>``) and ``--disable-gil``.
-
-    ``CONFIG_ARGS`` records every option *and* every compiler variable (``CFLAGS=…``,
-    ``LDFLAGS=…``) configure saw, so two builds with equal options here were configured
-    alike. ``None`` where Python does not record them (Windows).
-    """
-    if interpreter.config_args is None:
-        return None
-    args = shlex.split(interpreter.config_args)
-    prefixes = [arg.split("=", 1)[1] for arg in args if arg.startswith("--prefix=")]
-    prefixes = sorted({*prefixes, interpreter.base_prefix} - {"", "/"}, key=len, reverse=True)
-    kept = []
-    for arg in args:
-        if arg.split("=", 1)[0] in NAME_ONLY_OPTIONS:
-            continue
-        for prefix in prefixes:
-            arg = arg.replace(prefix, "<prefix>")
-        kept.append(arg)
-    return tuple(sorted(kept))
-
-
-STAMP = ".lab-build"  # what make free-threaded writes in each build: its source's sha256
-
-
-def source_stamp(interpreter: Interpreter) -> str | None:
-    """The sha256 of the source tarball ``make free-threaded`` built it from (else ``None``)."""
-    try:
-        text = (Path(interpreter.base_prefix) / STAMP).read_text(encoding="utf-8")
-    except (OSError, ValueError):
-        return None
-    return next((line.split("=", 1)[1] for line in text.splitlines()
-                 if line.startswith("sha256=")), None)
-
-
-def why_not_twin(free: Interpreter, other: Interpreter) -> str | None:
-    """Why ``other`` is not a like-for-like GIL twin of ``free`` (``None`` if it is one):
-    another release, another compiler, other build options — or, for two builds of
-    ``make free-threaded``, another source tarball. (A source patched without changing the
-    version number cannot be told apart otherwise.)"""
-    if other.free_threaded:
-        return "it is free-threaded too"
-    if other.version != free.version:
-        return f"a different release ({other.version}, not {free.version})"
-    if other.compiler != free.compiler:
-        return f"another compiler ({other.compiler or '?'}, not {free.compiler or '?'})"
-    sources = source_stamp(free), source_stamp(other)
-    if None not in sources and sources[0] != sources[1]:
-        return "built from another source tarball (their .lab-build stamps differ)"
-    mine, theirs = build_options(free), build_options(other)
-    if mine is None and theirs is None:
-        together = other.base_prefix and other.base_prefix == free.base_prefix
-        return None if together else ("its build options are not recorded, and it was not "
-                                      "installed together with the free-threaded build")
-    if mine is None or theirs is None:
-        return "the build options of one of the two are not recorded"
-    if mine != theirs:
-        extra = [a for a in theirs if a not in mine][:3]
-        missing = [a for a in mine if a not in theirs][:3]
-        parts = ([f"built with `{' '.join(extra)}`"] if extra else []) + (
-            [f"without `{' '.join(missing)}`"] if missing else [])
-        return "other build options: " + ", ".join(parts)
-    return None
-
-
-@dataclass(frozen=True)
-class TwinSearch:
-    """Where :func:`find_twin` looked for a GIL twin of ``free``, and what it found."""
-
-    free: Interpreter
-    twin: Interpreter | None
-    rejected: tuple[tuple[Interpreter, str], ...] = ()  # each GIL build seen, and why not
-
-    def explain(self) -> str:
-        """Markdown: no twin, which GIL builds were found, why none is one, how to get one."""
-        free = self.free
-        text = (f"**Not measured:** what free-threading costs one thread needs a GIL build of "
-                f"the same source and options as {free.label} (`{free.path}`). None was found, "
-                f"and a different build would measure its own differences instead.\n\n")
-        if self.rejected:
-            text += "GIL builds found, and why none is its twin:\n" + "".join(
-                f"- {other.label} at `{other.executable or other.path}`: {why}\n"
-                for other, why in self.rejected)
-        else:
-            text += f"No GIL build of Python {free.minor} was found at all.\n"
-        return text + "\n" + how_to_get_twin(free)
-
-
-def how_to_get_twin(free: Interpreter) -> str:
-    """Ways to get a GIL build of the same source and options as ``free``."""
-    return (f"To get one: on Linux `make free-threaded` builds CPython 3.13 twice from one "
-            f"Debian source package, with and without the GIL (as root on Debian/Ubuntu). "
-            f"Elsewhere, install the GIL build of exactly {free.version} from the same place "
-            f"as the free-threaded one — the python.org installer (one package holds both), "
-            f"`uv python install {free.version}` beside `{free.version}t`, or conda-forge's "
-            f"`python={free.version}` beside `python-freethreading` — and, if it is not "
-            f"found, point `{GIL_ENV}` at it. This cell checks that the pair match.")
-
-
-def twin_candidates(free: Interpreter) -> list[str]:
-    """Where a GIL twin of ``free`` may be, in the order :func:`find_twin` tries them:
-    ``LAB_GIL_PYTHON``; ``make free-threaded``'s twin in its cache; ``python3.X`` on
-    ``PATH``; pyenv; then beside ``free`` in its own installation tree —
-    its ``bin`` folder (Windows: ``python.exe``) and the installations next to it (uv keeps
-    ``cpython-3.14.0-…`` beside ``cpython-3.14.0+freethreaded-…``, conda its envs)."""
-    minor = free.minor
-    found = [os.environ.get(GIL_ENV, ""),
-             str(cache_dir() / f"python{minor}-gil" / "bin" / f"python{minor}")]
-    found.append(shutil.which(f"python{minor}") or "")
-    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
-    found += [str(p) for p in sorted(pyenv.glob(f"{minor}.*/bin/python{minor}"))]
-    root = Path(free.base_prefix) if free.base_prefix else Path(free.path).parent.parent
-    found += [str(root / "bin" / f"python{minor}"), str(root / "python.exe")]
-    if root.parent != root:
-        found += [str(p) for p in sorted(root.parent.glob(f"*/bin/python{minor}"))]
-    return [path for path in found if path]
-
-
-def find_twin(free: Interpreter) -> TwinSearch:
-    """The first GIL build among :func:`twin_candidates` with the same release, compiler and
-    build options as ``free`` (:func:`why_not_twin`), and every other GIL build seen."""
-    own = {_file_id(free.path), _file_id(free.executable)} - {None}
-    seen, rejected = set(own), []
-    for path in twin_candidates(free):
-        key = _file_id(path)
-        if key is None or key in seen:
-            continue
-        seen.add(key)
-        other = probe(path)
-        if (other is None or other.free_threaded or other.minor != free.minor
-                or _file_id(other.executable) in own):
-            continue
-        why = why_not_twin(free, other)
-        if why is None:
-            return TwinSearch(free, other, tuple(rejected))
-        if all(_file_id(r.executable or r.path) != _file_id(other.executable or other.path)
-               for r, _ in rejected):
-            rejected.append((other, why))
-    return TwinSearch(free, None, tuple(rejected))
-
-
-def _file_id(path: str) -> tuple[int, int] | None:
-    """(device, inode): the same file under two names (a symlink, a hard link) is one."""
-    try:
-        stat = os.stat(path) if path else None
-    except OSError:
-        return None
-    return (stat.st_dev, stat.st_ino) if stat else None
-
-
-def other_python_env(gil: bool | None = None) -> dict[str, str]:
-    """This process's environment, minus anything that would mislead another Python."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONHOME", "PYTHONPATH", "VIRTUAL_ENV", "PYTHON_GIL")}
-    env["PYTHONPATH"] = str(ROOT)  # the helpers package, as source
-    if gil is not None:
-        env["PYTHON_GIL"] = "1" if gil else "0"
-    return env
-
-
-def run_cli(interpreter: Interpreter, args: list[str], gil: bool | None = None,
-            timeout: float = TIMEOUT) -> dict:
-    """``python -m helpers.core.measure_cli ARGS`` in ``interpreter``; its JSON, as a dict.
-
-    ``gil``: ``False`` sets ``PYTHON_GIL=0``, ``True`` sets ``PYTHON_GIL=1``, ``None``
-    leaves the interpreter's default. Raises ``RuntimeError`` with its stderr if it fails.
-    """
-    done = subprocess.run([interpreter.path, "-m", "helpers.core.measure_cli", *args],
-                          capture_output=True, text=True, timeout=timeout, cwd=ROOT,
-                          env=other_python_env(gil))
-    if done.returncode != 0:
-        raise RuntimeError(f"{interpreter.label} failed ({done.returncode}):\n"
-                           f"{done.stderr[-2000:]}")
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    result["stderr"] = done.stderr
-    return result
-
-
-def run_from_json(data: dict) -> RunResult:
-    records = [TaskRecord(**record) for record in data.pop("records")]
-    return RunResult(**data, records=records)
 
 
 def work_size(workload: str) -> int:

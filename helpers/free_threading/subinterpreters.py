@@ -24,9 +24,8 @@ found interpreter on :mod:`helpers.core.measure_cli`. The result is an ordinary
 from __future__ import annotations
 
 import os
-import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,11 +47,19 @@ from helpers.core.words import (
     speedup_phrase,
 )
 from helpers.core.workloads import WORKLOADS, get_workload
-from helpers.free_threading.gil_off import Interpreter, probe, run_cli, run_from_json, work_size
+from helpers.free_threading.gil_off import work_size
+from helpers.free_threading.other_pythons import (
+    Interpreter,
+    Wanted,
+    candidates,
+    probe,
+    run_cli,
+    run_from_json,
+)
 
 MINIMUM = (3, 14)
 PYTHON_ENV = "LAB_INTERP_PYTHON"  # an explicit choice, tried first
-CACHE_ENV = "LAB_PY_CACHE"  # where `make pythons` keeps 3.14/3.15 (tools/newest_pythons.sh)
+NEW_ENOUGH = Wanted(PYTHON_ENV, at_least=MINIMUM)  # what other_pythons.candidates looks for
 EXECUTORS = ("serial", "threads", "interpreters", "processes")
 MEASURABLE = tuple(name for name in WORKLOADS if name != "numpy")  # numpy: see above
 TIMEOUT = 240.0  # seconds the whole measurement may take
@@ -79,36 +86,6 @@ def kernel_python() -> Interpreter | None:
     if sys.version_info[:2] < MINIMUM:
         return None
     return Interpreter(sys.executable, sys.version.split()[0], is_free_threaded_build())
-
-
-def candidates(environ: Mapping[str, str] | None = None, home: Path | None = None
-               ) -> list[str]:
-    """Paths to ask, in order: ``$LAB_INTERP_PYTHON``; ``python3.1X`` (X ≥ 4) on ``PATH``;
-    the lab's cache (``$LAB_PY_CACHE/bin``, from ``make pythons``); pyenv's versions; uv's
-    Pythons. Newest version first within each place; free-threaded ``…t`` ones included."""
-    env = os.environ if environ is None else environ
-    home = Path.home() if home is None else home
-    found = [env.get(PYTHON_ENV, "")]
-    folders = [Path(p) for p in env.get("PATH", "").split(os.pathsep) if p]
-    folders.append(Path(env.get(CACHE_ENV) or home / ".cache" / "concurrency-lab") / "bin")
-    for folder in folders:
-        found += _newest_first(folder.glob("python3.1[4-9]")) + _newest_first(
-            folder.glob("python3.1[4-9]t"))
-    pyenv = Path(env.get("PYENV_ROOT") or home / ".pyenv") / "versions"
-    found += _newest_first(pyenv.glob("3.1[4-9]*/bin/python3.1[4-9]*"))
-    uv = home / ".local" / "share" / "uv" / "python"
-    found += _newest_first(uv.glob("cpython-3.1[4-9]*/bin/python3.1[4-9]*"))
-    unique: dict[str, str] = {}
-    for path in found:
-        if path and os.path.isfile(path) and os.access(path, os.X_OK):
-            unique.setdefault(os.path.realpath(path), path)
-    return list(unique.values())
-
-
-def _newest_first(paths) -> list[str]:
-    """Interpreter paths (not ``python3.14-config``), the highest version numbers first."""
-    names = [str(p) for p in paths if re.fullmatch(r"python3\.\d+t?", Path(p).name)]
-    return sorted(names, key=lambda p: [int(n) for n in re.findall(r"\d+", p)], reverse=True)
 
 
 def new_enough(interpreter: Interpreter | None) -> bool:
@@ -142,14 +119,26 @@ def find_python314(environ: Mapping[str, str] | None = None, home: Path | None =
     return fallback
 
 
-def _asked(env: Mapping[str, str], home: Path | None, include_kernel: bool):
-    """This kernel (if 3.14+), then each candidate as it answers :func:`probe` — lazily, so
-    the search stops at the first normal 3.14+ without starting the others."""
+def _asked(env: Mapping[str, str], home: Path | None, include_kernel: bool
+           ) -> Iterator[Interpreter | None]:
+    """This kernel (if 3.14+), then each candidate (:data:`NEW_ENOUGH`) as it answers
+    :func:`~helpers.free_threading.other_pythons.probe` — lazily, so the search stops at the
+    first normal 3.14+ without starting the others."""
     if include_kernel:
         yield kernel_python()
-    for path in candidates(env, home):
+    for path in _runnable_once(candidates(NEW_ENOUGH, env, home)):
         if path != env.get(PYTHON_ENV):
             yield probe(path)
+
+
+def _runnable_once(paths: Iterable[str]) -> list[str]:
+    """The paths that name an executable file, each file once (the first name it has here:
+    ``/bin`` and ``/usr/bin`` are often one folder, the lab's cache links to its Pythons)."""
+    unique: dict[str, str] = {}
+    for path in paths:
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            unique.setdefault(os.path.realpath(path), path)
+    return list(unique.values())
 
 
 @dataclass(frozen=True)

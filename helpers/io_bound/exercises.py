@@ -17,7 +17,6 @@ from helpers.core.words import plural
 from helpers.io_bound.waiting import run_in_new_loop
 
 
-
 def check_fetch_all(fetch_all: object, limit: int = 3, pages: int = 12) -> CheckResult:
     """Check ``async def fetch_all(urls, limit)``: every page, in order, at most
     ``limit`` requests in the air at once, and more than one at a time."""

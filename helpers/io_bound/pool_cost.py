@@ -17,7 +17,6 @@ from helpers.core.words import speedup_phrase
 from helpers.io_bound.waiting import resident_memory
 
 
-
 @dataclass(frozen=True)
 class PoolCost:
     """One pool of ``workers`` fetching pages, from creation to shutdown."""

@@ -24,7 +24,6 @@ from helpers.core.settings import default
 from helpers.core.words import plural
 
 
-
 @dataclass
 class Throughput:
     """A sweep of thread-pool sizes over the same requests."""

@@ -15,7 +15,6 @@ from helpers.core.runner import RunResult
 from helpers.core.words import plural, speedup_phrase
 
 
-
 def ideal_wall(requests: int, workers: int, latency_s: float) -> float:
     """The shortest possible time: rounds of ``workers`` requests, each round one latency."""
     require_int("requests", requests, 1, 100_000)

@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from helpers.free_threading import lock_exercise as lx
-from helpers.free_threading.gil_off import find_free_threaded
+from helpers.free_threading.other_pythons import find_free_threaded
 
 GLOBAL_LOCK = threading.Lock()
 

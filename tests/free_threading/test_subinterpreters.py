@@ -17,7 +17,7 @@ from helpers.core.experiments import Comparison
 from helpers.core.runner import RunResult, TaskRecord
 from helpers.core.system import effective_cpu_count
 from helpers.free_threading import subinterpreters as si
-from helpers.free_threading.gil_off import Interpreter
+from helpers.free_threading.other_pythons import Interpreter, candidates
 
 FOUND = si.find_python314()
 SIZE = 20_000
@@ -34,7 +34,7 @@ def py314():
 # --- the finder, with fake interpreters --------------------------------------------------
 
 def fake_python(folder, name, version, free_threaded=False, marker=None):
-    """An executable that answers free_threading.probe like a Python of ``version`` would;
+    """An executable that answers other_pythons.probe like a Python of ``version`` would;
     with ``marker``, it also leaves that file behind to show it was asked."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
@@ -90,7 +90,7 @@ def test_places_are_searched_newest_first_and_lazily(tmp_path):
                 "3.14.10")
     uv = fake_python(tmp_path / "home" / ".local" / "share" / "uv" / "python" /
                      "cpython-3.14.1-linux" / "bin", "python3.14", "3.14.1")
-    paths = si.candidates(env_for(tmp_path), home=tmp_path / "home")
+    paths = candidates(si.NEW_ENOUGH, env_for(tmp_path), home=tmp_path / "home")
     assert paths[0] == newest and paths[-1] == uv
     assert not any(p.endswith("-config") for p in paths)
     assert find(tmp_path).path == newest and not marker.exists()  # stopped at the first

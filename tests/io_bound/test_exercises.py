@@ -11,7 +11,6 @@ import pytest
 from helpers.core.latency_server import fetch, fetch_async
 from helpers.io_bound.exercises import check_fetch_all, check_fetch_within
 
-
 # --- the self-check ---------------------------------------------------------------------------
 
 async def good_fetch_all(urls, limit):
