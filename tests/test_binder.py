@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import fnmatch
 import os
 import re
 import shutil
@@ -397,10 +398,11 @@ def test_postbuild_installs_helpers_editable(tmp_path):
     editable = [call.split() for call in calls
                 if re.search(r"\bpip install\b.*(-e|--editable)[ =]\.(\s|$)", call)]
     assert editable, f"postBuild should `pip install -e .` (helpers); it ran {calls}"
-    # . is the repo root there, and the package it installs is `helpers`
+    # . is the repo root there, and the packages it installs are `helpers` and its subpackages
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    packages = pyproject["tool"]["setuptools"]["packages"]
-    assert "helpers" in packages
+    include = pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    for package in ("helpers", "helpers.core", "helpers.capstone", "helpers.scripts"):
+        assert any(fnmatch.fnmatch(package, pattern) for pattern in include), package
 
     failing = subprocess.run([str(BINDER / "postBuild")], cwd=ROOT, env={**env, "FAKE_STATUS": "3"},
                              capture_output=True, text=True, timeout=10, check=False,
