@@ -12,8 +12,9 @@ from __future__ import annotations
 import statistics
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -170,27 +171,41 @@ def measure_scatter(client, mebibytes: int | None = None, *, tasks: int | None =
     repeats = require_int("repeats", int(default(3, 1)) if repeats is None else repeats, 1, 10)
     array = make_array(mebibytes)
     expected = array_checksum(array)
-
-    def sent() -> list:
-        return [client.submit(array_checksum, array, pure=False) for _ in range(tasks)]
-
-    def scattered() -> list:
-        [remote] = client.scatter([array], broadcast=True)
-        return [client.submit(array_checksum, remote, pure=False) for _ in range(tasks)]
-
-    times: dict[str, list[float]] = {"sent": [], "scattered": []}
+    batches = {"sent": partial(_send_with_every_task, client, array, tasks),
+               "scattered": partial(_scatter_once, client, array, tasks)}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        for _ in range(repeats):
-            for name, submit in (("sent", sent), ("scattered", scattered)):
-                start = time.perf_counter()
-                results = [future.result(timeout=timeout) for future in submit()]
-                times[name].append(time.perf_counter() - start)
-                if not all(np.isclose(r, expected) for r in results):
-                    raise RuntimeError("a worker computed a different checksum")
+        times = _time_in_turn(batches, repeats, expected, timeout)
     said = [str(w.message).splitlines()[0] for w in caught if "large" in str(w.message)]
     return ScatterResult(mebibytes, tasks, statistics.median(times["sent"]),
                          statistics.median(times["scattered"]), said[0] if said else None)
+
+
+def _send_with_every_task(client, array: np.ndarray, tasks: int) -> list:
+    """Submit ``tasks`` checksums of ``array``, the array itself going with each task."""
+    return [client.submit(array_checksum, array, pure=False) for _ in range(tasks)]
+
+
+def _scatter_once(client, array: np.ndarray, tasks: int) -> list:
+    """Place ``array`` on every worker once, then submit ``tasks`` checksums of it that
+    receive only a reference (a future) to it."""
+    [remote] = client.scatter([array], broadcast=True)
+    return [client.submit(array_checksum, remote, pure=False) for _ in range(tasks)]
+
+
+def _time_in_turn(batches: dict[str, Callable[[], list]], repeats: int, expected: float,
+                  timeout: float) -> dict[str, list[float]]:
+    """Submit each batch of tasks in turn, ``repeats`` rounds, and wait for its results
+    (each must be ``expected``): the seconds each batch took, by name."""
+    times: dict[str, list[float]] = {name: [] for name in batches}
+    for _ in range(repeats):
+        for name, submit in batches.items():
+            start = time.perf_counter()
+            results = [future.result(timeout=timeout) for future in submit()]
+            times[name].append(time.perf_counter() - start)
+            if not all(np.isclose(r, expected) for r in results):
+                raise RuntimeError("a worker computed a different checksum")
+    return times
 
 
 def describe_scatter(result: ScatterResult) -> str:

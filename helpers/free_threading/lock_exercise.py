@@ -9,7 +9,8 @@ writes ``safe_add(counter, times)`` with ``counter.lock``; :func:`check_safe_add
   the check means something on any Python;
 * and, when a free-threaded interpreter is given, **there** with ``PYTHON_GIL=0``: the
   function's source is sent to ``python -m helpers.free_threading.lock_exercise``, which
-  runs it from threads on a plain :class:`helpers.shared_state.races.Counter` and prints the count as JSON.
+  runs it from threads on a plain :class:`helpers.shared_state.races.Counter` and prints
+  the count as JSON.
 
 The threads run :func:`count_with_threads` (here) and :func:`main` (there); only the
 learner's ``safe_add`` comes from the notebook.
@@ -106,8 +107,8 @@ def run_in(interpreter: Interpreter, source: str, name: str, threads: int, times
 
     request = json.dumps({"source": source, "name": name, "threads": threads, "times": times})
     done = subprocess.run([interpreter.path, "-m", "helpers.free_threading.lock_exercise"],
-                          input=request, capture_output=True, text=True, timeout=FT_TIMEOUT, cwd=ROOT,
-                          env=other_python_env(gil))
+                          input=request, capture_output=True, text=True, timeout=FT_TIMEOUT,
+                          cwd=ROOT, env=other_python_env(gil))
     if done.returncode != 0:
         raise RuntimeError(f"{interpreter.label} failed: {done.stderr[-1000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -144,10 +145,24 @@ def check_safe_add(safe_add: object, interpreter: Interpreter | None = None,
     if not callable(safe_add):
         return not_yet(f"safe_add should be a function, got {type(safe_add).__name__}.",
                        "start with `def safe_add(counter, times):`.")
+    here = _check_here(safe_add, threads, times, timeout)
+    if not here:
+        return here
+    said = (f"{threads} threads × {times:,} additions on a counter whose every read pauses: "
+            f"all {threads * times:,} counted here")
+    if interpreter is None:
+        return passed(f"{said}. (No free-threaded Python to try it without the GIL; the "
+                      "pausing reads let the threads interleave as they would there.)")
+    return _check_there(safe_add, interpreter, threads, said)
+
+
+def _check_here(safe_add: Callable, threads: int, times: int, timeout: float) -> CheckResult:
+    """Run ``safe_add`` from ``threads`` threads on a :class:`PausingCounter`: the first
+    problem (an error, a stuck thread, a wrong count), or a pass with no message."""
     expected = threads * times
     counted, problem = count_with_threads(safe_add, PausingCounter(), threads, times, timeout)
     lost = expected - counted
-    here = first_problem([
+    return first_problem([
         (problem is None, f"running safe_add from {threads} threads: {problem}.",
          "take the lock with `with counter.lock:`, so it is released even on an error."),
         (problem is not None or lost <= 0,
@@ -159,14 +174,6 @@ def check_safe_add(safe_add: object, interpreter: Interpreter | None = None,
          f"{threads} threads × {times} additions gave {counted:,}, more than {expected:,}.",
          "add 1, `times` times — nothing more."),
     ], "")
-    if not here:
-        return here
-    said = (f"{threads} threads × {times:,} additions on a counter whose every read pauses: "
-            f"all {expected:,} counted here")
-    if interpreter is None:
-        return passed(f"{said}. (No free-threaded Python to try it without the GIL; the "
-                      "pausing reads let the threads interleave as they would there.)")
-    return _check_there(safe_add, interpreter, threads, said)
 
 
 def _check_there(safe_add: Callable, interpreter: Interpreter, threads: int,

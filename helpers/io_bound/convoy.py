@@ -74,29 +74,51 @@ def convoy(cpu_threads: int, switch_interval: float | None = None,
     interval = original if switch_interval is None else require_float(
         "switch_interval", switch_interval, 1e-5, 0.1)
     stop = threading.Event()
+    mine, threads = _echo_and_burners(cpu_threads, stop)
+    try:
+        sys.setswitchinterval(interval)
+        times = _time_round_trips(mine, threads, trips)
+    finally:
+        sys.setswitchinterval(original)
+        _stop_threads(stop, mine, threads)
+    return ConvoyResult(cpu_threads, interval, times)
+
+
+def _echo_and_burners(cpu_threads: int, stop: threading.Event
+                      ) -> tuple[socket.socket, list[threading.Thread]]:
+    """Our end of a local socket pair, and the threads (not started yet): one echoing on
+    the other end, ``cpu_threads`` counting until ``stop`` is set."""
     mine, theirs = socket.socketpair()
     mine.settimeout(JOIN_TIMEOUT)
     threads = [threading.Thread(target=_echo, args=(theirs,), daemon=True)]
     threads += [threading.Thread(target=_burn, args=(stop,), daemon=True)
                 for _ in range(cpu_threads)]
+    return mine, threads
+
+
+def _time_round_trips(mine: socket.socket, threads: list[threading.Thread],
+                      trips: int) -> list[float]:
+    """Start ``threads``, give the CPU threads a head start, then time ``trips`` one-byte
+    echoes through ``mine``: seconds each."""
+    for thread in threads:
+        thread.start()
+    time.sleep(0.05)  # let the CPU threads get going
     times = []
-    try:
-        sys.setswitchinterval(interval)
-        for thread in threads:
-            thread.start()
-        time.sleep(0.05)  # let the CPU threads get going
-        for _ in range(trips):
-            start = time.perf_counter()
-            mine.sendall(b"x")
-            mine.recv(1)
-            times.append(time.perf_counter() - start)
-    finally:
-        sys.setswitchinterval(original)
-        stop.set()
-        mine.close()
-        for thread in threads:
-            thread.join(JOIN_TIMEOUT)
-    return ConvoyResult(cpu_threads, interval, times)
+    for _ in range(trips):
+        start = time.perf_counter()
+        mine.sendall(b"x")
+        mine.recv(1)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def _stop_threads(stop: threading.Event, mine: socket.socket,
+                  threads: list[threading.Thread]) -> None:
+    """Stop the CPU threads, close our end (so the echo thread ends), join all (bounded)."""
+    stop.set()
+    mine.close()
+    for thread in threads:
+        thread.join(JOIN_TIMEOUT)
 
 
 def measure_convoy(cpu_threads: Sequence[int] = (0, 1, 2),

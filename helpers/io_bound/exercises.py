@@ -9,6 +9,8 @@ import asyncio
 import inspect
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from helpers.core.arguments import require_float, require_int
 from helpers.core.latency_server import LatencyServer
@@ -57,6 +59,34 @@ def _mixed_urls(fast: LatencyServer, slow: LatencyServer, pages: int
             [fast.payload_bytes if server is fast else None for server in servers])
 
 
+# The hints of exercise 2, one per mistake.
+_RAISED_TIMEOUT_HINT = (
+    "a page that misses the deadline raises TimeoutError in its future: turn it into None "
+    "(`future.exception()` tells you) instead of calling result() on it.")
+_RAISED_HINT = "submit `fetch(url, timeout=seconds)` for every URL to a ThreadPoolExecutor."
+_TOO_SLOW_HINT = (
+    "waiting with a timeout does not stop a thread, and a pool's `with` block waits for "
+    "every fetch it started: give each fetch its own limit, `fetch(url, timeout=seconds)`, "
+    "and start all of them at once (enough threads).")
+_ORDER_HINT = (
+    "keep the order of the URLs (a list of futures, not as_completed), a size for each page "
+    "that arrived and None for each that did not.")
+_THREADS_LEFT_HINT = (
+    "leave the pool's `with` block before returning, so its threads are joined — bounded by "
+    "fetch's own timeout, not by shutdown(wait=False).")
+
+
+@dataclass(frozen=True)
+class _DeadlineRun:
+    """One call of a learner's ``fetch_within``: what it was given, what it returned."""
+
+    urls: list[str]
+    expected: list[int | None]  # the fast pages' sizes, None for the slow ones
+    got: object  # what fetch_within returned
+    took: float  # seconds
+    threads_left: int  # threads it started that still ran when it returned
+
+
 def check_fetch_within(fetch_within: object, seconds: float = 0.3, slow_s: float = 3.0,
                        pages: int = 8) -> CheckResult:
     """Check ``fetch_within(urls, seconds)``: the sizes in order, ``None`` for every page
@@ -73,41 +103,47 @@ def check_fetch_within(fetch_within: object, seconds: float = 0.3, slow_s: float
     if not callable(fetch_within):
         return not_yet(f"fetch_within should be a function, got {type(fetch_within).__name__}.",
                        "start with `def fetch_within(urls, seconds):`.")
-    before = set(threading.enumerate())
     try:
-        with LatencyServer(latency_ms=50, payload_bytes=100, pages=pages) as fast, \
-                LatencyServer(latency_ms=slow_s * 1000, payload_bytes=200, pages=pages) as slow:
-            urls, expected = _mixed_urls(fast, slow, pages)
-            start = time.perf_counter()
-            got = fetch_within(urls, seconds)
-            took = time.perf_counter() - start
-            left = [t for t in threading.enumerate() if t not in before and t.is_alive()
-                    and not t.name.startswith("LatencyServer")]
+        run = _call_fetch_within(fetch_within, seconds, slow_s, pages)
     except Exception as error:  # a wrong answer must not stop "Run all"
-        hint = ("a page that misses the deadline raises TimeoutError in its future: turn it "
-                "into None (`future.exception()` tells you) instead of calling result() on it."
-                if isinstance(error, TimeoutError) else
-                "submit `fetch(url, timeout=seconds)` for every URL to a ThreadPoolExecutor.")
+        hint = _RAISED_TIMEOUT_HINT if isinstance(error, TimeoutError) else _RAISED_HINT
         return not_yet(f"calling fetch_within raised {type(error).__name__}: {error}", hint)
-    got_list = list(got) if isinstance(got, (list, tuple)) else None
-    late = [i for i, size in enumerate(expected) if size is None]
+    return _judge_fetch_within(run, seconds, slow_s)
+
+
+def _call_fetch_within(fetch_within: Callable, seconds: float, slow_s: float,
+                       pages: int) -> _DeadlineRun:
+    """Call ``fetch_within(urls, seconds)`` on ``pages`` URLs of two local servers, a fast
+    one and one ``slow_s`` slow; time it and count the threads it left running."""
+    before = set(threading.enumerate())
+    with LatencyServer(latency_ms=50, payload_bytes=100, pages=pages) as fast, \
+            LatencyServer(latency_ms=slow_s * 1000, payload_bytes=200, pages=pages) as slow:
+        urls, expected = _mixed_urls(fast, slow, pages)
+        start = time.perf_counter()
+        got = fetch_within(urls, seconds)
+        took = time.perf_counter() - start
+        left = [t for t in threading.enumerate() if t not in before and t.is_alive()
+                and not t.name.startswith("LatencyServer")]
+    return _DeadlineRun(urls, expected, got, took, len(left))
+
+
+def _judge_fetch_within(run: _DeadlineRun, seconds: float, slow_s: float) -> CheckResult:
+    """The first thing wrong with the run — what it returned, how long it took, threads
+    left behind — or the success message."""
+    got_list = list(run.got) if isinstance(run.got, (list, tuple)) else None
+    late = [i for i, size in enumerate(run.expected) if size is None]
     return first_problem([
-        (got_list is not None and len(got_list) == len(urls),
-         f"fetch_within returned {got!r}, not a list of {len(urls)} sizes.",
+        (got_list is not None and len(got_list) == len(run.urls),
+         f"fetch_within returned {run.got!r}, not a list of {len(run.urls)} sizes.",
          "return one entry per URL: the size, or None."),
-        (took < min(2 * seconds + 0.1, (seconds + slow_s) / 2),
-         f"it took {took:.2f} s; the deadline was {seconds} s, and the slow pages take "
-         f"{slow_s:g} s.",
-         "waiting with a timeout does not stop a thread, and a pool's `with` block waits for "
-         "every fetch it started: give each fetch its own limit, `fetch(url, timeout=seconds)`"
-         ", and start all of them at once (enough threads)."),
-        (got_list == expected,
-         f"expected {expected} (None for the slow pages {late}), got {got_list}.",
-         "keep the order of the URLs (a list of futures, not as_completed), a size for each "
-         "page that arrived and None for each that did not."),
-        (not left, f"{plural(len(left), 'thread')} you started still ran after fetch_within "
-                   "returned.",
-         "leave the pool's `with` block before returning, so its threads are joined — bounded "
-         "by fetch's own timeout, not by shutdown(wait=False)."),
-    ], f"{len(urls) - len(late)} pages in order and {len(late)} × None, back after "
-       f"{took:.2f} s (deadline {seconds} s, slow pages {slow_s:g} s), no thread left behind.")
+        (run.took < min(2 * seconds + 0.1, (seconds + slow_s) / 2),
+         f"it took {run.took:.2f} s; the deadline was {seconds} s, and the slow pages take "
+         f"{slow_s:g} s.", _TOO_SLOW_HINT),
+        (got_list == run.expected,
+         f"expected {run.expected} (None for the slow pages {late}), got {got_list}.",
+         _ORDER_HINT),
+        (not run.threads_left, f"{plural(run.threads_left, 'thread')} you started still ran "
+         "after fetch_within returned.", _THREADS_LEFT_HINT),
+    ], f"{len(run.urls) - len(late)} pages in order and {len(late)} × None, back after "
+       f"{run.took:.2f} s (deadline {seconds} s, slow pages {slow_s:g} s), no thread left "
+       "behind.")

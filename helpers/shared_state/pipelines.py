@@ -86,35 +86,63 @@ def run_producer_consumer(kind: str = "threads", items: int | None = None,
     method = resolve_start_method(start_method) if kind == "processes" else None
     make_queue, context = _queues(kind, method)
     tasks, results = make_queue(maxsize), make_queue()
-    starter = threading.Thread if context is None else context.Process
-    workers = [starter(target=consume, args=(tasks, results, work_ms), daemon=True)
-               for _ in range(consumers)]
-    blocked, deepest, records = 0.0, 0, []
+    workers = _consumers(context, consumers, tasks, results, work_ms)
     cpu_start, start = time.process_time(), time.perf_counter()
+    blocked, deepest, records = _feed(workers, tasks, results, items, produce_ms)
+    run = _pipeline_run(kind, method, consumers, work_ms, records, start, cpu_start)
+    return Pipeline(run, maxsize, blocked, deepest)
+
+
+def _consumers(context, count: int, tasks, results, work_ms: int) -> list:
+    """``count`` daemon consumers, not yet started: threads, or processes of ``context``."""
+    starter = threading.Thread if context is None else context.Process
+    return [starter(target=consume, args=(tasks, results, work_ms), daemon=True)
+            for _ in range(count)]
+
+
+def _feed(workers: list, tasks, results, items: int, produce_ms: int
+          ) -> tuple[float, int, list[TaskRecord]]:
+    """Start the consumers, produce ``items`` items and collect one record for each.
+    Whatever happens, the consumers are stopped (and process queues closed) at the end."""
+    records: list[TaskRecord] = []
     try:
         for worker in workers:
             worker.start()
-        for item in [*range(items), *[SENTINEL] * consumers]:
-            if item is not SENTINEL:
-                time.sleep(produce_ms / 1000)
-            deepest = max(deepest, _depth(tasks))
-            before = time.perf_counter()
-            tasks.put(item, timeout=GET_TIMEOUT)
-            blocked += time.perf_counter() - before
+        blocked, deepest = _produce(tasks, items, len(workers), produce_ms)
         records = [results.get(timeout=GET_TIMEOUT) for _ in range(items)]
+        return blocked, deepest, records
     finally:
         _stop(workers, tasks)
-        if context is not None:
+        if not isinstance(tasks, queue.Queue):  # a multiprocessing queue: a feeder thread
             _close(tasks, results, done=len(records) == items)
+
+
+def _produce(tasks, items: int, consumers: int, produce_ms: int) -> tuple[float, int]:
+    """Put ``items`` items on ``tasks``, one every ``produce_ms`` ms, then one sentinel per
+    consumer. Return the seconds spent waiting for room, and the deepest queue seen."""
+    blocked, deepest = 0.0, 0
+    for item in [*range(items), *[SENTINEL] * consumers]:
+        if item is not SENTINEL:
+            time.sleep(produce_ms / 1000)
+        deepest = max(deepest, _depth(tasks))
+        before = time.perf_counter()
+        tasks.put(item, timeout=GET_TIMEOUT)
+        blocked += time.perf_counter() - before
+    return blocked, deepest
+
+
+def _pipeline_run(kind: str, method: str | None, consumers: int, work_ms: int,
+                  records: list[TaskRecord], start: float, cpu_start: float) -> RunResult:
+    """The finished pipeline as a :class:`RunResult`: wall and CPU time since ``start`` and
+    ``cpu_start`` (with the consumer processes' own CPU time), times from ``start``."""
     wall = time.perf_counter() - start
     cpu = time.process_time() - cpu_start
-    if context is not None:
+    if kind == "processes":  # the consumers' CPU time, counted in their own processes
         cpu += sum(record.cpu for record in records)
     shifted = [TaskRecord(r.task, r.pid, r.thread, r.start - start, r.end - start, r.cpu)
                for r in sorted(records, key=lambda r: r.task)]
-    run = RunResult("pipeline", kind, consumers, items, work_ms, method, [wall], [cpu],
-                    shifted, [r.task for r in shifted])
-    return Pipeline(run, maxsize, blocked, deepest)
+    return RunResult("pipeline", kind, consumers, len(records), work_ms, method, [wall], [cpu],
+                     shifted, [r.task for r in shifted])
 
 
 def _depth(tasks) -> int:

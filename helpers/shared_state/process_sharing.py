@@ -16,6 +16,7 @@ reports the final count against the expected one and the time per addition.
 """
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import statistics
 import time
@@ -95,31 +96,38 @@ def share_counter(way: str, processes: int = 2, times: int | None = None,
     context = multiprocessing.get_context(resolve_start_method(start_method))
     seconds = context.Array("d", processes, lock=False)
     start_line = context.Barrier(processes)
-    manager = block = None
-    try:
-        target, lock, read = _target(way, context, processes)
-        if way == "Manager value + lock":
-            manager = context.Manager()
-            target, lock = manager.Value("q", 0), manager.Lock()
-            read = lambda: target.value  # noqa: E731
-        elif way == "shared_memory + Lock":
-            block, target, lock, read = _shared_block(context)
+    with contextlib.ExitStack() as cleanup:
+        target, lock, read = _shared_counter(way, context, processes, cleanup)
         children = [context.Process(target=count_in_child,
                                     args=(way, i, times, target, lock, seconds, start_line))
                     for i in range(processes)]
-        for child in children:
-            child.start()
-        codes = join_or_stop(children, timeout)
-        if any(code != 0 for code in codes):
-            raise RuntimeError(f"{way}: a child ended with exit codes {codes}")
+        _run_children(children, way, timeout)
         actual = int(read())
-    finally:
-        if manager is not None:
-            manager.shutdown()
-        if block is not None:
-            block.close()
-            block.unlink()
     return Shared(way, processes, times, actual, statistics.median(seconds) / times)
+
+
+def _shared_counter(way: str, context, processes: int, cleanup: contextlib.ExitStack):
+    """The counter the children share for ``way``, the lock they take (or ``None``) and
+    how to read the total. What must be released afterwards is pushed on ``cleanup``."""
+    if way == "Manager value + lock":
+        manager = context.Manager()
+        cleanup.callback(manager.shutdown)
+        value = manager.Value("q", 0)
+        return value, manager.Lock(), lambda: value.value
+    if way == "shared_memory + Lock":
+        block, name, lock, read = _shared_block(context)
+        cleanup.callback(_free_block, block)
+        return name, lock, read
+    return _target(way, context, processes)
+
+
+def _run_children(children: list, way: str, timeout: float) -> None:
+    """Start every child, then wait for all of them (bounded); a failed child is an error."""
+    for child in children:
+        child.start()
+    codes = join_or_stop(children, timeout)
+    if any(code != 0 for code in codes):
+        raise RuntimeError(f"{way}: a child ended with exit codes {codes}")
 
 
 def _target(way: str, context, processes: int):
@@ -143,6 +151,12 @@ def _shared_block(context):
 
     del view
     return block, block.name, context.Lock(), read
+
+
+def _free_block(block) -> None:
+    """Close this process's view of a shared memory block, then free the block itself."""
+    block.close()
+    block.unlink()
 
 
 def share_every_way(processes: int = 2, start_method: str | None = None) -> list[Shared]:

@@ -378,15 +378,27 @@ def check_overlap(delays_ms: Sequence[int], waited: object, elapsed: object) -> 
 
     Raises ``ValueError`` only for bad ``delays_ms`` (the task's data, not the answer).
     """
+    _require_delays(delays_ms)
+    if waited is None or elapsed is None:
+        return not_yet("`waited` or `elapsed` does not exist yet.",
+                       "run your cell (or the solution) first.")
+    problem = _waited_problem(delays_ms, waited)
+    return problem if problem is not None else _check_elapsed(delays_ms, elapsed)
+
+
+def _require_delays(delays_ms: Sequence[int]) -> None:
+    """``ValueError`` unless ``delays_ms`` holds at least 2 different waits of 1–60,000 ms."""
     if (not isinstance(delays_ms, (list, tuple)) or len(delays_ms) < 2
             or len(set(delays_ms)) != len(delays_ms)):
         raise ValueError(f"delays_ms must be a list of at least 2 different integers, "
                          f"got {delays_ms!r}")
     for delay in delays_ms:
         require_int("delays_ms item", delay, 1, 60_000)
-    if waited is None or elapsed is None:
-        return not_yet("`waited` or `elapsed` does not exist yet.",
-                       "run your cell (or the solution) first.")
+
+
+def _waited_problem(delays_ms: Sequence[int], waited: object) -> CheckResult | None:
+    """What is wrong with ``waited`` — not a list, Futures, wrong length, items that are
+    not numbers, out of order — or ``None`` when it is right."""
     if not isinstance(waited, (list, tuple)):
         return not_yet(f"`waited` is a {type(waited).__name__}, not a list.",
                        "pool.map returns an iterator: waited = list(pool.map(...)).")
@@ -396,17 +408,30 @@ def check_overlap(delays_ms: Sequence[int], waited: object, elapsed: object) -> 
     if len(waited) != len(delays_ms) or not all(_is_number(value) for value in waited):
         return not_yet(f"`waited` should hold {len(delays_ms)} numbers (seconds), got {waited!r}.",
                        "one sleep_ms(delay) per delay in DELAYS_MS.")
+    return _waited_order_problem(delays_ms, waited)
+
+
+def _waited_order_problem(delays_ms: Sequence[int], waited: Sequence[float]
+                          ) -> CheckResult | None:
+    """The first ``waited[i]`` far shorter than ``delays_ms[i]`` — the list is out of
+    order — as a problem, or ``None`` when every wait lasted at least its delay."""
     # sleep_ms never returns early but may return late (a busy machine), so a value far
     # below its delay means the list is out of order; one a little above it is fine.
     short = [i for i, value in enumerate(waited) if value < 0.9 * delays_ms[i] / 1000]
-    if short:
-        i = short[0]
-        if list(waited) == sorted(waited):
-            return not_yet("`waited` is in the order the tasks finished, not in the order of "
-                           "DELAYS_MS.", "pool.map keeps input order; as_completed does not.")
-        return not_yet(f"waited[{i}] is {waited[i] * 1000:.0f} ms, but DELAYS_MS[{i}] is "
-                       f"{delays_ms[i]} ms.", "waited[i] must be what sleep_ms(DELAYS_MS[i]) "
-                       "returned: pass the delays, in ms and in order, to sleep_ms.")
+    if not short:
+        return None
+    i = short[0]
+    if list(waited) == sorted(waited):
+        return not_yet("`waited` is in the order the tasks finished, not in the order of "
+                       "DELAYS_MS.", "pool.map keeps input order; as_completed does not.")
+    return not_yet(f"waited[{i}] is {waited[i] * 1000:.0f} ms, but DELAYS_MS[{i}] is "
+                   f"{delays_ms[i]} ms.", "waited[i] must be what sleep_ms(DELAYS_MS[i]) "
+                   "returned: pass the delays, in ms and in order, to sleep_ms.")
+
+
+def _check_elapsed(delays_ms: Sequence[int], elapsed: object) -> CheckResult:
+    """Did the waits overlap? ``elapsed`` must lie between the longest wait and a quarter
+    of the way from it to all the waits one after another."""
     longest, total = max(delays_ms) / 1000, sum(delays_ms) / 1000
     if not _is_number(elapsed) or elapsed <= 0:  # type: ignore[operator]
         return not_yet(f"`elapsed` should be a positive number of seconds, got {elapsed!r}.",
