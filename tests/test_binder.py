@@ -10,9 +10,9 @@
 """
 from __future__ import annotations
 
+import fnmatch
 import importlib.metadata
 import importlib.util
-import fnmatch
 import os
 import re
 import shutil
