@@ -35,7 +35,7 @@ NOTEBOOK_TIMEOUT = 400  # s, per notebook (quick mode takes ~5–20 s)
 ADVICE_ONE_CPU = ("You have 1 effective CPU: processes cannot speed up CPU-bound work "
                   "here.")  # helpers.core.system.EnvironmentReport.advice
 VERDICT_ONE_CPU = ("This machine gives you 1 effective CPU, so only one task can compute at a "
-                   "time: no parallel speedup can be expected here")  # interpret._why
+                   "time: no parallel speedup can be expected here")  # words._why
 SCRIPT_ONE_CPU = ("You have 1 effective CPU: only one task can compute at a time, so no "
                   "speedup can be expected from threads or processes here")  # script_runs
 # A speedup claim: speedup_phrase writes "1.9× faster than serial" at or above FASTER (1.3).
@@ -173,7 +173,7 @@ def test_notebook_runs_on_one_cpu_and_says_so(notebook, tmp_path):
         assert "at most 1× faster here" in everything
     verdicts = {i: t for i, t in texts.items() if re.search(r"\*\*serial\*\* took", t)}
     if stem.startswith(("02_", "03_")):
-        assert verdicts, f"{notebook.name}: no measured verdict (interpret.describe) found"
+        assert verdicts, f"{notebook.name}: no measured verdict (words.describe) found"
     for index, text in verdicts.items():  # describe() on a comparison: say why, every time
         waiting = "Waiting needs no CPU" in text
         assert waiting or VERDICT_ONE_CPU in text, (
