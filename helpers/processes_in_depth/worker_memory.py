@@ -1,19 +1,8 @@
 """Memory per worker: a thread is a stack in this process; a process is a whole interpreter.
 
-Three numbers describe a process's memory (psutil reads them from the OS):
-
-**RSS** (resident set size)
-    every page the process has in RAM, including pages it shares with others
-    (the Python binary, libraries, pages a forked child still shares with its
-    parent). Adding up RSS counts shared pages many times.
-**USS** (unique set size)
-    pages only this process uses: what the machine would get back if it ended.
-    The honest "cost of one more worker".
-**PSS** (proportional set size)
-    USS plus an equal share of every shared page (Linux only).
-
-USS and PSS need ``memory_full_info()``, which Linux and macOS (USS) provide;
-elsewhere :mod:`helpers.core.memory` falls back to RSS and says so.
+The cost of one more worker is its *unique* memory (USS, where the OS gives it; RSS
+elsewhere): what the machine would get back if the worker ended. What RSS, USS and PSS
+count, and how they are read, is :mod:`helpers.core.memory`.
 """
 from __future__ import annotations
 
