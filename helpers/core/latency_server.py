@@ -66,8 +66,11 @@ _PAGE_PATH = re.compile(r"/page/(0|[1-9][0-9]*)")
 class RequestStats:
     """Counts requests and how many are being handled at the same moment.
 
-    Every mode calls :meth:`track` around the handling of one request; a lock
-    makes the counts exact even when many threads update them at once.
+    Every mode calls :meth:`track` around the handling of one request — its latency,
+    up to the moment its answer is ready, before it is sent: a client that reads an
+    answer and only then sends its next request is never counted twice, so a client
+    limited to 3 requests at once is seen with at most 3. A lock makes the counts exact
+    even when many threads update them at once.
     """
 
     def __init__(self) -> None:
@@ -163,18 +166,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         core: _Core = self.server.core  # type: ignore[attr-defined]
-        with core.stats.track():
+        with core.stats.track():  # in flight until its answer is ready, not yet sent
             # The latency: a sleep that close() can cut short (the wait returns True).
             if core.stopping.wait(core.latency_ms / 1000):
                 self.close_connection = True
                 return
             status, reason, body = core.respond(self.path)
-            self.send_response(status, reason)
-            self.send_header("Content-Type", "text/plain; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Connection", "close")
-            self.end_headers()
-            self.wfile.write(body)
+        self.send_response(status, reason)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         """No log line per request: it would clutter the notebook."""
@@ -339,11 +342,11 @@ class _AsyncioBackend:
             if method != "GET":
                 writer.write(response_head(501, "Not Implemented", 0))
                 return
-            with self.core.stats.track():
+            with self.core.stats.track():  # in flight until its answer is ready, not yet sent
                 await asyncio.sleep(self.core.latency_ms / 1000)  # the latency
                 status, reason, body = self.core.respond(target)
-                writer.write(response_head(status, reason, len(body)) + body)
-                await writer.drain()
+            writer.write(response_head(status, reason, len(body)) + body)
+            await writer.drain()
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
                 asyncio.TimeoutError):
             pass  # the client hung up or said nothing useful
