@@ -10,7 +10,10 @@ What :func:`run_tasks` does, in order:
 4. runs all tasks ``repeats`` times, timing each repeat with
    ``time.perf_counter`` (wall) and CPU time beside it;
 5. keeps the repeat with the **median** wall time: its per-task records
-   (which worker ran which task, when) and its results.
+   (which worker ran which task, when) and its results;
+6. records how busy **other programs** kept the CPUs meanwhile
+   (:func:`helpers.core.noise.watch_load`), so the words can call a disturbed
+   run disturbed.
 
 CPU time counts every process that worked: ``time.process_time()`` of this
 process (all its threads) plus, for process-based kinds, the CPU time each task
@@ -43,6 +46,7 @@ from helpers.core.executors import (
     open_executor,
     resolve_start_method,
 )
+from helpers.core.noise import MachineLoad, watch_load
 from helpers.core.settings import default
 from helpers.core.system import default_workers
 from helpers.core.workloads import Workload, get_workload
@@ -122,6 +126,7 @@ class RunResult:
     cpus: list[float] = field(default_factory=list)  # CPU seconds, one per repeat
     records: list[TaskRecord] = field(default_factory=list)  # median repeat, times from 0
     results: list[object] = field(default_factory=list)  # median repeat, in task order
+    load: MachineLoad | None = None  # what other programs did meanwhile (helpers.core.noise)
 
     @property
     def wall(self) -> float:
@@ -309,8 +314,11 @@ def run_tasks(workload: str | Workload | Callable[[int], object], *,
     with open_executor(plan.executor.name, plan.workers, plan.start_method) as pool:
         if warmup and not plan.is_async:
             _warm_up(pool, plan, deadline)
-        repeats = _run_repeats(pool, plan, deadline, count_one, on_repeat)
-    return _filled(plan.new_result(), repeats)
+        with watch_load() as watch:
+            repeats = _run_repeats(pool, plan, deadline, count_one, on_repeat)
+    result = _filled(plan.new_result(), repeats)
+    result.load = watch.load
+    return result
 
 
 class _Repeat(NamedTuple):

@@ -6,6 +6,7 @@ import html
 from dataclasses import dataclass
 
 from helpers.core.experiments import Comparison
+from helpers.core.noise import STARVED, beyond_ideal, run_disturbance
 from helpers.core.runner import RunResult
 from helpers.core.system import effective_cpu_count, gil_enabled
 from helpers.core.workloads import WORKLOADS
@@ -13,7 +14,6 @@ from helpers.core.workloads import WORKLOADS
 FASTER = 1.3  # a speedup at least this large is called "faster"
 SLOWER = 0.85  # at most this large is called "slower"
 SLIGHTLY = 1.12  # from here up to FASTER: "only slightly faster"
-STARVED = 0.85  # a CPU-bound serial run with fewer CPUs busy was squeezed by other work
 PARALLEL = 1.3  # CPUs busy at least this many: the work did run in parallel
 
 
@@ -74,20 +74,21 @@ def describe(comparison: Comparison) -> Verdict:
         lines.append(f"**{name}** ({plural(run.workers, 'worker')}): "
                      f"{speedup_phrase(comparison.speedup(name), base.executor)}, "
                      f"{run.utilisation:.1f} CPUs busy.")
-    lines.append(_why(comparison))
+    lines.append(comparison_disturbance(comparison) or _why(comparison))
     return Verdict(tuple(lines))
+
+
+def comparison_disturbance(comparison: Comparison) -> str:
+    """The disturbance sentences of every disturbed run of a comparison (``''`` if none):
+    a disturbed comparison is explained by nothing else (:mod:`helpers.core.noise`)."""
+    return " ".join(sentence for name, run in comparison.runs.items()
+                    if (sentence := run_disturbance(run, comparison.effective_cpus, name)))
 
 
 def base_starved(comparison: Comparison) -> bool:
     """True when a CPU-bound baseline did not even get one whole CPU (a busy machine)."""
     return (_behaviour(comparison.baseline) != "waits"
             and comparison.baseline.utilisation < STARVED)
-
-
-def beyond_ideal(gain: float, ideal: int) -> bool:
-    """True when a speedup is more than ``ideal`` (CPUs, workers) can give, by more than
-    timing noise (5 % + 0.05): the baseline was slow, the gain is not parallelism."""
-    return gain > ideal * 1.05 + 0.05
 
 
 def against_ideal(gain: float, ideal: int) -> str:

@@ -114,7 +114,9 @@ def test_turn_taking_words():
 def test_words_when_the_machine_is_busy():
     comparison = fake_comparison(2)
     comparison.runs["serial"] = fake_run("serial", 1.0, 0.6, workers=1)
-    assert "other programs" in describe(comparison).text
+    text = describe(comparison).text
+    assert "**disturbed**" in text and "other work" in text
+    assert "GIL" not in text and "parallel" not in text  # no mechanism for noise
 
 
 def test_sweep_words_above_what_the_cpus_allow():

@@ -1,0 +1,250 @@
+"""How undisturbed a measurement was — the one place that decides what counts as noise.
+
+A learner's laptop is rarely idle: a browser, a video call or an IDE take CPUs while a
+notebook measures. A run that wanted two CPUs and got one says nothing about threads,
+processes or the GIL, so the words must call it *disturbed* and ask for another run
+instead of explaining it by a mechanism.
+
+Three signs, all measured:
+
+1. **Other programs' CPU use during the run** (:class:`MachineLoad`): the busy time of
+   the CPUs this process may run on, minus what this process and its children used.
+   If that leaves fewer CPUs than the run could use, the run was disturbed.
+2. **A starved baseline**: CPU-bound serial work that kept less than one CPU busy.
+3. **Repeats that disagree**: a spread of more than a quarter of the median.
+
+And one check on a result: a speedup *above the ideal* (more than the CPUs or workers
+can give) is noise too — the baseline ran slow — never parallelism.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Protocol
+
+from helpers.core.system import effective_cpu_count
+from helpers.core.workloads import WORKLOADS
+
+try:  # psutil is in requirements.txt; a bare free-threaded venv may lack it
+    import psutil
+except ImportError:  # pragma: no cover - exercised only where psutil is missing
+    psutil = None  # type: ignore[assignment]
+
+MARGIN = 0.3  # CPUs other programs may take before a run counts as disturbed
+STARVED = 0.85  # a CPU-bound serial run with fewer CPUs busy was squeezed by other work
+SPREAD = 0.25  # repeats whose (slowest - fastest) / median exceeds this disagree
+DISTURBED = "disturbed"  # the word every disturbed-run sentence contains
+
+
+class RunLike(Protocol):
+    """What the run-level checks read: a :class:`~helpers.core.runner.RunResult`."""
+
+    workload: str
+    executor: str
+    workers: int
+    tasks: int
+    walls: list[float]
+    load: MachineLoad | None
+
+    @property
+    def utilisation(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class MachineLoad:
+    """What the rest of the machine did while a run ran.
+
+    ``others`` is the average number of CPUs that other programs kept busy (on the CPUs
+    this process may use); ``allowed`` is how many CPUs this process may run on.
+    """
+
+    others: float
+    allowed: int
+
+    @property
+    def spare(self) -> float:
+        """CPUs left for this run on average: ``allowed - others``."""
+        return max(self.allowed - self.others, 0.0)
+
+
+@dataclass(frozen=True)
+class _Sample:
+    when: float  # perf_counter seconds
+    busy: float  # busy CPU seconds of the allowed CPUs, whole machine
+    ours: float  # CPU seconds of this process and its children
+
+
+def _allowed_cpus() -> list[int] | None:
+    """The CPU numbers this process may run on, or ``None`` when not knowable."""
+    if hasattr(os, "sched_getaffinity"):
+        return sorted(os.sched_getaffinity(0))
+    if psutil is not None:
+        try:
+            return sorted(psutil.Process().cpu_affinity())
+        except (AttributeError, psutil.Error, OSError):  # macOS has no affinity
+            return list(range(psutil.cpu_count() or 1))
+    return None
+
+
+def _busy_seconds(cpus: Sequence[int]) -> float:
+    """Busy seconds (all but idle and I/O wait) of ``cpus`` since boot."""
+    per_cpu = psutil.cpu_times(percpu=True)
+    busy = 0.0
+    for number in cpus:
+        if number < len(per_cpu):
+            times = per_cpu[number]
+            idle = times.idle + getattr(times, "iowait", 0.0)
+            busy += sum(times) - idle - getattr(times, "guest", 0.0) \
+                - getattr(times, "guest_nice", 0.0)
+    return busy
+
+
+def _our_seconds() -> float:
+    """CPU seconds of this process and all its living children."""
+    me = psutil.Process()
+    total = sum(me.cpu_times()[:2])
+    for child in me.children(recursive=True):
+        try:
+            total += sum(child.cpu_times()[:2])
+        except psutil.Error:  # it exited meanwhile
+            pass
+    return total
+
+
+def _sample(cpus: Sequence[int]) -> _Sample | None:
+    try:
+        return _Sample(time.perf_counter(), _busy_seconds(cpus), _our_seconds())
+    except (psutil.Error, OSError):
+        return None
+
+
+def _load_between(first: _Sample | None, last: _Sample | None, allowed: int
+                  ) -> MachineLoad | None:
+    if first is None or last is None or last.when - first.when < 0.05:
+        return None  # too short for the kernel's 10 ms CPU-time ticks to say much
+    wall = last.when - first.when
+    others = ((last.busy - first.busy) - (last.ours - first.ours)) / wall
+    return MachineLoad(min(max(others, 0.0), float(allowed)), allowed)
+
+
+class LoadWatch:
+    """Filled in by :func:`watch_load` when its block ends: ``load`` is a
+    :class:`MachineLoad`, or ``None`` where it cannot be measured (no psutil, a
+    block shorter than 50 ms)."""
+
+    load: MachineLoad | None = None
+
+
+@contextmanager
+def watch_load() -> Iterator[LoadWatch]:
+    """Measure how busy other programs kept this machine's CPUs during a block::
+
+        with watch_load() as watch:
+            ...  # the measurement
+        watch.load  # MachineLoad(others=1.02, allowed=2)
+
+    Children started and ended inside the block count as *others* (their CPU time
+    is gone when they exit): keep pools open across the block, as the runner does.
+    """
+    watch = LoadWatch()
+    cpus = _allowed_cpus() if psutil is not None else None
+    first = _sample(cpus) if cpus else None
+    try:
+        yield watch
+    finally:
+        if cpus and first is not None:
+            watch.load = _load_between(first, _sample(cpus), len(cpus))
+
+
+def cpus_wanted(workers: int, tasks: int, effective_cpus: int, waits: bool = False) -> int:
+    """How many CPUs a run could keep busy: none for waiting, else one per running task,
+    at most the effective CPUs."""
+    return 0 if waits else max(min(workers, tasks, effective_cpus), 1)
+
+
+def load_disturbed(load: MachineLoad | None, wanted: float) -> bool:
+    """True when other programs left fewer than ``wanted`` CPUs (by more than
+    :data:`MARGIN`): the run could not get the CPUs it would have used."""
+    return load is not None and wanted > 0 and load.spare < wanted - MARGIN
+
+
+def repeats_disagree(walls: Sequence[float]) -> bool:
+    """True when three or more repeats spread by more than :data:`SPREAD` of their median."""
+    if len(walls) < 3:
+        return False
+    ordered = sorted(walls)
+    median = ordered[len(ordered) // 2]
+    return median > 0 and (ordered[-1] - ordered[0]) / median > SPREAD
+
+
+def starved(cpus_busy: float, waits: bool = False) -> bool:
+    """True when work that computes serially kept less than :data:`STARVED` of a CPU."""
+    return not waits and not math.isnan(cpus_busy) and cpus_busy < STARVED
+
+
+def beyond_ideal(gain: float, ideal: float) -> bool:
+    """True when a speedup is more than ``ideal`` (CPUs, workers) can give, by more than
+    timing noise (5 % + 0.05): the baseline was slow, the gain is not parallelism."""
+    return gain > ideal * 1.05 + 0.05
+
+
+def busy_sentence(load: MachineLoad | None, wanted: float, what: str = "this run") -> str:
+    """'Other programs kept about 0.7 of this machine's 2 CPUs busy while processes ran …
+    **disturbed** …' — or ``''`` when the run had the CPUs it could use."""
+    if not load_disturbed(load, wanted):
+        return ""
+    assert load is not None
+    return (f"Other programs kept about {load.others:.1f} of this machine's {load.allowed} "
+            f"CPUs busy while {what} ran, leaving about {load.spare:.1f} of the "
+            f"{wanted:g} it could use: this measurement is **{DISTURBED}** and says nothing "
+            "about how it works. Close other work and run it again.")
+
+
+def disturbed_sentence(what: str, seen: str) -> str:
+    """The sentence for any disturbed measurement: what was seen, and 'run it again'."""
+    return (f"{seen[:1].upper()}{seen[1:]}: {what} was **{DISTURBED}** by other work on "
+            "this machine, so it says nothing about how it works. Close other work and "
+            "run it again.")
+
+
+def run_waits(run: RunLike) -> bool:
+    """True when the run's work waits (sleeps, I/O) rather than computes."""
+    workload = WORKLOADS.get(run.workload)
+    return workload is not None and workload.behaviour == "waits"
+
+
+def run_cpus_wanted(run: RunLike, effective_cpus: int | None = None) -> int:
+    """:func:`cpus_wanted` for a :class:`~helpers.core.runner.RunResult`."""
+    cpus = effective_cpu_count() if effective_cpus is None else effective_cpus
+    return cpus_wanted(run.workers, run.tasks, cpus, run_waits(run))
+
+
+def run_disturbed(run: RunLike, effective_cpus: int | None = None) -> bool:
+    """True when a run's numbers are noise: other programs took the CPUs it needed, a
+    one-worker computing run got less than a CPU, or its repeats disagree."""
+    wanted = run_cpus_wanted(run, effective_cpus)
+    return (load_disturbed(run.load, wanted)
+            or (wanted == 1 and run.workers == 1 and starved(run.utilisation))
+            or repeats_disagree(run.walls))
+
+
+def run_disturbance(run: RunLike, effective_cpus: int | None = None, what: str = "") -> str:
+    """Why :func:`run_disturbed` said so, as one sentence naming ``what`` ran (default:
+    the executor); ``''`` for an undisturbed run."""
+    what = what or run.executor
+    wanted = run_cpus_wanted(run, effective_cpus)
+    if load_disturbed(run.load, wanted):
+        return busy_sentence(run.load, wanted, what)
+    if wanted == 1 and run.workers == 1 and starved(run.utilisation):
+        return disturbed_sentence(
+            f"the {what} run", f"{what} kept only {run.utilisation:.1f} CPUs busy on work "
+            "that computes all the time")
+    if repeats_disagree(run.walls):
+        return disturbed_sentence(
+            f"the {what} run", f"{what}'s repeats took from {min(run.walls):.2f} s to "
+            f"{max(run.walls):.2f} s")
+    return ""
