@@ -17,6 +17,7 @@ REDDISH_PURPLE = "#CC79A7"
 SKY_BLUE = "#56B4E9"
 YELLOW = "#F0E442"
 BLACK = "#000000"
+WHITE = "#FFFFFF"  # not Okabe–Ito: text on dark fills, and the gaps between bars
 REFERENCE_GREY = "#999999"  # not Okabe–Ito: reference lines that should not stand out
 
 OKABE_ITO = [BLUE, ORANGE, BLUISH_GREEN, VERMILLION, REDDISH_PURPLE, SKY_BLUE, YELLOW, BLACK]

@@ -7,6 +7,7 @@ and already closed in pyplot, so it is displayed once, where you choose.
 """
 from __future__ import annotations
 
+import math
 import textwrap
 from collections.abc import Mapping
 
@@ -24,13 +25,18 @@ from helpers.core.colours import (
     REFERENCE_GREY,
     SKY_BLUE,
     VERMILLION,
+    WHITE,
 )
 from helpers.core.experiments import Comparison
+from helpers.core.noise import DISTURBED, run_disturbed, run_waits
 from helpers.core.runner import RunResult
 
 EXECUTOR_COLOURS = {"serial": BLUE, "threads": ORANGE, "processes": BLUISH_GREEN,
                     "interpreters": REDDISH_PURPLE, "asyncio": SKY_BLUE, "dask": VERMILLION}
 IDEAL_STYLE = {"color": BLACK, "linestyle": "--", "linewidth": 1}
+START_METHOD_HATCHES = {"fork": "", "forkserver": "..", "spawn": "//"}
+"""Start methods are all *processes*: they share the processes' colour, told apart by hatch."""
+LABEL_SIZE = 8  # points: the smallest text drawn on a plot
 
 
 def colour_for(executor: str, index: int = 0) -> str:
@@ -38,11 +44,37 @@ def colour_for(executor: str, index: int = 0) -> str:
     return EXECUTOR_COLOURS.get(executor, OKABE_ITO[index % len(OKABE_ITO)])
 
 
+def start_method_style(method: str) -> dict[str, str]:
+    """Bar style for a start method: the processes' colour, hatched per method, so a
+    start method never looks like another executor kind."""
+    return {"color": colour_for("processes"), "hatch": START_METHOD_HATCHES.get(method, "xx"),
+            "edgecolor": "white"}
+
+
+def _luminance(colour: str) -> float:
+    """Relative luminance of a ``#RRGGBB`` colour (WCAG 2)."""
+    channels = [int(colour.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def text_colour_on(colour: str) -> str:
+    """Black or white, whichever contrasts more with ``colour`` (a ``#RRGGBB`` fill):
+    black on orange and sky blue, white on blue and vermillion."""
+    light = _luminance(colour)
+    return BLACK if (light + 0.05) / 0.05 >= 1.05 / (light + 0.05) else WHITE
+
+
 def finish_figure(fig: Figure) -> Figure:
     """Tight layout, and closed in pyplot so that it shows once, where it is displayed."""
     fig.tight_layout()
     plt.close(fig)
     return fig
+
+
+def _disturbed_mark(run: RunResult, effective_cpus: int) -> str:
+    """A second line under a bar's label when the words call the run disturbed."""
+    return f"\n({DISTURBED})" if run_disturbed(run, effective_cpus) else ""
 
 
 def draw_times(ax: Axes, comparison: Comparison) -> None:
@@ -54,8 +86,9 @@ def draw_times(ax: Axes, comparison: Comparison) -> None:
         ax.bar(i - 0.2, run.wall, 0.4, color=colour, label="wall time" if i == 0 else None)
         ax.bar(i + 0.2, run.cpu, 0.4, color="white", edgecolor=colour, hatch="//",
                label="CPU time" if i == 0 else None)
-        ax.annotate(f"{comparison.speedup(name):.2f}×\n{run.utilisation:.1f} CPUs",
-                    (i - 0.2, run.wall), ha="center", va="bottom", fontsize=8)
+        ax.annotate(f"{comparison.speedup(name):.2f}×\n{run.utilisation:.1f} CPUs"
+                    + _disturbed_mark(run, comparison.effective_cpus),
+                    (i - 0.2, run.wall), ha="center", va="bottom", fontsize=LABEL_SIZE)
     ax.set_xticks(range(len(names)), names)
     ax.set_ylabel("time (s)")
     ax.set_title(f"Wall and CPU time ({comparison.baseline.tasks} × "
@@ -79,7 +112,8 @@ def draw_timeline(ax: Axes, run: RunResult, colour: str, span: float | None = No
         if record.duration > 0.06 * (span or run.wall or 1) and record.cpu == record.cpu:
             share = record.cpu / record.duration if record.duration > 0 else 0
             ax.text(record.start + record.duration / 2, lane, f"{share:.0%} CPU",
-                    ha="center", va="center", fontsize=7, color="white")
+                    ha="center", va="center", fontsize=LABEL_SIZE,
+                    color=text_colour_on(colour))
     ax.set_yticks(range(len(lanes)), [f"worker {i}" for i in range(len(lanes))])
     ax.set_ylim(-0.6, max(len(lanes), 1) - 0.4)
     ax.invert_yaxis()
@@ -153,8 +187,16 @@ def draw_speedup_frame(ax: Axes, most_workers: int, effective_cpus: int,
     ax.plot(counts, [min(w, effective_cpus) for w in counts], label=ideal_label, **IDEAL_STYLE)
     ax.set_xticks(counts)
     ax.set_xlabel("workers")
-    ax.set_ylim(bottom=0)
+    floor_at_zero(ax)
     return counts
+
+
+def floor_at_zero(ax: Axes) -> None:
+    """Start the y axis at 0 and let it grow with every point drawn later (a fixed
+    limit set now would cut off a point above it)."""
+    x = ax.dataLim.x0 if math.isfinite(ax.dataLim.x0) else 0.0
+    zero, = ax.plot([x], [0], linestyle="none")
+    zero.sticky_edges.y.append(0)
 
 
 def mark_effective_cpus(ax: Axes, effective_cpus: int) -> None:
@@ -163,6 +205,14 @@ def mark_effective_cpus(ax: Axes, effective_cpus: int) -> None:
     ax.annotate(f"{effective_cpus} effective CPU{'' if effective_cpus == 1 else 's'}",
                 (effective_cpus, 0.02), xycoords=("data", "axes fraction"), fontsize=8,
                 ha="left")
+
+
+def ideal_speedup(run: RunResult, effective_cpus: int) -> int:
+    """What ``run`` could gain at best: one task per worker for waiting (waits need no
+    CPU), at most one per effective CPU for work that computes."""
+    if run_waits(run):
+        return min(run.workers, run.tasks)
+    return min(run.workers, run.tasks, effective_cpus)
 
 
 def plot_speedup_by_workload(comparisons: Mapping[str, Comparison],
@@ -175,11 +225,13 @@ def plot_speedup_by_workload(comparisons: Mapping[str, Comparison],
     for i, name in enumerate(names):
         comparison = comparisons[name]
         run = comparison.runs[executor]
-        ideal = min(run.workers, run.tasks, comparison.effective_cpus)
+        ideal = ideal_speedup(run, comparison.effective_cpus)
         ax.bar(i, comparison.speedup(executor), 0.6, color=colour_for(executor))
         ax.hlines(ideal, i - 0.4, i + 0.4, label="ideal" if i == 0 else None, **IDEAL_STYLE)
-        ax.annotate(f"{comparison.speedup(executor):.2f}×\n{run.utilisation:.1f} CPUs",
-                    (i, comparison.speedup(executor)), ha="center", va="bottom", fontsize=8)
+        ax.annotate(f"{comparison.speedup(executor):.2f}×\n{run.utilisation:.1f} CPUs"
+                    + _disturbed_mark(run, comparison.effective_cpus),
+                    (i, comparison.speedup(executor)), ha="center", va="bottom",
+                    fontsize=LABEL_SIZE)
     ax.set_xticks(range(len(names)), ["\n".join(textwrap.wrap(n, 18)) for n in names])
     ax.set_xlabel(xlabel)
     ax.set_ylabel(f"speedup of {executor} (× serial)")

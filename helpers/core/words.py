@@ -6,7 +6,7 @@ import html
 from dataclasses import dataclass
 
 from helpers.core.experiments import Comparison
-from helpers.core.noise import STARVED, beyond_ideal, run_disturbance
+from helpers.core.noise import DISTURBED, STARVED, beyond_ideal, run_disturbance, run_disturbed
 from helpers.core.runner import RunResult
 from helpers.core.system import effective_cpu_count, gil_enabled
 from helpers.core.workloads import WORKLOADS
@@ -202,6 +202,12 @@ def describe_sweep(executor: str, runs: dict[int, RunResult], effective_cpus: in
     speedups = {workers: base / run.wall for workers, run in runs.items()}
     best = max(speedups, key=speedups.__getitem__)
     line = f"**{executor}**: best {speedups[best]:.1f}× with {plural(best, 'worker')}"
+    disturbed = [w for w, run in runs.items() if run_disturbed(run, effective_cpus)]
+    if disturbed:
+        return line + (f". The runs with {_counts(disturbed)} workers were **{DISTURBED}** by "
+                       "other work on this machine (other programs took CPUs they could "
+                       "use, or their repeats disagreed), so this sweep says nothing about "
+                       f"how {executor} scale. Close other work and run it again.")
     beyond = [w for w in speedups if w > effective_cpus]
     if beyond_ideal(speedups[best], effective_cpus):
         line += (f" — more than {effective_cpus} effective "
@@ -220,6 +226,12 @@ def describe_sweep(executor: str, runs: dict[int, RunResult], effective_cpus: in
     return line + "."
 
 
+def _counts(counts: list[int]) -> str:
+    """'1', '1 and 2', '1, 2 and 4'."""
+    words = [str(c) for c in sorted(counts)]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
 def describe_turn_taking(run: RunResult, effective_cpus: int | None = None) -> str:
     """What the CPU share of each task says about whether workers took turns.
 
@@ -231,6 +243,8 @@ def describe_turn_taking(run: RunResult, effective_cpus: int | None = None) -> s
             f"({parallel} running side by side).")
     if parallel == 1:
         return text + " With one worker there is no one to take turns with."
+    if run_disturbed(run, effective_cpus):
+        return text + " " + run_disturbance(run, effective_cpus)
     if share < 0.75 and run.utilisation < PARALLEL:
         text += (f" Together they kept only {run.utilisation:.1f} CPUs busy: they took "
                  f"turns, about {1 / parallel:.0%} each.")

@@ -9,12 +9,16 @@ from helpers.core.experiments import compare, sweep_workers
 from helpers.core.plots import (
     OKABE_ITO,
     colour_for,
+    ideal_speedup,
     plot_comparison,
     plot_speedup,
     plot_speedup_by_workload,
     plot_timeline,
     plot_times,
+    start_method_style,
+    text_colour_on,
 )
+from helpers.core.runner import RunResult
 
 matplotlib.use("Agg")
 
@@ -47,7 +51,8 @@ def test_speedup_plot_has_an_ideal_line():
     fig = plot_speedup({"threads": sweep}, 2)
     ax = fig.axes[0]
     assert labelled(fig)
-    assert [line.get_label() for line in ax.get_lines()][:2] == ["ideal", "threads"]
+    shown = [line.get_label() for line in ax.get_lines() if not line.get_label().startswith("_")]
+    assert shown[:2] == ["ideal", "threads"]
     ideal = ax.get_lines()[0].get_ydata()
     assert list(ideal) == [1, 2]
 
@@ -90,3 +95,33 @@ def test_colours_are_written_out_only_in_the_palette():
                  if hexes and name != "core/colours.py"}
     assert not offenders, f"use the names in helpers/core/colours.py instead: {offenders}"
     assert found["core/colours.py"], "the palette itself is written out in helpers.core.colours"
+
+
+def fake_sweep_run(workers: int, wall: float, workload: str = "count") -> RunResult:
+    return RunResult(workload, "processes", workers, 4, 1, None, walls=[wall],
+                     cpus=[wall * workers])
+
+
+def test_speedup_axes_contain_a_point_above_the_ideal():
+    """The frame is drawn before the points: its y limit must still grow to fit them."""
+    sweep = {1: fake_sweep_run(1, 1.0), 3: fake_sweep_run(3, 1 / 2.6)}
+    ax = plot_speedup({"processes": sweep}, 2).axes[0]
+    bottom, top = ax.get_ylim()
+    assert bottom == 0 and top >= 2.6
+
+
+def test_the_ideal_for_waiting_is_the_workers_not_the_cpus():
+    assert ideal_speedup(fake_sweep_run(2, 1.0, "sleep"), 1) == 2
+    assert ideal_speedup(fake_sweep_run(2, 1.0, "count"), 1) == 1
+
+
+def test_labels_contrast_with_their_fill():
+    assert text_colour_on(colours.ORANGE) == colours.BLACK
+    assert text_colour_on(colours.SKY_BLUE) == colours.BLACK
+    assert text_colour_on(colours.BLUE) == colours.WHITE
+
+
+def test_start_methods_share_the_processes_colour_and_differ_by_hatch():
+    styles = {m: start_method_style(m) for m in ("fork", "spawn", "forkserver")}
+    assert {s["color"] for s in styles.values()} == {colour_for("processes")}
+    assert len({s["hatch"] for s in styles.values()}) == 3
