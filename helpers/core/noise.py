@@ -192,20 +192,32 @@ def beyond_ideal(gain: float, ideal: float) -> bool:
     return gain > ideal * 1.05 + 0.05
 
 
+def _cpus(count: float) -> str:
+    """'1 CPU', '2 CPUs', '0.7 CPUs' — a count of CPUs in words."""
+    return f"{count:g} CPU" if count == 1 else f"{count:.1f} CPUs" if count % 1 else \
+        f"{count:g} CPUs"
+
+
+def _seconds(value: float) -> str:
+    """'1.23 s', or '12.3 ms' for short times (so two short repeats do not look equal)."""
+    return f"{value:.2f} s" if value >= 0.1 else f"{value * 1000:.1f} ms"
+
+
 def busy_sentence(load: MachineLoad | None, wanted: float, what: str = "this run") -> str:
     """'Other programs kept about 0.7 of this machine's 2 CPUs busy while processes ran …
     **disturbed** …' — or ``''`` when the run had the CPUs it could use."""
     if not load_disturbed(load, wanted):
         return ""
     assert load is not None
-    return (f"Other programs kept about {load.others:.1f} of this machine's {load.allowed} "
-            f"CPUs busy while {what} ran, leaving about {load.spare:.1f} of the "
-            f"{wanted:g} it could use: this measurement is **{DISTURBED}** and says nothing "
-            "about how it works. Close other work and run it again.")
+    return (f"Other programs kept about {load.others:.1f} of this machine's "
+            f"{_cpus(load.allowed)} busy while {what} ran, leaving about {load.spare:.1f} "
+            f"of the {_cpus(wanted)} it could use: this measurement is **{DISTURBED}** and "
+            "says nothing about how it works. Close other work and run it again.")
 
 
 def disturbed_sentence(what: str, seen: str) -> str:
-    """The sentence for any disturbed measurement: what was seen, and 'run it again'."""
+    """The sentence for any disturbed measurement: what was seen, then that ``what``
+    (e.g. 'the threads run') was disturbed, and 'run it again'."""
     return (f"{seen[:1].upper()}{seen[1:]}: {what} was **{DISTURBED}** by other work on "
             "this machine, so it says nothing about how it works. Close other work and "
             "run it again.")
@@ -240,11 +252,10 @@ def run_disturbance(run: RunLike, effective_cpus: int | None = None, what: str =
     if load_disturbed(run.load, wanted):
         return busy_sentence(run.load, wanted, what)
     if wanted == 1 and run.workers == 1 and starved(run.utilisation):
-        return disturbed_sentence(
-            f"the {what} run", f"{what} kept only {run.utilisation:.1f} CPUs busy on work "
-            "that computes all the time")
+        return disturbed_sentence("this measurement", f"{what} kept only "
+                                  f"{run.utilisation:.1f} CPUs busy on work that computes "
+                                  "all the time")
     if repeats_disagree(run.walls):
-        return disturbed_sentence(
-            f"the {what} run", f"{what}'s repeats took from {min(run.walls):.2f} s to "
-            f"{max(run.walls):.2f} s")
+        return disturbed_sentence("this measurement", f"the repeats of {what} took from "
+                                  f"{_seconds(min(run.walls))} to {_seconds(max(run.walls))}")
     return ""

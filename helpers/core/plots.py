@@ -119,7 +119,8 @@ def draw_timeline(ax: Axes, run: RunResult, colour: str, span: float | None = No
     ax.invert_yaxis()
     ax.set_xlim(0, span if span else max((r.end for r in run.records), default=1) * 1.02)
     ax.set_xlabel("time since the run started (s)")
-    ax.set_title(f"{label or run.executor}: {run.tasks} tasks on {run.workers} workers, "
+    ax.set_title(f"{label or run.executor}: {run.tasks} tasks on {run.workers} "
+                 f"worker{'' if run.workers == 1 else 's'}, "
                  f"{run.wall:.2f} s, {run.utilisation:.1f} CPUs busy", fontsize=9)
 
 

@@ -4,6 +4,10 @@ A check never raises on a wrong answer (a learner's "Run all" goes on); it retur
 a :class:`CheckResult` that displays as ✅ or ❌ with the hint. Tests feed every
 check a right and a wrong answer.
 
+A check that rests on a timing can meet a **disturbed** measurement (other programs
+took the CPUs, :mod:`helpers.core.noise`): then it neither passes nor fails the learner
+on noise — :func:`inconclusive` shows ⚠️, what was seen, and "run it again".
+
 Strict mode, for tests: with ``LAB_STRICT_CHECKS=1`` in the environment, a failed
 :class:`CheckResult` raises :class:`CheckFailed` as it is made, so a notebook run
 (nbval) fails when a reference solution does not pass its self-check. A cell that shows
@@ -18,7 +22,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from helpers.core.colours import BLUISH_GREEN, VERMILLION
+from helpers.core.colours import BLACK, BLUISH_GREEN, VERMILLION
 
 STRICT_ENV = "LAB_STRICT_CHECKS"
 _ON_PURPOSE: ContextVar[bool] = ContextVar("wrong_on_purpose", default=False)
@@ -54,24 +58,34 @@ class CheckResult:
 
     passed: bool
     message: str
+    inconclusive: bool = False  # the measurement was disturbed: neither right nor wrong
 
     def __post_init__(self) -> None:
-        if not self.passed and strict_checks() and not _ON_PURPOSE.get():
+        if (not self.passed and not self.inconclusive and strict_checks()
+                and not _ON_PURPOSE.get()):
             raise CheckFailed(self)
 
     def __bool__(self) -> bool:
         return self.passed
 
     def __str__(self) -> str:
-        return ("✅ " if self.passed else "❌ ") + self.message
+        mark = "⚠️ " if self.inconclusive else "✅ " if self.passed else "❌ "
+        return mark + self.message
 
     def _repr_html_(self) -> str:
-        colour = BLUISH_GREEN if self.passed else VERMILLION
+        colour = BLACK if self.inconclusive else BLUISH_GREEN if self.passed else VERMILLION
         return f"<p style='color:{colour}'><b>{html.escape(str(self))}</b></p>"
 
 
 def passed(message: str) -> CheckResult:
     return CheckResult(True, message)
+
+
+def inconclusive(sentence: str) -> CheckResult:
+    """Neither ✅ nor ❌: the measurement the check rests on was disturbed. ``sentence``
+    says what was seen and that it was disturbed (e.g. from
+    :func:`helpers.core.noise.run_disturbance`). Falsy, but never raises in strict mode."""
+    return CheckResult(False, sentence, inconclusive=True)
 
 
 def not_yet(problem: str, hint: str) -> CheckResult:

@@ -11,6 +11,7 @@ from helpers.core.selfcheck import (
     CheckFailed,
     CheckResult,
     first_problem,
+    inconclusive,
     not_yet,
     wrong_on_purpose,
 )
@@ -71,3 +72,10 @@ def test_the_strict_switch_makes_a_failed_check_raise_with_its_message(monkeypat
         assert not check_letter("a")
     with pytest.raises(CheckFailed):  # and strict again after it
         check_letter("a")
+
+
+def test_inconclusive_is_neither_pass_nor_fail_and_never_raises(monkeypatch):
+    monkeypatch.setenv("LAB_STRICT_CHECKS", "1")
+    result = inconclusive("Threads kept 0.6 CPUs busy: the run was **disturbed**.")
+    assert not result and result.inconclusive
+    assert str(result).startswith("⚠️ ") and "disturbed" in result._repr_html_()
