@@ -3,4 +3,5 @@
 ``seed``    the seed article's example functions, as it wrote them
 ``sharing`` who sees whose memory: threads share, processes copy
 ``basics``  the notebook's demos and its exercises' self-checks
+``overlap`` how many waits were under way at once, in words
 """
