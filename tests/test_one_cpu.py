@@ -176,7 +176,8 @@ def test_notebook_runs_on_one_cpu_and_says_so(notebook, tmp_path):
         assert verdicts, f"{notebook.name}: no measured verdict (words.describe) found"
     for index, text in verdicts.items():  # describe() on a comparison: say why, every time
         waiting = "Waiting needs no CPU" in text
-        assert waiting or VERDICT_ONE_CPU in text, (
+        disturbed = "disturbed" in text  # other programs took the CPU: no mechanism then
+        assert waiting or disturbed or VERDICT_ONE_CPU in text, (
             f"{notebook.name} cell {index}: a verdict on computing work on one CPU must say "
             f"that no parallel speedup can be expected:\n{text}")
     if stem.startswith("03_"):
