@@ -104,12 +104,13 @@ def _busy_seconds(cpus: Sequence[int]) -> float:
 
 
 def _our_seconds() -> float:
-    """CPU seconds of this process and all its living children."""
+    """CPU seconds of this process and all its children: the living ones, and those that
+    ended and were waited for (the kernel adds those to ``children_user/system``)."""
     me = psutil.Process()
-    total = sum(me.cpu_times()[:2])
+    total = sum(me.cpu_times()[:4])
     for child in me.children(recursive=True):
         try:
-            total += sum(child.cpu_times()[:2])
+            total += sum(child.cpu_times()[:4])
         except psutil.Error:  # it exited meanwhile
             pass
     return total
@@ -147,8 +148,8 @@ def watch_load() -> Iterator[LoadWatch]:
             ...  # the measurement
         watch.load  # MachineLoad(others=1.02, allowed=2)
 
-    Children started and ended inside the block count as *others* (their CPU time
-    is gone when they exit): keep pools open across the block, as the runner does.
+    Children of this process count as *this* work, also those that ended inside the
+    block once they were waited for (``Process.join()``, a pool's shutdown).
     """
     watch = LoadWatch()
     cpus = _allowed_cpus() if psutil is not None else None
