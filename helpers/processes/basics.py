@@ -3,7 +3,7 @@ separate, measure what starting a process costs, and self-check the exercises.
 
 Everything a child process runs is defined here, in an importable module. Under
 *spawn* and *forkserver* the child is a fresh interpreter: it receives a function
-as a name (``helpers.processes.square``) and imports it. A function defined
+as a name (``helpers.processes.basics.square``) and imports it. A function defined
 in a notebook cell lives in the kernel's ``__main__``, and a fresh child's
 ``__main__`` is not the notebook: the name cannot be found there. Under *fork*
 the child is a copy of the kernel and finds it. :func:`try_in_child` shows both,
@@ -26,9 +26,10 @@ from typing import TYPE_CHECKING
 
 from helpers.core.arguments import require_float, require_int
 from helpers.core.executors import resolve_start_method, stop_now
+from helpers.core.noise import DISTURBED, disturbed_sentence, repeats_disagree
 from helpers.core.selfcheck import CheckResult, first_problem, not_yet, passed
 from helpers.core.settings import default
-from helpers.threads.sharing import record_visit, visits
+from helpers.threads.sharing import record_visit, reset_visits, visits
 
 if TYPE_CHECKING:  # matplotlib is imported only when a plot is drawn: children stay light
     from matplotlib.figure import Figure
@@ -319,9 +320,18 @@ def start_costs(methods: Iterable[str] | None = None, repeats: int | None = None
     return {name: pool_start_cost(name, pool_workers, repeats) for name in names}
 
 
+USUAL_ORDER = ("fork", "forkserver", "spawn")  # least to most work per child started
+
+
 def describe_start_costs(costs: dict[str, StartCost],
                          what: str = "start a process and see it end") -> str:
-    """One sentence from the measurement: the fastest method, and how the others compare."""
+    """Sentences from the measurement: the fastest method, how the others compare, and why
+    — or, when a method's repeats disagree, that the measurement was disturbed.
+
+    The why is given only when the order measured is the one the mechanisms predict
+    (fork copies, forkserver forks a clean server and imports, spawn starts an interpreter
+    and imports); another order is reported as seen, with "run it again".
+    """
     if not costs:
         raise ValueError("costs must hold at least one measurement")
     ranked = sorted(costs.values(), key=lambda cost: cost.median)
@@ -332,32 +342,60 @@ def describe_start_costs(costs: dict[str, StartCost],
         ratio = cost.median / fastest.median if fastest.median > 0 else float("inf")
         parts.append(f"{cost.start_method} took {cost.median * 1000:.1f} ms "
                      f"({ratio:.1f}× as long)")
-    return "; ".join(parts) + "."
+    return "; ".join(parts) + ". " + _why_start_costs(costs, [c.start_method for c in ranked])
+
+
+def _why_start_costs(costs: dict[str, StartCost], order: list[str]) -> str:
+    noisy = [cost for cost in costs.values() if repeats_disagree(cost.seconds)]
+    if noisy:
+        cost = noisy[0]
+        return disturbed_sentence(
+            f"the {cost.start_method} measurement",
+            f"{cost.start_method}'s repeats took from {min(cost.seconds) * 1000:.1f} to "
+            f"{max(cost.seconds) * 1000:.1f} ms")
+    usual = [method for method in USUAL_ORDER if method in costs]
+    if len(usual) < 2:
+        return ""
+    if [method for method in order if method in usual] != usual:
+        return ("That is not the usual order (" + " < ".join(usual) + "), which the work each "
+                "method does would give: if other programs were busy, this measurement was "
+                f"**{DISTURBED}** — run it again.")
+    why = {"fork": "a fork child is a copy of this process: nothing to start or import",
+           "forkserver": "a forkserver child is a fork of a clean server process, and "
+                         "still imports the module its target lives in",
+           "spawn": "a spawned child starts a whole new interpreter, then imports that "
+                    "module (here the `helpers` package)"}
+    return "As the work each one does predicts: " + "; ".join(why[m] for m in usual) + "."
 
 
 def plot_start_costs(costs: dict[str, StartCost],
                      title: str = "Starting a process that does nothing") -> Figure:
-    """Bars of the median start-and-join time per start method, each repeat as a dot."""
+    """Bars of the median start-and-join time per start method, each repeat as a dot.
+
+    Start methods are all processes: their bars share the processes' colour, told apart
+    by hatching (:func:`helpers.core.plots.start_method_style`)."""
     import matplotlib.pyplot as plt
 
     from helpers.core.colours import BLACK
-    from helpers.core.plots import colour_for, finish_figure
+    from helpers.core.plots import finish_figure, start_method_style
 
     if not costs:
         raise ValueError("costs must hold at least one measurement")
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for i, (name, cost) in enumerate(costs.items()):
         ms = [s * 1000 for s in cost.seconds]
-        ax.bar(i, cost.median * 1000, 0.6, color=colour_for(name, i))
+        ax.bar(i, cost.median * 1000, 0.6, **start_method_style(name))
         ax.plot([i] * len(ms), ms, "o", color=BLACK, markersize=3)
-        ax.annotate(f"median {cost.median * 1000:.1f} ms", (i, max([cost.median * 1000, *ms])),
-                    ha="center", va="bottom", xytext=(0, 4), textcoords="offset points")
+        noisy = f"\n({DISTURBED})" if repeats_disagree(cost.seconds) else ""
+        ax.annotate(f"median {cost.median * 1000:.1f} ms{noisy}",
+                    (i, max([cost.median * 1000, *ms])), ha="center", va="bottom",
+                    xytext=(0, 4), textcoords="offset points", fontsize=8)
     ax.set_xticks(range(len(costs)), list(costs))
     ax.set_xlabel("start method (bar: median; dots: each repeat)")
     ax.set_ylabel("start + join time (ms)")
     ax.set_title(title)
     highest = max(max(cost.seconds, default=0.0) for cost in costs.values()) * 1000
-    ax.set_ylim(0, max(highest, 1e-3) * 1.25)  # room for the labels above the tallest dot
+    ax.set_ylim(0, max(highest, 1e-3) * 1.35)  # room for the labels above the tallest dot
     return finish_figure(fig)
 
 
@@ -386,7 +424,7 @@ def check_squares(squares: object) -> CheckResult:
          "map over `range(10)`."),
         (squares == SQUARES_EXPECTED,
          f"expected {SQUARES_EXPECTED}, got {squares}.",
-         "map `square` itself (from helpers.processes) over `range(10)`; `pool.map` "
+         "map `square` itself (from helpers.processes.basics) over `range(10)`; `pool.map` "
          "keeps the order of the inputs."),
     ], "10 squares computed in worker processes and returned to the parent, in order.")
 
@@ -409,11 +447,42 @@ MEMORY_HINTS = {
 }
 
 
-def check_memory_prediction(prediction: object) -> CheckResult:
-    """Exercise 2: what each process's visit list holds (see :data:`MEMORY_EXPECTED`)."""
+def measure_visits(timeout: float = 30.0) -> dict[str, list[str] | None]:
+    """Exercise 2, measured: ``reset_visits(); record_visit("parent")``, then one child per
+    start method this platform has runs :func:`record_and_report` ("child").
+
+    Returns the lists seen, keyed like :data:`MEMORY_EXPECTED`: each child's list, and the
+    parent's after the children. A method this platform lacks, or whose child failed (its
+    outcome is bounded by ``timeout``), maps to ``None``. Leaves the parent's list as
+    ``["parent"]`` plus whatever the children changed in it (nothing).
+    """
+    timeout = require_float("timeout", timeout, 0.1, MAX_TIMEOUT)
+    reset_visits()
+    record_visit("parent")
+    measured: dict[str, list[str] | None] = {}
+    for method in ("fork", "spawn", "forkserver"):
+        outcome = (try_in_child(record_and_report, "child", start_method=method,
+                                timeout=timeout)
+                   if method in multiprocessing.get_all_start_methods() else None)
+        measured[f"child under {method}"] = (outcome.value if outcome is not None
+                                             and outcome.ok else None)
+    measured["parent after the child"] = visits()
+    return {key: measured[key] for key in MEMORY_EXPECTED}
+
+
+def check_memory_prediction(prediction: object,
+                            measured: dict[str, list[str] | None] | None = None
+                            ) -> CheckResult:
+    """Exercise 2: the learner's prediction of each process's visit list, checked against
+    ``measured`` (from :func:`measure_visits`) — what this machine's children really saw.
+    Where nothing was measured (no such method here, a child that failed, or no
+    ``measured`` at all) the prediction is checked against :data:`MEMORY_EXPECTED`, and
+    the message says so.
+    """
     if not isinstance(prediction, dict):
         return not_yet(f"expected a dict, got {type(prediction).__name__}.",
                        "start from the dict given in the exercise and replace each `...`.")
+    measured = measured or {}
     for key, expected in MEMORY_EXPECTED.items():
         answer = prediction.get(key, ...)
         if answer is ...:
@@ -422,8 +491,19 @@ def check_memory_prediction(prediction: object) -> CheckResult:
         if not isinstance(answer, list):
             return not_yet(f"{key!r} should be a list, got {answer!r}.",
                            "write the list that `visits()` would return, e.g. ['child'].")
-        if answer != expected:
-            return not_yet(f"for {key!r} you wrote {answer!r}; that is not what happens.",
+        seen = measured.get(key)
+        truth = seen if seen is not None else expected
+        source = "measured here" if seen is not None else "what this start method does"
+        if answer != truth:
+            return not_yet(f"for {key!r} you predicted {answer!r}; {source}: {truth!r}.",
                            MEMORY_HINTS[key])
-    return passed("right for every start method: each process has its own memory, "
-                  "and only fork starts from a copy of the parent's.")
+    shown = [f"{key}: {measured[key]!r}" for key in MEMORY_EXPECTED
+             if measured.get(key) is not None]
+    unmeasured = [key for key in MEMORY_EXPECTED if measured.get(key) is None]
+    text = ("your prediction matches " + ("what was measured here — " + "; ".join(shown)
+                                          if shown else "what each start method does"))
+    if shown and unmeasured:
+        text += (f" (not measured here: {', '.join(unmeasured)}; checked against what that "
+                 "start method does)")
+    return passed(text + ". Each process has its own memory; only fork starts from a copy "
+                  "of the parent's.")

@@ -1,4 +1,4 @@
-"""helpers.processes: children under every start method, bounded waits, clean-up,
+"""helpers.processes.basics: children under every start method, bounded waits, clean-up,
 argument checks, and self-checks that reject wrong answers without raising."""
 import json
 import multiprocessing
@@ -13,7 +13,7 @@ import pytest
 from conftest import ROOT
 from matplotlib.figure import Figure
 
-from helpers import processes as intro
+from helpers.processes import basics as intro
 from helpers.core.selfcheck import CheckResult
 from helpers.threads.sharing import record_visit, reset_visits, visits
 
@@ -248,3 +248,61 @@ def test_check_memory_prediction_rejects_each_wrong_entry(key):
 def test_check_memory_prediction_rejects_other_shapes(answer):
     result = intro.check_memory_prediction(answer)
     assert not result.passed and "Hint:" in result.message
+
+
+def test_measure_visits_measures_what_each_start_method_does(no_leftover_processes):
+    measured = intro.measure_visits()
+    assert list(measured) == list(intro.MEMORY_EXPECTED)
+    for key, expected in intro.MEMORY_EXPECTED.items():
+        method = key.rsplit(" ", 1)[-1]
+        if key.startswith("child") and method not in METHODS:
+            assert measured[key] is None
+        else:
+            assert measured[key] == expected, key
+    result = intro.check_memory_prediction(dict(intro.MEMORY_EXPECTED), measured)
+    assert result.passed and "measured here" in result.message
+
+
+def test_the_memory_check_speaks_from_the_measurement():
+    measured = dict(intro.MEMORY_EXPECTED)
+    wrong = dict(intro.MEMORY_EXPECTED, **{"child under fork": ["child"]})
+    message = intro.check_memory_prediction(wrong, measured).message
+    assert "you predicted ['child']; measured here: ['parent', 'child']" in message
+    unmeasured = dict(measured, **{"child under forkserver": None})
+    message = intro.check_memory_prediction(dict(intro.MEMORY_EXPECTED), unmeasured).message
+    assert "not measured here: child under forkserver" in message
+    message = intro.check_memory_prediction(dict(intro.MEMORY_EXPECTED)).message
+    assert "measured" not in message
+
+
+def _cost(method, *milliseconds):
+    return intro.StartCost(method, [m / 1000 for m in milliseconds])
+
+
+def test_start_cost_words_explain_only_the_usual_order():
+    usual = {"fork": _cost("fork", 2, 2, 2), "spawn": _cost("spawn", 60, 61, 60),
+             "forkserver": _cost("forkserver", 20, 21, 20)}
+    text = intro.describe_start_costs(usual)
+    assert "As the work each one does predicts" in text and "disturbed" not in text
+    swapped = dict(usual, spawn=_cost("spawn", 10, 10, 10))
+    text = intro.describe_start_costs(swapped)
+    assert "not the usual order (fork < forkserver < spawn)" in text
+    assert "**disturbed**" in text and "As the work" not in text
+
+
+def test_start_costs_whose_repeats_disagree_are_disturbed():
+    noisy = {"fork": _cost("fork", 2, 2, 9), "spawn": _cost("spawn", 60, 61, 60)}
+    text = intro.describe_start_costs(noisy)
+    assert "**disturbed**" in text and "run it again" in text and "interpreter" not in text
+    label = [t.get_text() for t in intro.plot_start_costs(noisy).axes[0].texts]
+    assert any("disturbed" in t for t in label)
+
+
+def test_start_methods_share_the_processes_colour_not_an_executor_s():
+    from matplotlib.colors import to_hex
+
+    from helpers.core.plots import colour_for
+    costs = {m: _cost(m, 5, 5, 5) for m in ("fork", "spawn", "forkserver")}
+    bars = intro.plot_start_costs(costs).axes[0].patches
+    assert {to_hex(bar.get_facecolor()) for bar in bars} == {colour_for("processes").lower()}
+    assert len({bar.get_hatch() for bar in bars}) == 3
