@@ -99,4 +99,5 @@ def check_transfer(transfer: object) -> CheckResult:
          "hold `bank.lock` from before you read the balances until after you wrote both."),
         (bank.balances == expected, f"the balances are {bank.balances}, expected {expected}.",
          "subtract from the source and add to the target, both under the lock."),
-    ], f"{len(transfers):,} transfers from 4 threads at once: every cent accounted for.")
+    ], f"{len(transfers):,} transfers from 4 threads side by side: every cent accounted "
+       "for.")

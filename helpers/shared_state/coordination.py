@@ -90,7 +90,13 @@ def append_many(job: tuple[list, int]) -> None:
 
 
 def dict_add_many(job: tuple[dict, int]) -> None:
-    """``d["n"] += 1``: a read and a write — not atomic, whatever this Python shows."""
+    """``d["n"] += 1``: a read and a write — not atomic, whatever this Python shows.
+
+    With the GIL on 3.10+, no other thread runs between them *here*, because the key is
+    a ``str``: its hash and comparison are C code. A key whose ``__hash__`` or ``__eq__``
+    is Python code makes calls inside the read and the write, and there the GIL can pass
+    to another thread. Free-threaded builds lock the dict for each single read or write,
+    never for the pair."""
     counts, times = job
     for _ in range(times):
         counts["n"] += 1
@@ -125,3 +131,26 @@ def atomic_checks(threads: int = 4, times: int = 50_000) -> list[AtomicCheck]:
                   arguments=[(shared, times)] * threads, repeats=1, timeout=120)
         results.append(AtomicCheck(name, threads * times, read()))
     return results
+
+
+def describe_atomic(checks: list[AtomicCheck], gil: bool | None = None) -> str:
+    """What the atomic checks measured, one sentence each: a loss is a fact, no loss is
+    only what this run showed (for ``+=`` it is never a guarantee)."""
+    from helpers.core.system import gil_enabled
+
+    gil = gil_enabled() if gil is None else gil
+    words = []
+    for check in checks:
+        counted = f"`{check.operation}`: {check.actual:,} of {check.expected:,}"
+        if check.lost:
+            words.append(f"{counted} — **{check.lost:,} lost**: another thread ran between "
+                         "its read and its write.")
+        elif "+=" in check.operation:
+            why = ("with the GIL, no thread switch fell between the read and the write "
+                   "this time" if gil else "the race did not show this time")
+            words.append(f"{counted} — nothing lost in this run: {why}. That is not a "
+                         "guarantee (see the table).")
+        else:
+            words.append(f"{counted} — nothing lost: one call into C, which holds "
+                         + ("the GIL" if gil else "the list's own lock") + " throughout.")
+    return " ".join(words)

@@ -70,8 +70,14 @@ def two_threads(opposite: bool, timeout: float = 1.0, hold: float = 0.1) -> list
 
 
 def describe_attempts(attempts: list[Attempt]) -> str:
-    """Whether the run deadlocked, and what that means."""
+    """Whether the run deadlocked, and what that means. Threads in opposite orders that
+    both got both locks did not overlap this time: the deadlock is still possible."""
+    same_order = len({attempt.order for attempt in attempts}) == 1
     if all(attempt.got_both for attempt in attempts):
+        if not same_order:
+            return ("Both threads got both locks **this time**: one finished before the "
+                    "other took its first lock, so the cycle did not form. In opposite "
+                    "orders it can form whenever they overlap — run it again.")
         return ("Both threads got both locks: taken in the same order, the second thread "
                 "just waited for the first. No deadlock is possible.")
     stuck = [a.thread for a in attempts if not a.got_both]

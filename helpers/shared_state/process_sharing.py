@@ -2,23 +2,31 @@
 
 Processes have separate memory, so "shared" state lives somewhere both can reach:
 
-``Value, no lock``        a number in shared memory; ``+= 1`` reads and writes it in two
-                          steps, and two processes really run at once: updates are lost.
-``Value + get_lock()``    the same number, each ``+=`` under the Value's own lock.
+``Value, += without get_lock()``
+                          ``Value("q", 0)``: a number in shared memory *with* a lock
+                          (``lock=True`` is the default). But ``v.value += 1`` is a read,
+                          then a write, and the Value takes its lock for each separately:
+                          between them another process can write, and its update is lost.
+``Value + get_lock()``    the same number, each whole ``+=`` under the Value's own lock
+                          (``with v.get_lock():``).
 ``Array, a slot each``    each process counts in its own slot of a lock-free Array; the
                           parent adds them up. No lock needed: no slot is shared.
 ``Manager value + lock``  a server process holds the value; every access is a message.
 ``shared_memory + Lock``  a numpy view of a ``multiprocessing.shared_memory`` block.
 
-The children wait at one ``Barrier`` and then count at the same time; each times its own
-loop, so start-up is not counted. :func:`share_counter`
-reports the final count against the expected one and the time per addition.
+The children and the parent wait at one ``Barrier`` and then the children count at the
+same time; each times its own loop, so start-up is not counted. They wait at a second
+barrier when done, and stay alive until the parent has measured what other programs did
+meanwhile (:func:`helpers.core.noise.watch_load` counts living children as ours).
+:func:`share_counter` reports the final count against the expected one, the time per
+addition, and whether the timing was disturbed.
 """
 from __future__ import annotations
 
 import contextlib
 import multiprocessing
 import statistics
+import threading
 import time
 from dataclasses import dataclass
 
@@ -26,21 +34,25 @@ import numpy as np
 
 from helpers.core.arguments import require_choice, require_int
 from helpers.core.executors import resolve_start_method
+from helpers.core.noise import busy_sentence, cpus_wanted, watch_load
 from helpers.core.settings import default
-from helpers.processes import join_or_stop
+from helpers.core.system import effective_cpu_count
+from helpers.processes.basics import join_or_stop
 from helpers.processes_in_depth.data_movement import attach_shared
 
-WAYS = ("Value, no lock", "Value + get_lock()", "Array, a slot each",
+UNGUARDED = "Value, += without get_lock()"
+WAYS = (UNGUARDED, "Value + get_lock()", "Array, a slot each",
         "Manager value + lock", "shared_memory + Lock")
-SLOW_WAYS = {"Manager value + lock": 20}  # each access is a round trip: do fewer
+SLOW_WAYS = {"Manager value + lock": 40}  # each access is a round trip: do fewer
 MAX_PROCESSES = 8
 GO_TIMEOUT = 60.0
 
 
-def count_in_child(way: str, slot: int, times: int, target, lock, seconds, start_line
-                   ) -> None:
-    """Wait at ``start_line`` (a Barrier: all children start counting together), then add
-    1 to the shared counter ``times`` times, the ``way`` way; time the loop."""
+def count_in_child(way: str, slot: int, times: int, target, lock, seconds, lines) -> None:
+    """Wait at the start line (a Barrier: all children start counting together), then add
+    1 to the shared counter ``times`` times, the ``way`` way; time the loop. Then wait at
+    the finish line, and until the parent lets go (``lines``: start, finish, leave)."""
+    start_line, finish_line, leave = lines
     block = view = None
     if way == "shared_memory + Lock":
         block = attach_shared(target)
@@ -48,8 +60,8 @@ def count_in_child(way: str, slot: int, times: int, target, lock, seconds, start
     start_line.wait(GO_TIMEOUT)  # BrokenBarrierError if a sibling never arrives
     start = time.perf_counter()
     for _ in range(times):
-        if way == "Value, no lock":
-            target.value += 1
+        if way == UNGUARDED:
+            target.value += 1  # locked read, then locked write: two steps
         elif way == "Value + get_lock()":
             with target.get_lock():
                 target.value += 1
@@ -65,6 +77,8 @@ def count_in_child(way: str, slot: int, times: int, target, lock, seconds, start
     if block is not None:
         del view
         block.close()
+    finish_line.wait(GO_TIMEOUT)
+    leave.wait(GO_TIMEOUT)
 
 
 @dataclass(frozen=True)
@@ -76,6 +90,7 @@ class Shared:
     times: int
     actual: int
     per_add: float  # seconds, median over the processes' own loop timings
+    disturbed: str = ""  # the "disturbed" sentence when other programs took the CPUs
 
     @property
     def expected(self) -> int:
@@ -91,19 +106,21 @@ def share_counter(way: str, processes: int = 2, times: int | None = None,
     """Have ``processes`` processes each add 1 ``times`` times to one counter, ``way``."""
     way = require_choice("way", way, WAYS)
     processes = require_int("processes", processes, 1, MAX_PROCESSES)
-    times = int(default(20_000, 5_000)) // SLOW_WAYS.get(way, 1) if times is None else times
+    times = int(default(50_000, 20_000)) // SLOW_WAYS.get(way, 1) if times is None else times
     times = require_int("times", times, 1, 10**7)
     context = multiprocessing.get_context(resolve_start_method(start_method))
     seconds = context.Array("d", processes, lock=False)
-    start_line = context.Barrier(processes)
+    lines = (context.Barrier(processes + 1), context.Barrier(processes + 1), context.Event())
     with contextlib.ExitStack() as cleanup:
         target, lock, read = _shared_counter(way, context, processes, cleanup)
         children = [context.Process(target=count_in_child,
-                                    args=(way, i, times, target, lock, seconds, start_line))
+                                    args=(way, i, times, target, lock, seconds, lines))
                     for i in range(processes)]
-        _run_children(children, way, timeout)
+        load = _run_children(children, way, timeout, lines)
         actual = int(read())
-    return Shared(way, processes, times, actual, statistics.median(seconds) / times)
+    wanted = cpus_wanted(processes, processes, effective_cpu_count())
+    return Shared(way, processes, times, actual, statistics.median(seconds) / times,
+                  busy_sentence(load, wanted, f"the “{way}” processes"))
 
 
 def _shared_counter(way: str, context, processes: int, cleanup: contextlib.ExitStack):
@@ -121,13 +138,27 @@ def _shared_counter(way: str, context, processes: int, cleanup: contextlib.ExitS
     return _target(way, context, processes)
 
 
-def _run_children(children: list, way: str, timeout: float) -> None:
-    """Start every child, then wait for all of them (bounded); a failed child is an error."""
-    for child in children:
-        child.start()
-    codes = join_or_stop(children, timeout)
-    if any(code != 0 for code in codes):
-        raise RuntimeError(f"{way}: a child ended with exit codes {codes}")
+def _run_children(children: list, way: str, timeout: float, lines):
+    """Start every child, watch other programs' CPU use from the start line to the finish
+    line, let the children go and wait for them (bounded). Returns the
+    :class:`~helpers.core.noise.MachineLoad` (or ``None``); a failed child is an error."""
+    start_line, finish_line, leave = lines
+    broken = False
+    try:
+        for child in children:
+            child.start()
+        with watch_load() as watch:
+            start_line.wait(GO_TIMEOUT)
+            finish_line.wait(timeout)
+    except threading.BrokenBarrierError:  # a child failed, or took longer than timeout
+        broken = True
+    finally:
+        leave.set()
+        codes = join_or_stop([c for c in children if c.pid is not None], timeout)
+    if broken or len(codes) < len(children) or any(code != 0 for code in codes):
+        raise RuntimeError(f"{way}: the children did not all count and finish within "
+                           f"{timeout:g} s (exit codes {codes})")
+    return watch.load
 
 
 def _target(way: str, context, processes: int):
@@ -164,25 +195,42 @@ def share_every_way(processes: int = 2, start_method: str | None = None) -> list
 
 
 def describe_sharing(results: list[Shared]) -> str:
-    """A Markdown table (lost updates, time per addition for each way), then what it says."""
+    """A Markdown table (lost updates, time per addition for each way), then what it says:
+    counts as facts, a race that did not show as not seen this time, and the timings
+    compared only when no way was disturbed."""
     rows = ["| way | count / expected | lost | time per addition |", "|---|---|---|---|"]
     for r in results:
+        mark = " (disturbed)" if r.disturbed else ""
         rows.append(f"| {r.way} | {r.actual:,} / {r.expected:,} | {r.lost:,} | "
-                    f"{r.per_add * 1e6:,.2f} µs |")
-    correct = [r for r in results if r.lost == 0]
-    unlocked = [r for r in results if r.way == "Value, no lock"]
+                    f"{r.per_add * 1e6:,.2f} µs{mark} |")
+    return "\n".join(rows) + "\n\n" + " ".join(_sharing_words(results))
+
+
+def _sharing_words(results: list[Shared]) -> list[str]:
     words = []
-    if unlocked and unlocked[0].lost > 0:
-        words.append(f"Without a lock {unlocked[0].lost:,} updates were lost: the processes "
-                     "really ran at the same time, each reading a value the other was about "
-                     "to overwrite.")
-    elif unlocked:
-        words.append("This time the unlocked Value lost nothing: the processes did not "
-                     "overlap enough (one CPU, or a busy machine). It is still wrong.")
+    unguarded = [r for r in results if r.way == UNGUARDED]
+    if unguarded and unguarded[0].lost > 0:
+        words.append(f"With `+=` alone the Value lost {unguarded[0].lost:,} updates although "
+                     "it has a lock: `+=` takes it once to read and once to write, and "
+                     "in between the other process wrote.")
+    elif unguarded:
+        words.append("With `+=` alone the Value lost nothing **this time**: the race did "
+                     "not show in this run. It is still wrong — the read and the write are "
+                     "locked separately — so run it again (or with more additions).")
+    wrong = [r.way for r in results if r.lost and r.way != UNGUARDED]
+    if wrong:
+        words.append(f"Unexpected: {', '.join(wrong)} lost updates — run it again.")
+    disturbed = [r for r in results if r.disturbed]
+    if disturbed:
+        names = ("All the times" if len(disturbed) == len(results) else
+                 "Times marked (disturbed) — " + ", ".join(r.way for r in disturbed) + " —")
+        words.append(f"{names} are not compared. {disturbed[0].disturbed}")
+        return words
+    correct = [r for r in results if r.lost == 0 and r.way != UNGUARDED]
     if correct:
         fastest, slowest = (min(correct, key=lambda r: r.per_add),
                             max(correct, key=lambda r: r.per_add))
         words.append(f"The fastest correct way was **{fastest.way}** "
                      f"({fastest.per_add * 1e6:,.2f} µs per addition); the slowest, "
                      f"{slowest.way}, took {slowest.per_add / fastest.per_add:,.0f}× as long.")
-    return "\n".join(rows) + "\n\n" + " ".join(words)
+    return words
