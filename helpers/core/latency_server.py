@@ -17,8 +17,11 @@ Three ways to serve, to compare under many clients at once (``mode``):
 ``"asyncio"``    one event loop in one thread; the latency is ``asyncio.sleep``,
                  so waits overlap without a thread per request.
 
-Use it in a ``with`` block; it runs in a background thread and always shuts down,
-also when the cell is interrupted::
+The server runs in its **own process** (:class:`ServerProcess`, with the lab's start
+method): its threads never share a GIL with the notebook that measures its clients. The
+counts and settings cross the process boundary through a pipe. Use it in a ``with`` block;
+the process always ends, also when the cell is interrupted, and never outlives the
+notebook's kernel (it stops when the kernel dies)::
 
     with LatencyServer(latency_ms=100, mode="threading") as server:
         fetch(server.page_url(0))          # about 0.1 s
@@ -31,7 +34,11 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import multiprocessing
+import os
+import pickle
 import re
+import signal
 import socket
 import socketserver
 import threading
@@ -46,6 +53,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import urlsplit
 
 from helpers.core.arguments import require_choice, require_float, require_int
+from helpers.core.settings import resolve_start_method
 
 MODES = ("threading", "single", "asyncio")
 LOOPBACK = "127.0.0.1"
@@ -365,12 +373,215 @@ class _AsyncioBackend:
         return [self.thread] if self.thread.is_alive() else []
 
 
-def _stop_backend(backend: _HTTPServerBackend | _AsyncioBackend, timeout: float) -> None:
-    left = backend.stop(time.monotonic() + timeout)
-    if left:
-        warnings.warn(f"LatencyServer: {len(left)} thread(s) still running {timeout} s after "
-                      "close(); they are daemon threads and end with Python",
-                      RuntimeWarning, stacklevel=3)
+# --- a server in its own process ---------------------------------------------------------
+
+START_TIMEOUT = 60.0  # seconds a server process may take to start (spawn on a busy machine)
+REPLY_TIMEOUT = 10.0  # seconds the server process may take to answer a question
+PARENT_CHECK = 0.2  # how often a server process checks that its parent still lives
+
+
+class ServerChannel:
+    """What a function run by :class:`ServerProcess` gets, inside the child process.
+
+    ``stopping`` is set when the parent asks it to stop, closes the pipe, or dies: the
+    function should then clean up and return. It calls :meth:`ready` once it serves,
+    with what the parent needs (an address), and may :meth:`answer` named questions.
+    """
+
+    def __init__(self, connection) -> None:
+        self.stopping = threading.Event()
+        self._connection = connection
+        self._send_lock = threading.Lock()
+        self._answers: dict[str, object] = {}
+
+    def answer(self, name: str, function) -> None:
+        """Answer the parent's ``ask(name, *args)`` with ``function(*args)``."""
+        self._answers[name] = function
+
+    def ready(self, info: object) -> None:
+        """Tell the parent the server is up, and ``info`` (sent once)."""
+        self._send(("ready", info))
+
+    def _send(self, message: object) -> None:
+        with self._send_lock, suppress(OSError, ValueError):
+            self._connection.send(message)
+
+    def watch(self, parent_pid: int) -> None:
+        """In a daemon thread of the child: answer questions until told to stop, until the
+        pipe closes, or until the parent is gone (then this process is an orphan)."""
+        while not self.stopping.is_set():
+            try:
+                message = self._connection.recv() if self._connection.poll(PARENT_CHECK) \
+                    else None
+            except (EOFError, OSError):  # the parent closed its end, or died
+                break
+            if os.getppid() != parent_pid:  # the parent died: never outlive it
+                break
+            if message is None:
+                continue
+            if message[0] == "stop":
+                break
+            self._reply(message[1], message[2])
+        self.stopping.set()
+
+    def _reply(self, name: str, args: tuple) -> None:
+        try:
+            self._send(("answer", self._answers[name](*args)))
+        except Exception as error:  # the question failed: the parent raises it
+            self._send(("error", RuntimeError(f"{name}: {type(error).__name__}: {error}")))
+
+
+def _child_main(serve, args: tuple, connection) -> None:
+    """The child process: ignore the kernel's interrupt (the parent stops us), watch the
+    parent, run ``serve(channel, *args)``; exit at once if it does not return in time."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # ■ reaches the whole process group
+    channel = ServerChannel(connection)
+    parent = os.getppid()
+    watcher = threading.Thread(target=channel.watch, args=(parent,), daemon=True,
+                               name="ServerProcess-watch")
+    watcher.start()
+
+    def last_resort() -> None:  # a server that does not stop in time is ended
+        channel.stopping.wait()
+        time.sleep(CLOSE_TIMEOUT)
+        os._exit(1)
+
+    threading.Thread(target=last_resort, daemon=True, name="ServerProcess-deadline").start()
+    try:
+        serve(channel, *args)
+    except BaseException as error:  # report a start-up failure to the parent
+        channel._send(("error", _picklable(error)))
+    finally:
+        channel.stopping.set()
+        with suppress(OSError):
+            connection.close()
+
+
+def _picklable(error: BaseException) -> BaseException:
+    try:
+        pickle.loads(pickle.dumps(error))
+    except Exception:
+        return RuntimeError(f"{type(error).__name__}: {error}")
+    return error
+
+
+class ServerProcess:
+    """Run ``serve(channel, *args)`` in a child process: the measured process (the notebook's
+    kernel) then shares neither its CPU time nor its GIL with the server.
+
+    ``serve`` must be a module-level function (spawn and forkserver import it by name). It
+    gets a :class:`ServerChannel`, calls ``channel.ready(info)`` once it serves, and returns
+    when ``channel.stopping`` is set. :meth:`start` waits at most ``START_TIMEOUT`` seconds
+    and returns ``info``; :meth:`ask` asks a question the child answers; :meth:`stop` ends
+    it — politely, then terminate, then kill: never longer than about ``CLOSE_TIMEOUT`` + 2 s.
+
+    The child never outlives its parent: it stops when asked, when the pipe to its parent
+    closes, when its parent dies (it checks every ``PARENT_CHECK`` s), and at the parent's
+    exit (a daemon process, plus :func:`weakref.finalize`). It ignores SIGINT: Jupyter's ■
+    interrupts the kernel, which then stops the child. Works with every start method.
+    """
+
+    def __init__(self, serve, args: tuple = (), start_method: str | None = None,
+                 name: str = "ServerProcess") -> None:
+        self.start_method = resolve_start_method(start_method)
+        context = multiprocessing.get_context(self.start_method)
+        self._connection, child_end = context.Pipe()
+        self._process = context.Process(target=_child_main, args=(serve, args, child_end),
+                                        name=name, daemon=True)
+        self._child_end = child_end
+        self._pid: int | None = None
+        self._lock = threading.Lock()
+        self._finalizer = weakref.finalize(self, _stop_process, self._process,
+                                           self._connection, CLOSE_TIMEOUT)
+
+    def start(self) -> object:
+        """Start the child and wait (at most ``START_TIMEOUT`` s) until it serves."""
+        with warnings.catch_warnings():  # fork while the kernel has threads: the child only
+            warnings.simplefilter("ignore", DeprecationWarning)  # serves; nothing to fear
+            self._process.start()
+        self._pid = self._process.pid
+        self._child_end.close()  # only the child holds that end now
+        try:
+            kind, info = self._receive(START_TIMEOUT, "start")
+        except BaseException:
+            self.stop()
+            raise
+        if kind != "ready":
+            self.stop()
+            raise info  # type: ignore[misc]
+        return info
+
+    def ask(self, name: str, *args: object) -> object:
+        """The child's answer to ``name`` (a function it registered with ``answer``)."""
+        with self._lock:
+            if not self.alive:
+                raise RuntimeError("the server process is not running")
+            self._connection.send(("ask", name, args))
+            kind, value = self._receive(REPLY_TIMEOUT, name)
+        if kind == "error":
+            raise value  # type: ignore[misc]
+        return value
+
+    def _receive(self, timeout: float, what: str) -> tuple[str, object]:
+        try:
+            if self._connection.poll(timeout):
+                return self._connection.recv()
+        except (EOFError, OSError):
+            raise RuntimeError(f"the server process ended during {what}") from None
+        raise TimeoutError(f"the server process did not answer {what} within {timeout:g} s")
+
+    def stop(self) -> None:
+        """Ask the child to stop, then make sure it is gone. Idempotent."""
+        self._finalizer()
+
+    @property
+    def alive(self) -> bool:
+        return self._finalizer.alive and self._process.is_alive()
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id once started (kept after it ended)."""
+        return self._pid
+
+
+def _stop_process(process, connection, timeout: float) -> None:
+    """Ask ``process`` to stop; join it; terminate, then kill it if it does not end."""
+    with suppress(OSError, ValueError):
+        connection.send(("stop",))
+    if process.pid is not None:  # started
+        process.join(timeout)
+        if process.is_alive():
+            process.terminate()
+            process.join(1.0)
+        if process.is_alive():
+            process.kill()
+            process.join(1.0)
+    with suppress(OSError):
+        connection.close()
+    with suppress(ValueError):  # still running after kill: nothing more we can do
+        process.close()
+
+
+# --- the latency server's child process --------------------------------------------------
+
+def serve_latency(channel: ServerChannel, host: str, latency_ms: float, payload_bytes: int,
+                  pages: int, mode: str) -> None:
+    """In the server process: serve in ``mode`` until ``channel.stopping``; answer the
+    parent's questions about the counts and settings."""
+    core = _Core(host, latency_ms, payload_bytes, pages)
+    core.stopping = channel.stopping  # the parent's stop ends every latency wait too
+    if mode == "asyncio":
+        backend: _HTTPServerBackend | _AsyncioBackend = _AsyncioBackend(core)
+    else:
+        backend = _HTTPServerBackend(core, threaded=mode == "threading")
+    backend.start()
+    channel.answer("stats", core.stats.snapshot)
+    channel.answer("reset", core.stats.reset)
+    channel.answer("set", lambda name, value: setattr(core, name, value))
+    channel.answer("cpu", lambda: sum(os.times()[:2]))
+    channel.ready(backend.address)
+    channel.stopping.wait()
+    backend.stop(time.monotonic() + CLOSE_TIMEOUT)
 
 
 # --- the public server -------------------------------------------------------------------
@@ -401,47 +612,51 @@ class LatencyServer:
     ``pages``          pages ``/page/0`` … ``/page/{pages-1}``, 1 to 10 000; others are 404
     ``mode``           ``"threading"``, ``"single"`` or ``"asyncio"`` (see the module doc)
     ``host``           an IPv4 loopback address; the port is a free one the OS picks
+    ``start_method``   how its process starts (``None``: the lab's method, see ``settings``)
 
     Start it with ``with LatencyServer(...) as server:`` (or :meth:`start` and
-    :meth:`close`). Every answer says ``Connection: close``: one request per
-    connection, the simplest thing for a client.
+    :meth:`close`). It serves from its own process (:class:`ServerProcess`), so the
+    server's threads never wait for the notebook's GIL, nor the notebook's threads for
+    the server's. Every answer says ``Connection: close``: one request per connection,
+    the simplest thing for a client.
     """
 
     def __init__(self, latency_ms: float = 100, payload_bytes: int = 1024, pages: int = 100,
-                 mode: str = "threading", host: str = LOOPBACK) -> None:
-        self._core = _Core(check_loopback_host(host),
-                           require_float("latency_ms", latency_ms, 0, MAX_LATENCY_MS),
-                           require_int("payload_bytes", payload_bytes, 0, MAX_PAYLOAD_BYTES),
-                           require_int("pages", pages, 1, MAX_PAGES))
+                 mode: str = "threading", host: str = LOOPBACK,
+                 start_method: str | None = None) -> None:
+        self._host = check_loopback_host(host)
+        self._latency_ms = require_float("latency_ms", latency_ms, 0, MAX_LATENCY_MS)
+        self._payload_bytes = require_int("payload_bytes", payload_bytes, 0, MAX_PAYLOAD_BYTES)
+        self._pages = require_int("pages", pages, 1, MAX_PAGES)
         self.mode = require_choice("mode", mode, MODES)
-        self._backend: _HTTPServerBackend | _AsyncioBackend | None = None
-        self._finalizer: weakref.finalize | None = None
+        self._start_method = resolve_start_method(start_method)
+        self._process: ServerProcess | None = None
+        self._address: tuple[str, int] | None = None
+        self._last_stats: dict[str, int] | None = None  # kept at close()
 
     # life cycle
     def start(self) -> LatencyServer:
-        """Bind a free port on ``host`` and serve in a background thread; returns self."""
-        if self._backend is not None:
+        """Start the server process (at most ``START_TIMEOUT`` s); returns self."""
+        if self._process is not None:
             if self.running:
                 return self
             raise RuntimeError("this LatencyServer was closed; make a new one")
-        if self.mode == "asyncio":
-            backend: _HTTPServerBackend | _AsyncioBackend = _AsyncioBackend(self._core)
-        else:
-            backend = _HTTPServerBackend(self._core, threaded=self.mode == "threading")
-        self._backend = backend
-        # Safety net: stops the server if this object is forgotten, and at exit.
-        self._finalizer = weakref.finalize(self, _stop_backend, backend, CLOSE_TIMEOUT)
-        try:
-            backend.start()
-        except BaseException:
-            self._finalizer()
-            raise
+        self._process = ServerProcess(
+            serve_latency, (self._host, self._latency_ms, self._payload_bytes, self._pages,
+                            self.mode), self._start_method, name=f"LatencyServer-{self.mode}")
+        address = self._process.start()  # stops the process itself if starting fails
+        self._address = (str(address[0]), int(address[1]))  # type: ignore[index]
         return self
 
     def close(self) -> None:
-        """Stop serving, close the socket and join the threads (at most ~5 s). Idempotent."""
-        if self._finalizer is not None:
-            self._finalizer()  # runs _stop_backend once, however often close() is called
+        """Stop serving and end the server process (at most ~7 s). Idempotent."""
+        if self._process is None or not self._process.alive:
+            if self._process is not None:
+                self._process.stop()
+            return
+        with suppress(RuntimeError, TimeoutError, OSError):
+            self._last_stats = self._process.ask("stats")  # type: ignore[assignment]
+        self._process.stop()
 
     def __enter__(self) -> LatencyServer:
         return self.start()
@@ -451,19 +666,24 @@ class LatencyServer:
 
     @property
     def running(self) -> bool:
-        return self._finalizer is not None and self._finalizer.alive
+        return self._process is not None and self._process.alive
+
+    @property
+    def pid(self) -> int | None:
+        """The server process's id (``None`` before :meth:`start`)."""
+        return None if self._process is None else self._process.pid
 
     # where it is
     @property
     def address(self) -> tuple[str, int]:
         """(host, port) the listening socket is bound to."""
-        if self._backend is None:
+        if self._address is None:
             raise RuntimeError("the server is not started: use it in a with block or call start()")
-        return self._backend.address
+        return self._address
 
     @property
     def host(self) -> str:
-        return self._core.host
+        return self._host
 
     @property
     def port(self) -> int:
@@ -488,52 +708,72 @@ class LatencyServer:
     # settings
     @property
     def latency_ms(self) -> float:
-        return self._core.latency_ms
+        return self._latency_ms
 
     @latency_ms.setter
     def latency_ms(self, value: float) -> None:
-        self._core.latency_ms = require_float("latency_ms", value, 0, MAX_LATENCY_MS)
+        self._latency_ms = self._set("latency_ms",
+                                     require_float("latency_ms", value, 0, MAX_LATENCY_MS))
 
     @property
     def payload_bytes(self) -> int:
-        return self._core.payload_bytes
+        return self._payload_bytes
 
     @payload_bytes.setter
     def payload_bytes(self, value: int) -> None:
-        self._core.payload_bytes = require_int("payload_bytes", value, 0, MAX_PAYLOAD_BYTES)
+        self._payload_bytes = self._set(
+            "payload_bytes", require_int("payload_bytes", value, 0, MAX_PAYLOAD_BYTES))
+
+    def _set(self, name: str, value):
+        if self.running:
+            self._process.ask("set", name, value)  # type: ignore[union-attr]
+        return value
 
     @property
     def pages(self) -> int:
-        return self._core.pages
+        return self._pages
 
     # what it saw
     @property
     def requests(self) -> int:
         """Requests received since start or the last :meth:`reset_stats`."""
-        return self._core.stats.requests
+        return self.stats()["requests"]
 
     @property
     def in_flight(self) -> int:
         """Requests being handled right now (a client may read its answer a moment
         before the server counts that request as finished)."""
-        return self._core.stats.in_flight
+        return self.stats()["in_flight"]
 
     @property
     def peak_in_flight(self) -> int:
         """The most requests handled at the same moment since start or the last reset."""
-        return self._core.stats.peak_in_flight
+        return self.stats()["peak_in_flight"]
 
     def stats(self) -> dict[str, int]:
-        """requests, not_found, in_flight and peak_in_flight, read together."""
-        return self._core.stats.snapshot()
+        """requests, not_found, in_flight and peak_in_flight, read together (asked of the
+        server process; after :meth:`close`, the counts it had then)."""
+        if self.running:
+            return dict(self._process.ask("stats"))  # type: ignore[union-attr, arg-type]
+        if self._last_stats is not None:
+            return dict(self._last_stats)
+        return {"requests": 0, "not_found": 0, "in_flight": 0, "peak_in_flight": 0}
 
     def reset_stats(self) -> None:
         """Count from zero again (before each measurement of a sweep)."""
-        self._core.stats.reset()
+        if self.running:
+            self._process.ask("reset")  # type: ignore[union-attr]
+        self._last_stats = None
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system, seconds) the server process has used so far."""
+        if not self.running:
+            raise RuntimeError("the server is not running")
+        return float(self._process.ask("cpu"))  # type: ignore[union-attr, arg-type]
 
     def __repr__(self) -> str:
-        where = self.url if self._backend is not None else "not started"
-        state = "running" if self.running else ("closed" if self._backend else "new")
+        where = self.url if self._address is not None else "not started"
+        state = "running" if self.running else ("closed" if self._process else "new")
         return (f"<LatencyServer {self.mode} {where} latency {self.latency_ms:g} ms, "
                 f"{self.payload_bytes} bytes, {self.pages} pages, {state}>")
 

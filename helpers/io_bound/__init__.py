@@ -4,7 +4,7 @@
 ``pool_size``     throughput (requests/s) against the number of threads; ``PoolSizeLab``
 ``server_load``   K client threads against one server: throughput, p50, p95
 ``waiting``       CPU time of blocked waiters; asyncio tasks versus threads
-``convoy``        round-trip time of an I/O thread while CPU-bound threads run
+``convoy``        round trips of an I/O thread to an echo process while CPU-bound threads run
 ``pool_cost``     start-up time and memory of a thread pool versus a process pool
 ``exercises``     the exercises' self-checks
 

@@ -1,37 +1,44 @@
 """Part 2 · pool size: throughput (requests/s) against the number of threads.
 
-``measure_throughput`` sweeps thread-pool sizes over the same requests; the ideal is
+``measure_throughput`` sweeps thread-pool sizes over the same requests to a server in its
+own process, and measures the CPU time of both processes; the ideal is
 ``min(threads, requests) ÷ latency``, and ``PoolSizeLab`` is the widget that runs the sweep.
 """
 from __future__ import annotations
 
 import html
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
+from helpers.core import noise
 from helpers.core.arguments import require_choice, require_float, require_int
 from helpers.core.colours import REFERENCE_GREY
 from helpers.core.controls import RunPanel, bounded_slider
-from helpers.core.experiments import sweep_workers
 from helpers.core.latency_server import MODES, LatencyServer, fetch
 from helpers.core.plots import IDEAL_STYLE, colour_for, finish_figure
-from helpers.core.runner import RunResult
+from helpers.core.runner import RunResult, run_tasks
 from helpers.core.settings import default
+from helpers.core.system import gil_enabled
 from helpers.core.words import plural
 
 
 @dataclass
 class Throughput:
-    """A sweep of thread-pool sizes over the same requests."""
+    """A sweep of thread-pool sizes over the same requests.
+
+    ``server_cpu[w]`` is the CPU time (seconds) the server's process spent on the
+    measured requests with ``w`` threads; ``runs[w].cpu`` is this process's.
+    """
 
     latency_s: float
     requests: int
     mode: str
     runs: dict[int, RunResult]
+    server_cpu: dict[int, float] = field(default_factory=dict)
 
     def rate(self, workers: int) -> float:
         """Requests per second measured with ``workers`` threads."""
@@ -42,42 +49,95 @@ class Throughput:
         ``min(workers, requests) ÷ latency``."""
         return min(workers, self.requests) / self.latency_s
 
+    def cpu_needed(self, workers: int) -> float:
+        """CPUs the requests kept busy (this process and the server's) at the ideal pace."""
+        ideal_wall = self.requests / self.ideal(workers)
+        return (self.runs[workers].cpu + self.server_cpu.get(workers, 0.0)) / ideal_wall
+
+    def disturbance(self, workers: int) -> str:
+        """The **disturbed** sentence when other programs left fewer CPUs than the requests
+        needed at the ideal pace (:func:`helpers.core.noise.busy_sentence`), else ``''``."""
+        return noise.busy_sentence(self.runs[workers].load, round(self.cpu_needed(workers), 1),
+                                   f"the {plural(workers, 'thread')}")
+
 
 def measure_throughput(workers: Sequence[int], latency_ms: float = 50, requests: int = 16,
                        mode: str = "threading", on_result: Callable | None = None,
                        on_progress: Callable | None = None) -> Throughput:
-    """Fetch ``requests`` pages with a thread pool of each size in ``workers``."""
+    """Fetch ``requests`` pages with a thread pool of each size in ``workers``, from a
+    server in its own process; also measure the server's CPU time for each pool size."""
     require_float("latency_ms", latency_ms, 1, 2000)
     require_int("requests", requests, 1, 256)
     require_choice("mode", mode, MODES)
-    if not workers:
+    counts = sorted({require_int("workers", w, 1, 256) for w in workers})
+    if not counts:
         raise ValueError("workers must list at least one pool size")
+    runs: dict[int, RunResult] = {}
+    server_cpu: dict[int, float] = {}
     with LatencyServer(latency_ms=latency_ms, mode=mode) as server:
         urls = server.urls(requests)
-        runs = sweep_workers(fetch, "threads", list(workers), arguments=urls, repeats=1,
-                             on_result=on_result, on_progress=on_progress, timeout=120)
-    return Throughput(latency_ms / 1000, requests, mode, runs)
+        for index, count in enumerate(counts):
+            server.reset_stats()
+            before = server.cpu_seconds()
+            runs[count] = run_tasks(fetch, executor="threads", workers=count, arguments=urls,
+                                    repeats=1, timeout=120,
+                                    on_progress=_part(on_progress, index, len(counts)))
+            handled = max(server.requests, 1)  # the warm-up's requests too
+            server_cpu[count] = (server.cpu_seconds() - before) / handled * requests
+            if on_result is not None:
+                on_result(runs)
+    return Throughput(latency_ms / 1000, requests, mode, runs, server_cpu)
+
+
+def _part(on_progress: Callable | None, index: int, parts: int) -> Callable | None:
+    """One pool size's (done, total) as progress over ``parts`` equal pool sizes."""
+    if on_progress is None:
+        return None
+    return lambda done, total: on_progress(index * total + done, parts * total)
+
+
+def _bend_words(result: Throughput, bend: int) -> str:
+    """What was measured where the throughput left the ideal: the extra time next to the
+    CPU time both processes spent on the requests."""
+    run = result.runs[bend]
+    ideal_wall = result.requests / result.ideal(bend)
+    extra = run.wall - ideal_wall
+    mine, theirs = run.cpu, result.server_cpu.get(bend, 0.0)
+    text = (f"It falls below 70 % of the ideal at {plural(bend, 'thread')}: "
+            f"{run.wall * 1000:.0f} ms instead of {ideal_wall * 1000:.0f} ms. Meanwhile this "
+            f"process used {mine * 1000:.0f} ms of CPU and the server's process "
+            f"{theirs * 1000:.0f} ms")
+    if result.mode == "single":
+        return text + (". This server answers one request at a time, so from here on the "
+                       "server is the limit, not the client.")
+    if extra <= 1.2 * (mine + theirs):
+        return text + (f" — about the {extra * 1000:.0f} ms extra: connecting, sending and "
+                       "reading HTTP costs CPU in both processes, and with "
+                       f"{plural(bend, 'request')} at once that work no longer hides inside "
+                       "the waits (in each process, under the GIL, Python runs on one CPU at "
+                       "a time)." if gil_enabled() else
+                       f" — about the {extra * 1000:.0f} ms extra: the CPU work of "
+                       "connecting, sending and reading HTTP no longer hides inside the "
+                       "waits.")
+    return text + (f", less than the {extra * 1000:.0f} ms extra: the measured CPU work "
+                   "does not account for it.")
 
 
 def describe_throughput(result: Throughput) -> str:
-    """Where the measured throughput leaves the ideal line, and why."""
+    """Where the measured throughput leaves the ideal, and what was measured there."""
     counts = sorted(result.runs)
     best = max(counts, key=result.rate)
     text = (f"Best: {result.rate(best):.0f} requests/s with {plural(best, 'thread')} "
-            f"(1 thread: {result.rate(1):.0f}/s). ")
+            f"(1 thread: {result.rate(1 if 1 in result.runs else counts[0]):.0f}/s). ")
+    disturbed = [result.disturbance(w) for w in counts]
     bend = next((w for w in counts if result.rate(w) < 0.7 * result.ideal(w)), None)
+    if any(disturbed):
+        shown = next(s for s in disturbed if s)
+        return text + shown
     if bend is None:
         text += "Every pool size stayed within 70 % of the ideal."
-    elif result.mode == "single":
-        text += (f"From {plural(bend, 'thread')} on, throughput stays near "
-                 f"{1 / result.latency_s:.0f}/s: this server answers one request at a time, "
-                 "so the server is the limit, not the client.")
-    elif bend > result.requests:
-        text += (f"It falls below 70 % of the ideal only at {plural(bend, 'thread')}, more "
-                 "threads than requests: starting threads that get nothing to do costs time.")
     else:
-        text += (f"It falls below 70 % of the ideal at {plural(bend, 'thread')}: starting "
-                 "threads and sharing the CPUs start to cost as much as the waits they overlap.")
+        text += _bend_words(result, bend)
     if max(counts) > result.requests:
         text += (f" The ideal itself flattens at {result.requests} threads, the number of "
                  "requests: beyond it the extra threads have nothing to wait for.")

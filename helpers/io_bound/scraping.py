@@ -10,6 +10,7 @@ import asyncio
 import math
 from collections.abc import Callable, Mapping
 
+from helpers.core import noise
 from helpers.core.arguments import require_float, require_int
 from helpers.core.runner import RunResult
 from helpers.core.words import plural, speedup_phrase
@@ -23,22 +24,43 @@ def ideal_wall(requests: int, workers: int, latency_s: float) -> float:
     return math.ceil(requests / workers) * latency_s
 
 
+def scrape_disturbance(run: RunResult, latency_s: float, name: str) -> str:
+    """The **disturbed** sentence when other programs left this run fewer CPUs than its
+    own CPU work needed at the ideal pace (waiting itself needs none), else ``''``."""
+    ideal = ideal_wall(run.tasks, run.workers, latency_s)
+    needed = run.cpu / ideal if ideal > 0 else 0.0
+    return noise.busy_sentence(run.load, round(needed, 1), name)
+
+
 def describe_scrape(runs: Mapping[str, RunResult], latency_s: float) -> str:
-    """Markdown lines: each executor's time, speedup over the first run, CPU time, ideal."""
+    """Markdown lines: each executor's time, speedup over the first run, CPU time, ideal;
+    a gain beyond what the workers allow, or a run other programs squeezed, is called
+    **disturbed** and explained no further."""
     if not runs:
         raise ValueError("runs must hold at least one RunResult")
     base_name, base = next(iter(runs.items()))
     lines = [f"- **{base_name}**: {base.wall:.2f} s for {base.tasks} pages "
              f"({base.wall / base.tasks * 1000:.0f} ms a page; the server waits "
              f"{latency_s * 1000:.0f} ms), CPU time {base.cpu:.2f} s."]
+    disturbed = [scrape_disturbance(base, latency_s, base_name)]
     for name, run in list(runs.items())[1:]:
         ideal = ideal_wall(run.tasks, run.workers, latency_s)
+        gain = base.wall / run.wall
         lines.append(f"- **{name}** ({plural(run.workers, 'worker')}): {run.wall:.2f} s, "
-                     f"{speedup_phrase(base.wall / run.wall, base_name)}; CPU time "
+                     f"{speedup_phrase(gain, base_name)}; CPU time "
                      f"{run.cpu:.2f} s; the ideal with {run.workers} at a time is {ideal:.2f} s.")
+        disturbed.append(scrape_disturbance(run, latency_s, name))
+        most = ideal_wall(base.tasks, base.workers, latency_s) / ideal
+        if noise.beyond_ideal(gain, most):
+            disturbed.append(noise.disturbed_sentence(
+                f"the {base_name} run", f"{name} came out {gain:.1f}× faster than "
+                f"{base_name}, more than the {most:.0f}× that {run.workers} at a time allow"))
+    disturbed = [s for s in disturbed if s]
+    if disturbed:
+        return "\n".join(lines + [f"- {disturbed[0]}"])
     busy = max(run.utilisation for run in runs.values())
-    lines.append(f"- Waiting needs no CPU: at most {busy:.2f} CPUs were busy on average, so "
-                 "the time went to waiting, and waits overlap whatever the number of CPUs.")
+    lines.append(f"- At most {busy:.2f} CPUs were busy on average in this process: the time "
+                 "went to waiting, and waits overlap whatever the number of CPUs.")
     return "\n".join(lines)
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
+from helpers.core import noise
 from helpers.core.arguments import require_choice, require_float, require_int
 from helpers.core.colours import OKABE_ITO, ORANGE, SKY_BLUE, VERMILLION
 from helpers.core.latency_server import MODES, LatencyServer, fetch
@@ -41,6 +42,16 @@ class LoadResult:
     latency_s: float
     wall: float
     latencies: list[float] = field(default_factory=list)  # seconds, one per request
+    cpu: float = 0.0  # CPU seconds of this process and the server's together
+    load: noise.MachineLoad | None = None  # what other programs did meanwhile
+
+    def disturbance(self) -> str:
+        """The **disturbed** sentence when other programs left fewer CPUs than the clients
+        and the server needed at the pace one latency a request allows, else ``''``."""
+        ideal = self.requests / self.clients * self.latency_s
+        needed = self.cpu / ideal if ideal > 0 else 0.0
+        return noise.busy_sentence(self.load, round(needed, 1),
+                                   f"the {self.mode} server with {plural(self.clients, 'client')}")
 
     @property
     def requests(self) -> int:
@@ -77,15 +88,18 @@ def load_test(server: LatencyServer, clients: int, requests_per_client: int = 3,
     require_int("requests_per_client", requests_per_client, 1, 100)
     timeout = require_float("timeout", timeout, 0.1, 600)
     urls = server.urls(requests_per_client)
-    with ThreadPoolExecutor(clients) as pool:
+    with ThreadPoolExecutor(clients) as pool, noise.watch_load() as watch:
+        server_cpu, cpu = server.cpu_seconds(), time.process_time()
         start = time.perf_counter()
         futures = [pool.submit(_client, urls) for _ in range(clients)]
         done, pending = wait(futures, timeout=timeout)
         wall = time.perf_counter() - start
+        cpu = time.process_time() - cpu + server.cpu_seconds() - server_cpu
         if pending:
             raise TimeoutError(f"{len(pending)} clients still waiting after {timeout} s")
     latencies = [t for future in futures for t in future.result()]
-    return LoadResult(server.mode, clients, server.latency_ms / 1000, wall, latencies)
+    return LoadResult(server.mode, clients, server.latency_ms / 1000, wall, latencies, cpu,
+                      watch.load)
 
 
 def measure_server_modes(clients: Sequence[int], modes: Sequence[str] = MODES,
@@ -119,16 +133,26 @@ def describe_load(results: Mapping[str, list[LoadResult]]) -> str:
                      f"{last.throughput:.0f} requests/s, p50 {last.p50 * 1000:.0f} ms, "
                      f"p95 {last.p95 * 1000:.0f} ms (latency {last.latency_s * 1000:.0f} ms).")
     last_runs = {mode: runs[-1] for mode, runs in results.items()}
+    disturbed = [r.disturbance() for runs in results.values() for r in runs]
+    if any(disturbed):
+        return "\n".join(lines + ["- " + next(s for s in disturbed if s)])
     best = max(last_runs, key=lambda m: last_runs[m].throughput)
     worst = min(last_runs, key=lambda m: last_runs[m].throughput)
     gain = last_runs[best].throughput / last_runs[worst].throughput
-    if gain >= FASTER:
+    single = last_runs.get("single")
+    queued = single is not None and single.clients > 1 and (
+        single.throughput <= FASTER / single.latency_s)  # about one request per latency
+    if gain >= FASTER and queued and worst == "single":
         lines.append(f"- **{best}** answered {gain:.1f}× as many requests per second as "
-                     f"**{worst}**: a server that waits for one request at a time makes every "
-                     "other client queue, and the queue shows up in the p95.")
+                     f"**{worst}**, which stayed near one request per latency "
+                     f"({1 / single.latency_s:.0f}/s): it handles one request at a time, so "
+                     "every other client queues, and the queue shows up in the p95.")
+    elif gain >= FASTER:
+        lines.append(f"- **{best}** answered {gain:.1f}× as many requests per second as "
+                     f"**{worst}** here.")
     else:
-        lines.append("- All modes served about the same rate here: with this few clients "
-                     "nobody had to queue.")
+        lines.append(f"- All modes served about the same rate here ({gain:.2f}× between the "
+                     "best and the worst).")
     return "\n".join(lines)
 
 

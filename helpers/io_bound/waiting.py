@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import psutil
 
+from helpers.core import noise
 from helpers.core.arguments import require_choice, require_float, require_int
 from helpers.core.words import plural
 
@@ -32,6 +33,12 @@ class WaitResult:
     threads: int
     wall: float
     cpu: float
+    load: noise.MachineLoad | None = None  # what other programs did meanwhile
+
+    def disturbance(self) -> str:
+        """Spinning wants a whole CPU: **disturbed** when other programs left it less."""
+        wanted = 1 if self.how == "spin" else 0  # blocked waiters want none
+        return noise.busy_sentence(self.load, wanted, f"the {self.how} measurement")
 
     @property
     def cpus_busy(self) -> float:
@@ -49,10 +56,11 @@ def _spin(flag: threading.Event, deadline: float) -> None:
 
 def describe_waits(results: Sequence[WaitResult]) -> str:
     """One Markdown line per way of waiting: threads, seconds, CPU seconds, CPUs busy."""
-    return "\n".join(
-        f"- **{r.how}**: {plural(r.threads, 'thread')} waited {r.wall:.2f} s; the whole "
-        f"process used {r.cpu * 1000:.1f} ms of CPU ({r.cpus_busy:.3f} CPUs busy)."
-        for r in results)
+    lines = [f"- **{r.how}**: {plural(r.threads, 'thread')} waited {r.wall:.2f} s; the whole "
+             f"process used {r.cpu * 1000:.1f} ms of CPU ({r.cpus_busy:.3f} CPUs busy)."
+             for r in results]
+    disturbed = [r.disturbance() for r in results if r.disturbance()]
+    return "\n".join(lines + [f"- {s}" for s in disturbed[:1]])
 
 
 def cpu_while_waiting(threads: int = 100, seconds: float = 0.5, how: str = "event"
@@ -72,16 +80,17 @@ def cpu_while_waiting(threads: int = 100, seconds: float = 0.5, how: str = "even
     try:
         for worker in workers:
             worker.start()
-        cpu, start = time.process_time(), time.perf_counter()
-        time.sleep(seconds)
-        cpu, wall = time.process_time() - cpu, time.perf_counter() - start
+        with noise.watch_load() as watch:
+            cpu, start = time.process_time(), time.perf_counter()
+            time.sleep(seconds)
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - start
     finally:
         flag.set()
         for _ in workers:
             inbox.put(None)
         for worker in workers:
             worker.join(JOIN_TIMEOUT)
-    return WaitResult(how, threads, wall, cpu)
+    return WaitResult(how, threads, wall, cpu, watch.load)
 
 
 @dataclass(frozen=True)
@@ -93,6 +102,7 @@ class WaitersCost:
     seconds: float
     rss_bytes: int  # growth of this process's resident memory
     traced_bytes: int  # Python allocations (tracemalloc)
+    load: noise.MachineLoad | None = None  # other programs while they were started
 
     def per_item(self) -> dict[str, float]:
         return {"µs each": self.seconds / self.count * 1e6,
@@ -109,38 +119,41 @@ def _start_threads(count: int) -> WaitersCost:
     flag = threading.Event()
     rss = resident_memory()
     tracemalloc.start()
-    start = time.perf_counter()
-    workers = [threading.Thread(target=flag.wait, args=(JOIN_TIMEOUT,), daemon=True)
-               for _ in range(count)]
+    workers: list[threading.Thread] = []
     try:
-        for worker in workers:
-            worker.start()
-        seconds = time.perf_counter() - start
+        with noise.watch_load() as watch:
+            start = time.perf_counter()
+            workers += [threading.Thread(target=flag.wait, args=(JOIN_TIMEOUT,), daemon=True)
+                        for _ in range(count)]
+            for worker in workers:
+                worker.start()
+            seconds = time.perf_counter() - start
         traced, grown = tracemalloc.get_traced_memory()[0], resident_memory() - rss
     finally:
         tracemalloc.stop()
         flag.set()
         for worker in workers:
             worker.join(JOIN_TIMEOUT)
-    return WaitersCost("threads", count, seconds, grown, traced)
+    return WaitersCost("threads", count, seconds, grown, traced, watch.load)
 
 
 async def _start_tasks(count: int) -> WaitersCost:
     flag = asyncio.Event()
     rss = resident_memory()
     tracemalloc.start()
-    start = time.perf_counter()
     try:
-        tasks = [asyncio.ensure_future(asyncio.wait_for(flag.wait(), JOIN_TIMEOUT))
-                 for _ in range(count)]
-        await asyncio.sleep(0)  # let every task run up to its wait
-        seconds = time.perf_counter() - start
+        with noise.watch_load() as watch:
+            start = time.perf_counter()
+            tasks = [asyncio.ensure_future(asyncio.wait_for(flag.wait(), JOIN_TIMEOUT))
+                     for _ in range(count)]
+            await asyncio.sleep(0)  # let every task run up to its wait
+            seconds = time.perf_counter() - start
         traced, grown = tracemalloc.get_traced_memory()[0], resident_memory() - rss
     finally:
         tracemalloc.stop()
     flag.set()
     await asyncio.wait_for(asyncio.gather(*tasks), JOIN_TIMEOUT)
-    return WaitersCost("asyncio tasks", count, seconds, grown, traced)
+    return WaitersCost("asyncio tasks", count, seconds, grown, traced, watch.load)
 
 
 def run_in_new_loop(coroutine: Coroutine) -> object:
@@ -179,9 +192,17 @@ def describe_tasks_vs_threads(costs: Mapping[str, WaitersCost]) -> str:
              for c in (threads, tasks)]
     time_ratio = threads.seconds / max(tasks.seconds, 1e-9)
     memory_ratio = threads.rss_bytes / max(tasks.rss_bytes, 1)
-    lines.append(f"- A task started {time_ratio:.0f}× as fast as a thread here, and the "
-                 f"threads took {memory_ratio:.0f}× the resident memory"
+    lines.append(f"- The threads took {memory_ratio:.0f}× the resident memory of the tasks"
                  + (" (a thread has its own stack; a task is one Python object)."
                     if memory_ratio > 1.5 else
                     " (memory grows by whole pages, so small counts are noisy)."))
+    disturbed = [noise.busy_sentence(c.load, 1, f"the start of the {c.kind}")
+                 for c in (threads, tasks)]
+    if any(disturbed):
+        lines.append("- " + next(s for s in disturbed if s))
+    else:
+        lines.append(f"- A task started {time_ratio:.0f}× as fast as a thread here"
+                     if time_ratio >= 1 else
+                     f"- A thread started {1 / time_ratio:.1f}× as fast as a task here")
+        lines[-1] += "."
     return "\n".join(lines)

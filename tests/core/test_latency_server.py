@@ -4,17 +4,23 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import multiprocessing
+import os
 import pickle
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
+import psutil
 import pytest
 
 from helpers.core import latency_server as ls
 from helpers.core.latency_server import HTTPStatusError, LatencyServer, fetch, fetch_async
+from helpers.core.settings import SOURCE_ROOT
 
 MODES = list(ls.MODES)
 CONCURRENT_MODES = ["threading", "asyncio"]
@@ -375,3 +381,104 @@ def test_fetch_runs_in_a_fresh_process(method):
                 pool.submit(fetch, server.url + "missing").result(timeout=60)
         assert server.requests == 2
     assert multiprocessing.active_children() == []  # the worker was joined
+
+
+# --- the server's own process ------------------------------------------------------------
+
+METHODS = [m for m in ("fork", "spawn", "forkserver")
+           if m in multiprocessing.get_all_start_methods()]
+
+
+def gone(pid: int, timeout: float = 10.0) -> bool:
+    """True once ``pid`` has exited (a zombie waiting for its reaper counts as exited)."""
+    def ended() -> bool:
+        try:
+            return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return True
+    return wait_until(ended, timeout)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_the_server_runs_in_its_own_process_and_is_gone_after_close(method):
+    with LatencyServer(latency_ms=0, pages=3, start_method=method) as server:
+        pid = server.pid
+        assert pid is not None and pid != os.getpid()
+        assert psutil.Process(pid).ppid() in (os.getpid(), *[
+            p.pid for p in psutil.Process().children()])  # forkserver: a grandchild
+        assert fetch(server.page_url(1)) == 1024
+        assert server.requests == 1 and server.cpu_seconds() >= 0
+    assert not server.running
+    assert gone(pid)
+    assert server.requests == 1  # the counts it had at close() stay readable
+
+
+def test_settings_and_counts_cross_the_process_boundary():
+    with LatencyServer(latency_ms=3000, payload_bytes=10, pages=2) as server:
+        server.latency_ms = 0
+        server.payload_bytes = 321
+        assert fetch(server.page_url(0)) == 321  # no 3 s wait: the child got the setting
+        with pytest.raises(HTTPStatusError):
+            fetch(server.url + "page/7")
+        assert server.stats() == {"requests": 2, "not_found": 1, "in_flight": 0,
+                                  "peak_in_flight": 1}
+        server.reset_stats()
+        assert server.requests == 0 and server.latency_ms == 0
+
+
+def test_the_server_ignores_the_kernels_interrupt():
+    # Jupyter's ■ sends SIGINT to the kernel's whole process group: the server stays up
+    # until the kernel's with block closes it.
+    with LatencyServer(latency_ms=0) as server:
+        os.kill(server.pid, signal.SIGINT)
+        time.sleep(0.3)
+        assert server.running and fetch(server.page_url(0)) == 1024
+
+
+def failing_server(channel, message):
+    raise ValueError(message)
+
+
+def silent_server(channel):
+    channel.stopping.wait()  # never says it is ready
+
+
+def test_a_server_that_fails_to_start_raises_and_leaves_no_process():
+    process = ls.ServerProcess(failing_server, ("no port today",))
+    with pytest.raises(ValueError, match="no port today"):
+        process.start()
+    assert not process.alive and gone(process.pid)
+
+
+def test_start_up_waits_a_bounded_time(monkeypatch):
+    monkeypatch.setattr(ls, "START_TIMEOUT", 1.0)
+    process = ls.ServerProcess(silent_server)
+    start = time.monotonic()
+    with pytest.raises(TimeoutError, match="start"):
+        process.start()
+    assert time.monotonic() - start < 1.0 + ls.CLOSE_TIMEOUT + 3
+    assert gone(process.pid)
+
+
+PARENT = """
+import sys, time
+from helpers.core.latency_server import LatencyServer
+server = LatencyServer(latency_ms=0, start_method=sys.argv[1]).start()
+print(server.pid, flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_the_server_process_dies_when_its_parent_is_killed(method):
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, method], cwd=SOURCE_ROOT,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        line = parent.stdout.readline()  # the parent waits START_TIMEOUT at most
+        child = int(line)
+        assert psutil.pid_exists(child)
+    finally:
+        parent.kill()  # SIGKILL: no atexit, no finalizer runs in the parent
+        parent.wait(10)
+        parent.stdout.close()
+    assert gone(child, timeout=5 * ls.PARENT_CHECK + 5)

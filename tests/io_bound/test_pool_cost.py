@@ -5,6 +5,7 @@ Counts and ratios only, never absolute wall times: the machine is shared.
 import pytest
 
 from helpers.core.latency_server import LatencyServer
+from helpers.core.noise import MachineLoad
 from helpers.io_bound import pool_cost as pc
 
 
@@ -25,3 +26,12 @@ def test_pool_cost_threads_and_processes():
     assert threads.kind == "threads" and processes.workers == 2
     assert processes.memory_bytes > 0
     assert "worker processes" in pc.describe_pool_costs(threads, processes)
+
+
+def test_pool_cost_words_idle_and_busy():
+    idle, busy = MachineLoad(0.0, 2), MachineLoad(1.9, 2)
+    threads = pc.PoolCost("threads", 8, 0.07, 100_000, idle)
+    text = pc.describe_pool_costs(threads, pc.PoolCost("processes", 8, 0.6, 40 * 2**20, idle))
+    assert "slower than threads" in text and "disturbed" not in text
+    text = pc.describe_pool_costs(threads, pc.PoolCost("processes", 8, 3.1, 40 * 2**20, busy))
+    assert "**disturbed**" in text

@@ -4,6 +4,8 @@ Counts and ratios only, never absolute wall times: the machine is shared.
 """
 import pytest
 
+from helpers.core.noise import MachineLoad
+from helpers.core.runner import RunResult
 from helpers.io_bound import pool_size as ps
 
 
@@ -33,7 +35,10 @@ def test_throughput_sweep_rates_and_ideal():
 
 def test_describe_throughput_names_the_single_server_as_the_limit():
     result = ps.measure_throughput([1, 4], latency_ms=20, requests=8, mode="single")
-    assert "one request at a time" in ps.describe_throughput(result)
+    text = ps.describe_throughput(result)
+    assert result.rate(4) < 2 * result.rate(1)  # one at a time: more threads barely help
+    # On a busy machine the words say disturbed instead of explaining.
+    assert "one request at a time" in text or "**disturbed**" in text
 
 
 def test_pool_size_lab_runs_and_draws():
@@ -49,3 +54,54 @@ def test_pool_size_lab_runs_and_draws():
     assert shown == ["1", "2", "4"]  # the last plot shows every pool size measured
     assert lab.throttle.drawn == 3  # once per pool size, as the sweep went
     assert "requests/s" in lab.words.value
+
+
+# --- the words, from fakes: idle, busy, one CPU -----------------------------------------
+
+
+IDLE = MachineLoad(0.0, 2)
+BUSY = MachineLoad(1.9, 2)  # other programs left a tenth of a CPU
+
+
+def fake(latency_s, requests, walls, cpu=0.005, server=0.005, load=IDLE, mode="threading"):
+    runs = {w: RunResult("fetch", "threads", w, requests, None, None, [wall], [cpu], load=load)
+            for w, wall in walls.items()}
+    return ps.Throughput(latency_s, requests, mode, runs, {w: server for w in walls})
+
+
+def test_words_when_every_pool_size_kept_up():
+    result = fake(0.05, 16, {1: 0.85, 4: 0.21, 16: 0.055})
+    text = ps.describe_throughput(result)
+    assert "within 70 %" in text and "disturbed" not in text
+
+
+def test_words_at_the_bend_set_the_extra_time_against_the_measured_cpu_time():
+    # 16 requests at once: ideal 50 ms, measured 100 ms, 30 + 25 ms of CPU: accounts for it.
+    result = fake(0.05, 16, {1: 0.85, 16: 0.1}, cpu=0.03, server=0.025)
+    text = ps.describe_throughput(result)
+    assert "100 ms instead of 50 ms" in text
+    assert "this process used 30 ms of CPU and the server's process 25 ms" in text
+    assert "no longer hides inside the waits" in text
+    small = fake(0.05, 16, {1: 0.85, 16: 0.2}, cpu=0.003, server=0.002)
+    assert "does not account for it" in ps.describe_throughput(small)
+
+
+def test_words_on_a_busy_machine_say_disturbed_and_no_mechanism():
+    result = fake(0.05, 16, {1: 0.85, 16: 0.2}, cpu=0.03, server=0.03, load=BUSY)
+    text = ps.describe_throughput(result)
+    assert "**disturbed**" in text and "hides" not in text and "GIL" not in text
+
+
+def test_words_on_one_cpu_idle_are_not_disturbed():
+    result = fake(0.05, 8, {1: 0.42, 8: 0.06}, load=MachineLoad(0.0, 1))
+    assert "disturbed" not in ps.describe_throughput(result)
+
+
+def test_single_server_words_name_the_server_as_the_limit():
+    result = fake(0.05, 8, {1: 0.42, 4: 0.41}, mode="single")
+    assert "one request at a time" in ps.describe_throughput(result)
+
+
+def test_the_sweep_measures_the_server_process_cpu_time():
+    result = ps.measure_throughput([1, 2], latency_ms=10, requests=4)
+    assert set(result.server_cpu) == {1, 2} and all(c >= 0 for c in result.server_cpu.values())

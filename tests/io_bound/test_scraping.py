@@ -7,7 +7,8 @@ import asyncio
 import pytest
 
 from helpers.core.latency_server import LatencyServer, fetch, fetch_async
-from helpers.core.runner import run_tasks
+from helpers.core.noise import MachineLoad
+from helpers.core.runner import RunResult, run_tasks
 from helpers.io_bound import scraping as sc
 
 
@@ -45,3 +46,27 @@ def test_asyncio_run_error_inside_a_running_loop():
 
     text = asyncio.run(inside())
     assert text.startswith("RuntimeError:") and "running event loop" in text
+
+
+# --- the words, from fakes ---------------------------------------------------------------
+
+
+
+def _run(executor, workers, wall, cpu=0.01, load=None):
+    return RunResult("fetch", executor, workers, 16, None, None, [wall], [cpu], load=load)
+
+
+def test_scrape_words_idle_and_beyond_ideal_and_busy():
+    idle = MachineLoad(0.0, 2)
+    runs = {"serial": _run("serial", 1, 0.85, load=idle),
+            "threads": _run("threads", 8, 0.11, load=idle)}
+    text = sc.describe_scrape(runs, 0.05)
+    assert "disturbed" not in text and "waits overlap" in text
+    # 16 rounds against 2: at most 8×; 12× is noise, called disturbed.
+    runs["threads"] = _run("threads", 8, 0.07, load=idle)
+    text = sc.describe_scrape(runs, 0.05)
+    assert "**disturbed**" in text and "waits overlap" not in text
+    busy = MachineLoad(0.95, 1)
+    runs = {"serial": _run("serial", 1, 0.85, cpu=0.6, load=busy),
+            "threads": _run("threads", 8, 0.11, load=busy)}
+    assert "**disturbed**" in sc.describe_scrape(runs, 0.05)

@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+from helpers.core.noise import MachineLoad
 from helpers.io_bound import waiting as w
 
 
@@ -42,3 +43,20 @@ def test_tasks_vs_threads_leaves_no_thread_and_counts():
     assert costs["threads"].traced_bytes > 0
     assert "asyncio tasks" in w.describe_tasks_vs_threads(costs)
     assert thread_names() <= before | {"MainThread"}
+
+
+def test_waiting_words_idle_and_busy():
+    idle, busy = MachineLoad(0.0, 1), MachineLoad(0.8, 1)
+    calm = [w.WaitResult("event", 200, 0.25, 0.0001, idle),
+            w.WaitResult("spin", 1, 0.25, 0.25, idle)]
+    assert "disturbed" not in w.describe_waits(calm)
+    squeezed = [w.WaitResult("event", 200, 0.25, 0.0001, busy),
+                w.WaitResult("spin", 1, 0.25, 0.06, busy)]
+    assert "**disturbed**" in w.describe_waits(squeezed)  # the spinner got a quarter CPU
+    threads = w.WaitersCost("threads", 1000, 0.5, 15 * 2**20, 3 * 2**20, idle)
+    tasks = w.WaitersCost("asyncio tasks", 1000, 0.05, 2 * 2**20, 2 * 2**20, idle)
+    text = w.describe_tasks_vs_threads({"threads": threads, "asyncio tasks": tasks})
+    assert "10× as fast" in text and "disturbed" not in text
+    threads = w.WaitersCost("threads", 1000, 0.5, 15 * 2**20, 3 * 2**20, busy)
+    text = w.describe_tasks_vs_threads({"threads": threads, "asyncio tasks": tasks})
+    assert "**disturbed**" in text and "as fast as" not in text
