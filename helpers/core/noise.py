@@ -224,25 +224,27 @@ def disturbed_sentence(what: str, seen: str) -> str:
             "run it again.")
 
 
-def run_waits(run: RunLike) -> bool:
-    """True when the run's work waits (sleeps, I/O) rather than computes."""
+def run_waits(run: RunLike) -> bool | None:
+    """True when the run's work waits (sleeps, I/O) rather than computes; ``None`` when
+    that is not known (a function that is not a lab workload, run without ``waits=``)."""
+    declared = getattr(run, "waits", None)
+    if declared is not None:
+        return declared
     workload = WORKLOADS.get(run.workload)
-    return workload is not None and workload.behaviour == "waits"
+    return None if workload is None else workload.behaviour == "waits"
 
 
 def run_cpus_wanted(run: RunLike, effective_cpus: int | None = None) -> int:
-    """:func:`cpus_wanted` for a :class:`~helpers.core.runner.RunResult`."""
+    """:func:`cpus_wanted` for a :class:`~helpers.core.runner.RunResult` (work not known
+    to wait is taken to compute)."""
     cpus = effective_cpu_count() if effective_cpus is None else effective_cpus
-    return cpus_wanted(run.workers, run.tasks, cpus, run_waits(run))
+    return cpus_wanted(run.workers, run.tasks, cpus, bool(run_waits(run)))
 
 
 def run_disturbed(run: RunLike, effective_cpus: int | None = None) -> bool:
     """True when a run's numbers are noise: other programs took the CPUs it needed, a
-    one-worker computing run got less than a CPU, or its repeats disagree."""
-    wanted = run_cpus_wanted(run, effective_cpus)
-    return (load_disturbed(run.load, wanted)
-            or (wanted == 1 and run.workers == 1 and starved(run.utilisation))
-            or repeats_disagree(run.walls))
+    one-worker run of work known to compute got less than a CPU, or its repeats disagree."""
+    return bool(run_disturbance(run, effective_cpus))
 
 
 def run_disturbance(run: RunLike, effective_cpus: int | None = None, what: str = "") -> str:
@@ -252,7 +254,7 @@ def run_disturbance(run: RunLike, effective_cpus: int | None = None, what: str =
     wanted = run_cpus_wanted(run, effective_cpus)
     if load_disturbed(run.load, wanted):
         return busy_sentence(run.load, wanted, what)
-    if wanted == 1 and run.workers == 1 and starved(run.utilisation):
+    if run_waits(run) is False and run.workers == 1 and starved(run.utilisation):
         return disturbed_sentence("this measurement", f"{what} kept only "
                                   f"{run.utilisation:.1f} CPUs busy on work that computes "
                                   "all the time")

@@ -127,6 +127,7 @@ class RunResult:
     records: list[TaskRecord] = field(default_factory=list)  # median repeat, times from 0
     results: list[object] = field(default_factory=list)  # median repeat, in task order
     load: MachineLoad | None = None  # what other programs did meanwhile (helpers.core.noise)
+    waits: bool | None = None  # the work waits rather than computes; None: not known
 
     @property
     def wall(self) -> float:
@@ -199,6 +200,7 @@ class RunPlan:
     start_method: str | None  # None for executors that run tasks in this process
     timeout: float
     warm_up_size: int | None  # a lab workload's smallest size; None for other functions
+    waits: bool | None = None  # the work waits (sleeps, I/O) rather than computes
 
     @property
     def tasks(self) -> int:
@@ -213,14 +215,14 @@ class RunPlan:
     def new_result(self) -> RunResult:
         """A :class:`RunResult` that describes this plan and holds no measurement yet."""
         return RunResult(self.name, self.executor.name, self.workers, self.tasks, self.size,
-                         self.start_method)
+                         self.start_method, waits=self.waits)
 
 
 def plan_run(workload: str | Workload | Callable[[int], object], *,
              executor: str = "threads", tasks: int | None = None, size: int | None = None,
              workers: int | None = None, repeats: int | None = None,
              start_method: str | None = None, timeout: float = DEFAULT_TIMEOUT,
-             arguments: Sequence[object] | None = None) -> RunPlan:
+             arguments: Sequence[object] | None = None, waits: bool | None = None) -> RunPlan:
     """Check the arguments of :func:`run_tasks` and fill in its defaults; nothing runs yet.
 
     Each bad value raises ``ValueError`` naming its parameter. Two details: the
@@ -244,7 +246,8 @@ def plan_run(workload: str | Workload | Callable[[int], object], *,
         arguments=tuple(arguments) if arguments is not None else (size,) * tasks,
         repeats=repeats,
         start_method=None if kind.in_this_process else resolve_start_method(start_method),
-        timeout=timeout, warm_up_size=known.min_size if known is not None else None)
+        timeout=timeout, warm_up_size=known.min_size if known is not None else None,
+        waits=known.behaviour == "waits" if known is not None else waits)
 
 
 def _lab_workload(workload: object) -> Workload | None:
@@ -288,7 +291,7 @@ def run_tasks(workload: str | Workload | Callable[[int], object], *,
               executor: str = "threads", tasks: int | None = None, size: int | None = None,
               workers: int | None = None, repeats: int | None = None, warmup: bool = True,
               start_method: str | None = None, timeout: float = DEFAULT_TIMEOUT,
-              arguments: Sequence[object] | None = None,
+              arguments: Sequence[object] | None = None, waits: bool | None = None,
               on_progress: ProgressCallback | None = None,
               on_repeat: Callable[[RunResult], None] | None = None) -> RunResult:
     """Run ``tasks`` calls of ``workload(size)`` on ``workers`` workers and measure them.
@@ -305,10 +308,13 @@ def run_tasks(workload: str | Workload | Callable[[int], object], *,
     URL per task. A coroutine function (``async def``) runs on the ``asyncio`` executor.
     ``on_repeat(partial)`` gets the result of the repeats done so far after every repeat
     but the last (between repeats, outside the timed part), so a plot can follow along.
+    ``waits=True`` says that a function which is not a lab workload waits (fetches a
+    URL, sleeps) rather than computes, so a busy machine does not disturb it
+    (:mod:`helpers.core.noise`); a lab workload knows its own behaviour.
     """
     plan = plan_run(workload, executor=executor, tasks=tasks, size=size, workers=workers,
                     repeats=repeats, start_method=start_method, timeout=timeout,
-                    arguments=arguments)
+                    arguments=arguments, waits=waits)
     deadline = time.perf_counter() + plan.timeout  # the pool's start-up counts too
     count_one = _progress_counter(plan.tasks * plan.repeats, on_progress)
     with open_executor(plan.executor.name, plan.workers, plan.start_method) as pool:

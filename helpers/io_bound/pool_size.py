@@ -80,7 +80,7 @@ def measure_throughput(workers: Sequence[int], latency_ms: float = 50, requests:
             server.reset_stats()
             before = server.cpu_seconds()
             runs[count] = run_tasks(fetch, executor="threads", workers=count, arguments=urls,
-                                    repeats=1, timeout=120,
+                                    waits=True, repeats=1, timeout=120,
                                     on_progress=_part(on_progress, index, len(counts)))
             handled = max(server.requests, 1)  # the warm-up's requests too
             server_cpu[count] = (server.cpu_seconds() - before) / handled * requests

@@ -176,3 +176,22 @@ def test_a_block_too_short_to_measure_gives_no_load():
     with noise.watch_load() as watch:
         pass
     assert watch.load is None
+
+
+def test_a_function_declared_waiting_is_not_disturbed_by_a_busy_machine():
+    fetching = run("threads", 1.0, 0.05, workload="fetch", load=BUSY)
+    assert noise.run_waits(fetching) is None and noise.run_disturbed(fetching, 2)
+    fetching.waits = True
+    assert not noise.run_disturbed(fetching, 2)
+    alone = run("serial", 1.0, 0.05, workers=1, workload="fetch")
+    assert not noise.run_disturbed(alone, 2)  # not known to compute: not "starved"
+
+
+def test_run_tasks_records_what_the_work_does():
+    from helpers.core.runner import run_tasks
+    from helpers.core.workloads import count_up
+    assert run_tasks("sleep", executor="serial", tasks=1, size=1, repeats=1).waits is True
+    assert run_tasks("count", executor="serial", tasks=1, repeats=1).waits is False
+    assert run_tasks(count_up, executor="serial", tasks=1, size=10_000, repeats=1).waits is False
+    assert run_tasks(abs, executor="serial", tasks=1, size=1, repeats=1).waits is None
+    assert run_tasks(abs, executor="serial", tasks=1, size=1, repeats=1, waits=True).waits
