@@ -1,13 +1,13 @@
-"""The seed article's combined example, fixed so that it can show the GIL.
+"""The lab's version of the seed article's combined example, made to show the GIL.
 
-What changed, and why:
+Not the article's code (that is seed_combined.py, verbatim). What changed, and why:
 
 1. The same CPU-bound work everywhere: every worker adds 1, NUMBER times (the
-   article gave the thread 10**7 and the process 5*10**6, so its two times
+   article gave the thread 10**7 and the process 5*10**6, so its two examples
    could not be compared).
-2. No sleep mixed in: the article's 2 s ``time.sleep`` overlapped everything
-   and dominated both times, hiding what the GIL does. Waiting is a separate
-   experiment.
+2. No sleep mixed in: the article runs a 2 s ``time.sleep`` beside the count, so
+   any clock around both would read about 2 s, the sleep's, hiding what the GIL
+   does. (Notebook 03 measures a count beside a sleep separately.)
 3. A baseline: the same two tasks run one after the other (serial), then in
    2 threads, then in 2 processes.
 4. ``if __name__ == "__main__":`` guards the code that starts processes. Under

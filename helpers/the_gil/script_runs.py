@@ -1,22 +1,45 @@
 """Run the seed article's combined example as a script, in its own Python process.
 
-Two scripts live in ``helpers/scripts/``:
+Three scripts live in ``helpers/scripts/``:
 
 ``seed_combined``
-    The article's combined example as it wrote it: a 2 s sleep beside the
-    CPU-bound task, different work for threads and processes, and no
-    ``if __name__ == "__main__":`` guard.
+    The article's "Multiprocessing and Threading Example", **verbatim** (a test diffs
+    it against the article's text): a count of 10**7 in one thread beside a 2 s
+    ``time.sleep`` in another, then a count of 5×10**6 and the sleep in two processes;
+    no ``if __name__ == "__main__":`` guard. Its only timing is the sleep, read with
+    ``time.time()`` inside ``io_bound_task``.
+``seed_timed``
+    **The lab's copy**, labelled so in its header: the article's code with timers added
+    around the count and around each example as a whole (lines marked ``# lab:``), so
+    a run shows whether the count and the sleep overlapped.
 ``seed_combined_fixed``
-    The same idea done so that it can show the GIL: the same work run
-    serially, in 2 threads and in 2 processes, no sleep, a main guard, and a
-    last line ``RESULT {json}`` that :func:`describe_run` turns into sentences.
+    The lab's version that can show the GIL: the same CPU-bound work run serially,
+    in 2 threads and in 2 processes, no sleep, a main guard, and a last line
+    ``RESULT {json}`` that :func:`describe_run` turns into sentences.
+
+What each start method does with the seed script (no main guard):
+
+* **fork**: a child is a copy of the parent, already past the top level; it runs its
+  target only, so the script seems to work (Linux's default up to 3.13).
+* **spawn**: a child starts a fresh interpreter and imports the script to find
+  ``cpu_bound_task``; that import runs the whole top level again — the threading
+  example (2 s), then ``process1.start()``, which raises "An attempt has been made to
+  start a new process before the current process has finished its bootstrapping
+  phase". The child dies, its target never runs; the parent's ``join()`` returns and
+  it exits with code 0 (the default on macOS and Windows).
+* **forkserver** (Linux's default from 3.14): children are forked from a server
+  process, and import the script like spawn's. From 3.14 the server also imports the
+  script once, to preload it: on 3.14 the server itself dies of the same error (no
+  child ever starts and the parent fails); on 3.15 it ignores the error and goes on
+  to start the children, which die as under spawn. :attr:`ScriptRun.fork_server_died`
+  tells which happened.
 
 Why a separate process? The seed script's mistakes only show when it runs as
 ``python script.py``: a child started with *spawn* or *forkserver* imports the
 main script again, and a notebook's ``__main__`` is not a script.
 
 How :func:`run_script` chooses the start method without editing the script: it
-runs a temporary copy with one line added at the top (after the docstring)::
+runs a temporary copy with one line added at the top (after a docstring, if any)::
 
     import multiprocessing; multiprocessing.set_start_method('spawn', force=True)
 
@@ -25,12 +48,16 @@ line again, in a process whose start method multiprocessing has already set
 from the parent's — without ``force`` it would raise "context has already been
 set". Tracebacks therefore name the temporary copy, one line further down.
 
-Safety: every run has a timeout. The script starts in a new session (its own
-process group) so that, on timeout or ``KeyboardInterrupt`` (the notebook's
-stop button), the whole group — script, its child processes, a fork server, the
-resource tracker — is killed with ``os.killpg`` and no grandchild survives.
-Windows has neither fork nor ``killpg``: there the script gets a new process
-group and the tree is killed with ``taskkill /T``.
+Safety: every run has a timeout (the seed takes about 4 s under fork, 5 s under
+spawn). The script starts in a new session (its own process group) so that, on
+timeout or ``KeyboardInterrupt`` (the notebook's stop button), the whole group —
+script, its child processes, a fork server, the resource tracker — is killed with
+``os.killpg`` and no grandchild survives. Windows has neither fork nor ``killpg``:
+there the script gets a new process group and the tree is killed with ``taskkill /T``.
+
+Noise: each run records how busy other programs kept the CPUs meanwhile
+(:attr:`ScriptRun.load`, :mod:`helpers.core.noise`), so that a disturbed run of the
+fixed script is called disturbed instead of being explained.
 """
 from __future__ import annotations
 
@@ -48,16 +75,32 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+try:  # POSIX: CPU time of children that exited
+    import resource
+except ImportError:  # pragma: no cover - Windows
+    resource = None  # type: ignore[assignment]
+
 from helpers.core.arguments import require_choice, require_float, require_int
 from helpers.core.colours import VERMILLION
 from helpers.core.executors import resolve_start_method
+from helpers.core.noise import (
+    MachineLoad,
+    beyond_ideal,
+    busy_sentence,
+    cpus_wanted,
+    disturbed_sentence,
+    load_disturbed,
+    starved,
+    watch_load,
+)
 from helpers.core.settings import HELPERS_DIR, default
 from helpers.core.system import effective_cpu_count
-from helpers.core.words import FASTER, Verdict, speedup_phrase
+from helpers.core.words import FASTER, PARALLEL, Verdict, plural, speedup_phrase
 
 SCRIPTS_DIR = HELPERS_DIR / "scripts"
 SCRIPTS: dict[str, str] = {
-    "seed_combined": "the article's combined example, as written (no main guard)",
+    "seed_combined": "the article's combined example, verbatim (no main guard)",
+    "seed_timed": "the lab's copy of the article's example, with timers added",
     "seed_combined_fixed": "the fixed example: same work serially, in 2 threads and "
                            "in 2 processes, no sleep, a main guard",
 }
@@ -158,6 +201,7 @@ class ScriptRun:
     timeout: float
     pid: int
     result: dict | None = None
+    load: MachineLoad | None = None  # other programs' CPU use meanwhile, script excluded
 
     @property
     def ok(self) -> bool:
@@ -276,13 +320,18 @@ def run_script(name: str, start_method: str | None = None, *, number: int | None
         copy = Path(folder) / f"{name}.py"
         copy.write_text(prepared_source(name, method).text, encoding="utf-8")
         command = (sys.executable, str(copy), *arguments)
-        start = time.perf_counter()
-        process = start_script(command, folder)
-        stdout, stderr, timed_out = wait_bounded(process, timeout)
-        seconds = time.perf_counter() - start
+        children_before = _children_cpu()
+        with watch_load() as watch:
+            start = time.perf_counter()
+            process = start_script(command, folder)
+            stdout, stderr, timed_out = wait_bounded(process, timeout)
+            seconds = time.perf_counter() - start
+    result = parse_result(stdout) if name == FIXED else None
+    counted = _children_cpu() - children_before  # watch_load counted this as ours
+    uncounted = own_cpu_seconds(result, counted) - counted
     return ScriptRun(name, command, method, process.returncode, stdout, stderr, seconds,
-                     timed_out, timeout, process.pid,
-                     parse_result(stdout) if name == FIXED else None)
+                     timed_out, timeout, process.pid, result,
+                     script_load(watch.load, uncounted, seconds))
 
 
 def script_arguments(name: str, number: int | None) -> list[str]:
@@ -340,11 +389,15 @@ def collect_output(process: subprocess.Popen) -> tuple[str, str]:
 
 # Not anchored to line starts: unbuffered, print() writes its text and its "\n"
 # separately, so two processes printing at the same instant may swap newlines.
+_NUMBER = r"([0-9.eE+-]+)"
 _SEED_LINES = {
-    "threads": re.compile(r"Multithreading time: ([0-9.eE+-]+) seconds"),
-    "processes": re.compile(r"Multiprocessing time: ([0-9.eE+-]+) seconds"),
-    "sleep": re.compile(r"IO-bound task completed in ([0-9.eE+-]+) seconds"),
-    "count": re.compile(r"CPU-bound task result: (\d+)"),
+    "starts": re.compile(r"Running Multithreading Example:"),
+    "sleep": re.compile(rf"I/O-bound task completed in {_NUMBER} seconds"),
+    "count": re.compile(r"CPU-bound result: (\d+)"),
+    # printed only by the lab's timed copy (seed_timed.py)
+    "counting": re.compile(rf"Counting took {_NUMBER} seconds"),
+    "threads": re.compile(rf"Multithreading example took {_NUMBER} seconds"),
+    "processes": re.compile(rf"Multiprocessing example took {_NUMBER} seconds"),
 }
 
 
@@ -375,65 +428,80 @@ def describe_run(run: ScriptRun, cpus: int | None = None) -> Verdict:
 
 @dataclass(frozen=True)
 class _SeedOutput:
-    """The numbers the seed script printed, in the order it printed them.
+    """What the seed script (or the lab's timed copy) printed, in the order it printed it.
 
-    Every process that ran the script's top level printed its own lines: a child
-    that re-imported the script (no main guard) adds a 'Multithreading time'.
+    Every process that ran the script's top level printed its own
+    'Running Multithreading Example:': a child that re-imported the script (no main
+    guard) adds one.
     """
 
     run: ScriptRun
-    threads: tuple[float, ...]  # 'Multithreading time' lines
-    processes: tuple[float, ...]  # 'Multiprocessing time' lines
-    sleeps: tuple[float, ...]  # 'IO-bound task completed in' lines
-    counts: tuple[int, ...]  # 'CPU-bound task result' lines
+    starts: int  # 'Running Multithreading Example:' lines
+    sleeps: tuple[float, ...]  # 'I/O-bound task completed in' lines
+    counts: tuple[int, ...]  # 'CPU-bound result' lines
+    countings: tuple[float, ...]  # the lab's 'Counting took' lines (seed_timed only)
+    threads: tuple[float, ...]  # the lab's 'Multithreading example took' lines
+    processes: tuple[float, ...]  # the lab's 'Multiprocessing example took' lines
 
     @property
     def server_reran(self) -> bool:
-        """True when 'Multithreading time' lines outnumber the parent's plus the dead
-        children's: under forkserver the fork server re-ran the script's top level while
-        preloading it."""
+        """True when top-level runs outnumber the parent's plus the dead children's: under
+        forkserver the fork server re-ran the script's top level while preloading it."""
         return (self.run.start_method == "forkserver"
-                and len(self.threads) - 1 > self.run.child_errors)
+                and self.starts - 1 > self.run.child_errors)
 
 
 def _read_seed_output(run: ScriptRun) -> _SeedOutput:
-    """The numbers in ``run``'s stdout, sorted by the line that printed them."""
-    return _SeedOutput(run, _numbers("threads", run.stdout), _numbers("processes", run.stdout),
-                       _numbers("sleep", run.stdout),
-                       tuple(int(c) for c in _numbers("count", run.stdout)))
+    """The lines and numbers in ``run``'s stdout, sorted by the line that printed them."""
+    out = run.stdout
+    return _SeedOutput(run, len(_SEED_LINES["starts"].findall(out)), _numbers("sleep", out),
+                       tuple(int(c) for c in _numbers("count", out)),
+                       _numbers("counting", out), _numbers("threads", out),
+                       _numbers("processes", out))
 
 
 def _describe_seed(run: ScriptRun) -> Verdict:
     """One sentence per thing the seed script's output shows, in the order a reader
-    needs them: the times, the uneven work, dead children, the fork server, the parent."""
+    needs them: its one timing, the lab's timers (timed copy only), the uneven work,
+    dead children, the fork server, the parent."""
     seen = _read_seed_output(run)
     lines = [f"Under '{run.start_method}' the script ran for {run.seconds:.1f} s and exited "
              f"with code {run.returncode}.",
-             _seed_times(seen), _seed_uneven_work(seen), _seed_dead_children(seen),
-             _seed_fork_server(seen), _seed_parent(seen), _seed_failed(run)]
+             _seed_only_timing(seen), _lab_timers(seen), _seed_uneven_work(seen),
+             _seed_dead_children(seen), _seed_fork_server(seen), _seed_parent(seen),
+             _seed_failed(run)]
     return Verdict(tuple(line for line in lines if line))
 
 
-def _seed_times(seen: _SeedOutput) -> str:
-    """The two times it printed, and why they say nothing about the GIL."""
-    if not (seen.threads and seen.processes and seen.sleeps):
+def _seed_only_timing(seen: _SeedOutput) -> str:
+    """The article's one measurement: the sleep, timed from inside io_bound_task."""
+    if not seen.sleeps:
         return ""
-    return (f"It printed 'Multithreading time: {seen.threads[0]:.2f} s' and 'Multiprocessing "
-            f"time: {seen.processes[-1]:.2f} s'. " + _why_times_mislead(seen))
+    low, high = min(seen.sleeps), max(seen.sleeps)
+    printed = (f"{low:.2f} seconds" if high - low < 0.005
+               else f"{low:.2f} to {high:.2f} seconds")
+    times = len(seen.sleeps)
+    return (f"The article's only timing is 'I/O-bound task completed in …' ({printed}, "
+            f"printed {plural(times, 'time')}): `time.time()` read inside `io_bound_task`, "
+            "just around `time.sleep(2)`. It measures the sleep and nothing else — not the "
+            "count, not the threads or processes as a whole — so it would print about 2 s "
+            "with or without threads, processes or a GIL.")
 
 
-def _why_times_mislead(seen: _SeedOutput) -> str:
-    """Both times near the sleep: the sleep decided them. Otherwise, what else did."""
-    sleep, threads, processes = seen.sleeps[0], seen.threads[0], seen.processes[-1]
-    if all(sleep - 0.05 <= t <= 1.25 * sleep + 0.2 for t in (threads, processes)):
-        return (f"Both are about the {sleep:.1f} s that io_bound_task sleeps: the sleep, "
-                "not the GIL, decides both numbers, so they cannot show what the GIL does.")
-    if seen.server_reran and processes >= sleep + 0.8 * threads:
-        return (f"The sleep took {sleep:.1f} s; the multiprocessing time also holds the "
-                "time the fork server spent re-running the threading part (below) before "
-                "it could start the children.")
-    return (f"The sleep took {sleep:.1f} s; here the counting took longer, yet the "
-            "two runs still cannot be compared (see below).")
+def _lab_timers(seen: _SeedOutput) -> str:
+    """The lab's timed copy: did the count and the sleep overlap in the threading example?"""
+    if not (seen.threads and seen.countings and seen.sleeps):
+        return ""
+    count, sleep, whole = seen.countings[0], seen.sleeps[0], seen.threads[0]
+    overlap = min(count + sleep - whole, count, sleep)
+    timers = (f"The lab's timers (not the article's): in the threading example the count "
+              f"took {count:.2f} s and the sleep {sleep:.2f} s, and the whole example "
+              f"{whole:.2f} s")
+    if overlap < 0.25 * min(count, sleep):
+        return disturbed_sentence("the threading example",
+                                  timers + ", about their sum, so they hardly overlapped")
+    return (timers + f": they overlapped for about {overlap:.2f} s. A sleeping thread "
+            "releases the GIL, so the counting thread computed while the other one slept.")
 
 
 def _seed_uneven_work(seen: _SeedOutput) -> str:
@@ -442,11 +510,11 @@ def _seed_uneven_work(seen: _SeedOutput) -> str:
         return ""
     printed = ", ".join(f"{c:,}" for c in seen.counts)
     return ("The article gives the thread 10,000,000 additions and the process only "
-            "5,000,000, so its two runs do not even do the same work. "
+            "5,000,000, so its two examples do not even do the same work. "
             + (f"The results printed ({printed}) show both." if 5_000_000 in seen.counts
                else f"Here the results printed were {printed}: the 5,000,000 task "
                     "never ran, and the extra lines come from other processes "
-                    "re-running the script's threading part."))
+                    "re-running the script's threading example."))
 
 
 def _seed_dead_children(seen: _SeedOutput) -> str:
@@ -454,44 +522,47 @@ def _seed_dead_children(seen: _SeedOutput) -> str:
     children = seen.run.child_errors
     if not children:
         return ""
-    extra = max(len(seen.threads) - 1 - seen.server_reran - seen.run.fork_server_died, 0)
+    extra = max(seen.starts - 1 - seen.server_reran - seen.run.fork_server_died, 0)
     return (f"{children} child process{'es' if children != 1 else ''} died with RuntimeError: "
             "\"An attempt has been made to start a new process before the current process "
             f"has finished its bootstrapping phase.\" Under '{seen.run.start_method}' a child "
             "imports the script again; with no `if __name__ == \"__main__\":` guard that "
-            f"import re-ran the threading part ({extra} extra 'Multithreading time' line"
-            f"{'s' if extra != 1 else ''}) and then tried to start processes of its own.")
+            f"import re-ran the threading example ({extra} extra 'Running Multithreading "
+            f"Example:' line{'s' if extra != 1 else ''}) and then tried to start processes "
+            "of its own.")
 
 
 def _seed_fork_server(seen: _SeedOutput) -> str:
     """What the fork server did when it preloaded the script: died of it, or survived."""
     if seen.run.fork_server_died:
         return ("The fork server itself died of the same RuntimeError: it imports the script "
-                "once, to preload it for every child, so it re-ran the threading part (one "
-                "extra 'Multithreading time' line) and then tried to start processes of its "
-                "own.")
+                "once, to preload it for every child, so it re-ran the threading example (one "
+                "extra 'Running Multithreading Example:' line) and then tried to start "
+                "processes of its own.")
     if seen.server_reran:
-        return ("One more 'Multithreading time' line than the children explain: the fork "
-                "server imports the script once, to preload it for every child, and re-ran "
-                "the threading part; this Python ignores the error it then hit, so it went on "
-                "to start the children.")
+        return ("One more 'Running Multithreading Example:' line than the children explain: "
+                "the fork server imports the script once, to preload it for every child, and "
+                "re-ran the threading example; this Python ignores the error it then hit, so "
+                "it went on to start the children.")
     return ""
 
 
 def _seed_parent(seen: _SeedOutput) -> str:
-    """What the parent made of it: a time for crashed children, a failure, or — under
+    """What the parent made of it: a success for crashed children, a failure, or — under
     fork — a script that seems to work."""
     run = seen.run
-    if run.bootstrap_errors and seen.processes:
-        return (f"Yet the parent still printed 'Multiprocessing time: {seen.processes[-1]:.2f} "
-                f"s' and exited with code {run.returncode}: join() returns when a child dies, "
-                "and the script never checks exitcode. That time measures children that "
-                "crashed, not the work they were given.")
+    if run.bootstrap_errors and run.ok:
+        timed = (f" Its 'Multiprocessing example took {seen.processes[-1]:.2f} seconds' (the "
+                 "lab's timer) measures children that crashed, not the work they were given."
+                 if seen.processes else "")
+        return (f"Yet the parent exited with code {run.returncode}: join() returns when a "
+                "child dies, and the script never checks exitcode. None of the 'I/O-bound "
+                "task completed' lines came from the processes it started: they died before "
+                "running their target." + timed)
     if run.bootstrap_errors and not run.ok:
         last = _last_error(run.stderr)
         return (f"The parent failed too (exit code {run.returncode}"
-                + (f", last error: {last}" if last else "") + ") and printed no "
-                "'Multiprocessing time': no child ever ran.")
+                + (f", last error: {last}" if last else "") + "): no child ever ran.")
     if run.start_method == "fork" and run.ok:
         return ("Under 'fork' each child starts as a copy of the parent, already past the "
                 "script's top level, so it runs only its target: that is why the script seems "
@@ -509,18 +580,58 @@ def _seed_failed(run: ScriptRun) -> str:
 
 # --- the fixed script: the same work serially, in threads and in processes ------------
 
+def fixed_disturbance(run: ScriptRun, cpus: int) -> str:
+    """Why the fixed script's numbers are noise, as one sentence with "disturbed"; ``''``
+    when they are not. Signs (:mod:`helpers.core.noise`): other programs left fewer CPUs
+    than the 2 processes could use; the serial run or the threads (one CPU's worth of
+    work) got less than a CPU; a speedup above what the CPUs allow."""
+    result = run.result or {}
+    if not result:
+        return ""
+    wanted = cpus_wanted(result["workers"], result["workers"], cpus)
+    if load_disturbed(run.load, wanted):
+        return busy_sentence(run.load, wanted, "the fixed script")
+    for way in ("serial", "threads"):
+        if starved(result[way]["cpus_busy"]):
+            return disturbed_sentence(
+                "the fixed script's run", f"the {way} run kept only "
+                f"{result[way]['cpus_busy']:.1f} CPUs busy on work that computes all the time")
+    ideals = {"threads": 1 if gil_of(result) else wanted, "processes": wanted}
+    for way, ideal in ideals.items():
+        if beyond_ideal(_gain(result, way), ideal):
+            return disturbed_sentence(
+                "the fixed script's run", f"{way} were {_gain(result, way):.2f}× serial, more "
+                f"than the {ideal}× that {plural(ideal, 'CPU')} can give them")
+    return ""
+
+
+def gil_of(result: dict) -> bool:
+    """Whether the script's interpreter ran with the GIL (its RESULT says)."""
+    return bool(result.get("gil_enabled", True))
+
+
 def _describe_fixed(run: ScriptRun, cpus: int) -> Verdict:
-    """The three timings, then what they mean on this many CPUs with this GIL."""
+    """The three timings, then what they mean on this many CPUs with this GIL — or, when
+    the run was disturbed, only that."""
     result = run.result
     if not run.ok or not result:
         return Verdict((f"The fixed script failed under '{run.start_method}' (exit code "
                         f"{run.returncode}) and printed no RESULT line; see its stderr.",))
+    disturbance = fixed_disturbance(run, cpus)
+    if disturbance:
+        return Verdict((*_fixed_timings(result), disturbance))
     if cpus == 1:
-        return Verdict((*_fixed_timings(result), *_fixed_on_one_cpu(result)))
+        return Verdict((*_fixed_timings(result), _FIXED_ON_ONE_CPU))
     return Verdict((*_fixed_timings(result), _fixed_threads(result),
                     _fixed_processes(result, cpus),
-                    "Unlike the article's version there is no 2 s sleep to hide the "
-                    "difference, and every worker does the same number of additions."))
+                    "Unlike the article's example, every worker does the same number of "
+                    "additions and a serial run gives the baseline; the sleep is left out: "
+                    "it needs no CPU, so beside the count it would only hide the difference."))
+
+
+_FIXED_ON_ONE_CPU = ("You have 1 effective CPU: only one task can compute at a time, so no "
+                     "speedup can be expected from threads or processes here; what you see "
+                     "is what each of them costs.")
 
 
 def _gain(result: dict, way: str) -> float:
@@ -543,55 +654,62 @@ def _fixed_timings(result: dict) -> list[str]:
     ]
 
 
-def _fixed_on_one_cpu(result: dict) -> list[str]:
-    """On one CPU nothing computes in parallel: a 'faster' is noise."""
-    lines = ["You have 1 effective CPU: only one task can compute at a time, so no "
-             "speedup can be expected from threads or processes here; what you see "
-             "is what each of them costs."]
-    if max(_gain(result, "threads"), _gain(result, "processes")) >= FASTER:
-        lines.append("Where threads or processes look faster than serial above, that is "
-                     "noise, not parallelism: the serial run happened to be slower this "
-                     "time (timings on a shared machine vary). Run it again.")
-    return lines
-
-
 def _fixed_threads(result: dict) -> str:
     """What the threads show: turn-taking under the GIL, or parallelism without it."""
     threads = result["threads"]
-    if not result.get("gil_enabled", True):
+    if not gil_of(result):
         return ("The GIL is off in this interpreter, so threads can run Python code in "
                 f"parallel: they kept {threads['cpus_busy']:.1f} CPUs busy and were "
                 f"{speedup_phrase(_gain(result, 'threads'))}.")
-    if threads["cpus_busy"] < 1.3 and _gain(result, "threads") < FASTER:
+    if threads["cpus_busy"] < PARALLEL:
         return (f"The threads kept only {threads['cpus_busy']:.1f} CPUs busy: the GIL lets "
                 "one thread at a time run Python bytecode, so the two threads took turns.")
-    if threads["cpus_busy"] < 1.3:
-        return (f"The threads finished sooner than serial, yet kept only "
-                f"{threads['cpus_busy']:.1f} CPUs busy: the GIL made them take turns. They "
-                f"used {threads['cpu']:.2f} s of CPU against serial's "
-                f"{result['serial']['cpu']:.2f} s, so the same additions simply cost less CPU "
-                "time in that run: not parallelism. Run it again to see how much of it is "
-                "noise.")
-    return (f"The threads kept {threads['cpus_busy']:.1f} CPUs busy, which is unusual with "
-            "the GIL on: run it again.")
+    return disturbed_sentence("the threads' run", f"the threads kept "
+                              f"{threads['cpus_busy']:.1f} CPUs busy with the GIL on")
 
 
 def _fixed_processes(result: dict, cpus: int) -> str:
-    """What the processes show: their own GILs computing at once, unless start-up cost
-    or other programs ate the gain."""
+    """What the processes show: their own GILs computing at once, or a start-up cost
+    that ate the gain (other programs were ruled out by :func:`fixed_disturbance`)."""
     busy, gain = result["processes"]["cpus_busy"], _gain(result, "processes")
-    if busy >= 1.3 and gain >= FASTER:
+    if busy >= PARALLEL and gain >= FASTER:
         return (f"Each process has its own interpreter and GIL, so both computed at "
                 f"once: {busy:.1f} CPUs busy, {gain:.1f}× on {cpus} effective CPUs.")
-    if busy >= 1.3:
+    if busy >= PARALLEL:
         return (f"Both processes computed at once ({busy:.1f} CPUs busy), but starting them "
                 f"with '{result['start_method']}' cost about as much as it saved: try a "
                 "larger number.")
     return (f"The processes kept only {busy:.1f} CPUs busy: the tasks were too small "
-            "for the cost of starting processes, or another program was using the "
-            "CPUs. Try a larger number, or run it again.")
+            "for the cost of starting processes. Try a larger number.")
+
+
+def own_cpu_seconds(result: dict | None, children_cpu: float) -> float:
+    """CPU seconds the script and its processes used: what the OS counted for them
+    (``children_cpu``), or what the fixed script measured itself when that is more (a
+    fork server's children are not counted as ours)."""
+    measured = sum(result[k]["cpu"] for k in ("serial", "threads", "processes")) if result \
+        else 0.0
+    return max(children_cpu, measured)
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's children that have exited and been waited for."""
+    if resource is None:
+        return 0.0
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def script_load(load: MachineLoad | None, uncounted_cpu: float, seconds: float
+                ) -> MachineLoad | None:
+    """``load`` without the CPU time of the script's processes that the OS did not count
+    as ours (a fork server's children end unwaited-for by us), which
+    :func:`~helpers.core.noise.watch_load` would otherwise take for other programs."""
+    if load is None or seconds <= 0 or uncounted_cpu <= 0:
+        return load
+    return MachineLoad(max(load.others - uncounted_cpu / seconds, 0.0), load.allowed)
 
 
 __all__ = ["BOOTSTRAP_MARK", "SCRIPTS", "ScriptRun", "ScriptSource", "default_number",
-           "describe_run", "parse_result", "prepared_source", "run_script", "script_path",
-           "script_source", "start_method_line"]
+           "describe_run", "fixed_disturbance", "parse_result", "prepared_source",
+           "run_script", "script_load", "script_path", "script_source", "start_method_line"]

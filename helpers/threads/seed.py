@@ -1,9 +1,12 @@
-"""The seed article's example functions, kept as the article wrote them (with
-argument checks added), so threads and processes under any start method can run them.
+"""The seed article's example functions, so threads and processes under any start
+method can run them (a function defined in a notebook cannot be imported by a child).
 
-The article is "Python: A Guide to Multithreading vs. Multiprocessing". Its
-examples print from inside the worker; notebooks 01–03 run them, explain what
-they show, and correct what they get wrong.
+The article is "Python: A Guide to Multithreading vs. Multiprocessing". Each function
+prints what the article's prints, in the article's words. What the lab added, and
+nothing else: argument checks, ``flush=True`` (so lines from several threads or
+processes appear as they are printed), a return value, and ``io_bound_task``'s
+``seconds`` (the article always sleeps 2). The article's combined example, as a whole
+script and verbatim, is ``helpers/scripts/seed_combined.py`` (notebook 03).
 """
 from __future__ import annotations
 
@@ -28,20 +31,21 @@ def print_letters(letters: str = "abc") -> None:
 
 
 def cpu_bound_task(number: int) -> int:
-    """Add 1, ``number`` times, and print the result — the article's CPU-bound task."""
+    """Add 1, ``number`` times, and print the result — the article's ``cpu_bound_task``."""
     require_int("number", number, 0, 10**9)
     result = 0
     for _ in range(number):
         result += 1
-    print(f"CPU-bound task result: {result}", flush=True)
+    print(f"CPU-bound result: {result}", flush=True)
     return result
 
 
 def io_bound_task(seconds: float = 2.0) -> float:
-    """Sleep ``seconds`` (the article uses 2) and print how long it took."""
+    """Sleep ``seconds`` (the article: 2) and print how long it took, timed with
+    ``time.time()`` around the sleep as the article does — so it times the sleep alone."""
     require_float("seconds", seconds, 0.0, 60.0)
     start_time = time.time()
     time.sleep(seconds)
     elapsed = time.time() - start_time
-    print(f"IO-bound task completed in {elapsed:.2f} seconds", flush=True)
+    print(f"I/O-bound task completed in {elapsed} seconds", flush=True)
     return elapsed

@@ -3,6 +3,7 @@
 The seed script sleeps 2 s twice, so each run takes about 4 s: it runs once per
 start method, the three runs side by side (module fixture). Timing assertions
 use CPU utilisation (CPU seconds / wall seconds), never absolute wall times.
+(That seed_combined.py is the article's listing verbatim: test_seed_verbatim.py.)
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import psutil
 import pytest
 
+from helpers.core.noise import MachineLoad
 from helpers.core.system import effective_cpu_count, gil_enabled
 from helpers.the_gil import script_runs
 from helpers.the_gil.script_runs import (
@@ -26,6 +28,7 @@ from helpers.the_gil.script_runs import (
     parse_result,
     prepared_source,
     run_script,
+    script_load,
     script_source,
     start_method_line,
 )
@@ -50,12 +53,24 @@ def seed_runs() -> dict[str, ScriptRun]:
 def test_seed_script_works_under_fork(seed_runs):
     run = seed_runs["fork"]
     assert run.ok, run.stderr
-    assert run.stdout.count("Multithreading time:") == 1
-    assert run.stdout.count("Multiprocessing time:") == 1
-    assert "CPU-bound task result: 5000000" in run.stdout
+    assert run.stdout.count("Running Multithreading Example:") == 1
+    assert run.stdout.count("Running Multiprocessing Example:") == 1
+    assert run.stdout.count("I/O-bound task completed in") == 2
+    assert "CPU-bound result: 5000000" in run.stdout
+    assert "Multithreading time" not in run.stdout  # the article has no such timer
     assert run.bootstrap_errors == 0 and run.result is None
     text = describe_run(run, cpus=2).text
-    assert "sleep" in text and "5,000,000" in text
+    assert "only timing" in text and "printed 2 times" in text and "5,000,000" in text
+
+
+@pytest.mark.skipif("fork" not in METHODS, reason="no fork on this platform")
+def test_timed_copy_shows_the_count_and_the_sleep_overlapping():
+    run = run_script("seed_timed", "fork", timeout=60)
+    assert run.ok, run.stderr
+    assert "Multithreading example took" in run.stdout and "Counting took" in run.stdout
+    text = describe_run(run, cpus=2).text
+    assert "The lab's timers (not the article's)" in text
+    assert "they overlapped for about" in text or "**disturbed**" in text
 
 
 # Since 3.14 the fork server imports the main script to preload it (3.10-3.13 did not):
@@ -69,24 +84,24 @@ def test_seed_script_children_die_but_parent_reports_a_time(seed_runs, method):
     run = seed_runs[method]
     assert "An attempt has been made to start a new process before the" in run.stderr
     assert "RuntimeError" in run.stderr
-    assert "CPU-bound task result: 5000000" not in run.stdout  # no target ever ran
+    assert "CPU-bound result: 5000000" not in run.stdout  # no target ever ran
     assert not run.timed_out
     server = method == "forkserver" and SERVER_PRELOADS
     assert run.fork_server_died == (server and not SERVER_SURVIVES)
     text = describe_run(run, cpus=2).text
     if run.fork_server_died:  # 3.14: no child ever starts, the parent fails
         assert run.child_errors == 0
-        assert run.stdout.count("Multithreading time:") == 2  # the parent's and the server's
-        assert run.returncode != 0 and "Multiprocessing time:" not in run.stdout
+        assert run.stdout.count("Running Multithreading Example:") == 2  # parent's, server's
+        assert run.returncode != 0 and "I/O-bound task completed" in run.stdout
         assert "The fork server itself died" in text and "The parent failed too" in text
         return
-    # each child (and a preloading fork server) re-ran the threading part; the parent
-    # still printed a time
+    # each child (and a preloading fork server) re-ran the threading example; the parent
+    # still exited with code 0
     assert run.child_errors == 2
-    assert run.stdout.count("Multithreading time:") == 3 + server
-    assert run.stdout.count("Multiprocessing time:") == 1
+    assert run.stdout.count("Running Multithreading Example:") == 3 + server
+    assert run.stdout.count("I/O-bound task completed in") == 3 + server  # threads' sleeps
     assert run.returncode == 0
-    assert "2 child processes died" in text and "Yet the parent still printed" in text
+    assert "2 child processes died" in text and "Yet the parent exited with code 0" in text
     assert ("the fork server imports the script once" in text) == server
 
 
@@ -100,7 +115,7 @@ def test_a_fork_server_traceback_is_told_from_a_childs():
     parent = ("Traceback (most recent call last):\n  File \"x.py\", line 40\n"
               "ConnectionResetError: [Errno 104] Connection reset by peer\n")
     run = ScriptRun("seed_combined", ("python",), "forkserver", 1,
-                    "Multithreading time: 2.0 seconds\nMultithreading time: 2.0 seconds\n",
+                    "Running Multithreading Example:\nRunning Multithreading Example:\n",
                     server + parent, 4.5, False, 60.0, 1)
     assert run.fork_server_died and run.bootstrap_errors == 1 and run.child_errors == 0
     assert "last error: ConnectionResetError" in describe_run(run, cpus=2).text
@@ -234,7 +249,7 @@ def test_timeout_kills_the_whole_process_group():
     assert isinstance(run, ScriptRun)
     assert run.timed_out and not run.ok
     assert run.returncode == -signal.SIGKILL
-    assert "Multithreading time:" in run.stdout  # output before the kill is kept
+    assert "Running Multithreading Example:" in run.stdout  # output before the kill is kept
     assert len(seen) >= 3, "the script, its children (and helpers) should have existed"
     _assert_all_gone(seen)
     assert "did not finish within 3.5 s" in describe_run(run).text
@@ -287,25 +302,57 @@ def test_parse_result_takes_the_last_result_line():
     assert parse_result("RESULT {broken") is None
 
 
-def _fake_fixed_run(threads_busy: float, threads_wall: float, gil: bool = True) -> ScriptRun:
+def _fake_fixed_run(threads_busy: float, threads_wall: float, gil: bool = True, *,
+                    processes: tuple[float, float] = (1.9, 0.55), serial_busy: float = 1.0,
+                    load: MachineLoad | None = None) -> ScriptRun:
+    """A fixed-script run: serial 1 s; threads and processes as (CPUs busy, wall)."""
+    busy, wall = processes
     result = {"start_method": "spawn", "gil_enabled": gil, "number": 1000, "workers": 2,
-              "serial": {"wall": 1.0, "cpu": 1.0, "cpus_busy": 1.0},
+              "serial": {"wall": 1.0, "cpu": serial_busy, "cpus_busy": serial_busy},
               "threads": {"wall": threads_wall, "cpu": threads_busy * threads_wall,
                           "cpus_busy": threads_busy},
-              "processes": {"wall": 0.55, "cpu": 1.05, "cpus_busy": 1.9}}
+              "processes": {"wall": wall, "cpu": busy * wall, "cpus_busy": busy}}
     return ScriptRun("seed_combined_fixed", ("python",), "spawn", 0, "", "", 1.0, False,
-                     60.0, 1, result)
+                     60.0, 1, result, load)
 
 
-def test_describe_adapts_to_one_cpu_and_to_the_gil():
-    one_cpu = describe_run(_fake_fixed_run(1.0, 1.0), cpus=1).text
-    assert "1 effective CPU" in one_cpu and "no speedup can be expected" in one_cpu
-    with_gil = describe_run(_fake_fixed_run(1.0, 1.0), cpus=2).text
+IDLE = MachineLoad(0.05, 2)
+
+
+def test_describe_fixed_idle_two_cpus_explains_the_gil():
+    with_gil = describe_run(_fake_fixed_run(1.0, 1.0, load=IDLE), cpus=2).text
     assert "took turns" in with_gil and "1.8× faster" in with_gil
-    lucky_threads = describe_run(_fake_fixed_run(1.0, 0.7), cpus=2).text
-    assert "not parallelism" in lucky_threads
-    no_gil = describe_run(_fake_fixed_run(1.9, 0.55, gil=False), cpus=2).text
+    assert "disturbed" not in with_gil
+    no_gil = describe_run(_fake_fixed_run(1.9, 0.55, gil=False, load=IDLE), cpus=2).text
     assert "The GIL is off" in no_gil and "1.9 CPUs busy" in no_gil
+
+
+def test_describe_fixed_on_one_cpu_promises_no_speedup():
+    one_cpu = describe_run(_fake_fixed_run(1.0, 1.0, processes=(1.0, 1.02),
+                                           load=MachineLoad(0.0, 1)), cpus=1).text
+    assert "1 effective CPU" in one_cpu and "no speedup can be expected" in one_cpu
+    assert "GIL" not in one_cpu and "disturbed" not in one_cpu
+
+
+def test_describe_fixed_busy_machine_says_disturbed_and_explains_nothing():
+    hog = MachineLoad(1.0, 2)  # another program kept one of the 2 CPUs busy
+    busy = describe_run(_fake_fixed_run(1.0, 1.0, processes=(1.0, 1.0), load=hog), cpus=2)
+    assert "**disturbed**" in busy.text and "GIL" not in busy.text
+    assert busy.lines[-1].startswith("Other programs kept about 1.0")
+    starved_serial = describe_run(_fake_fixed_run(0.5, 1.0, serial_busy=0.5, load=IDLE),
+                                  cpus=2).text
+    assert "**disturbed**" in starved_serial and "took turns" not in starved_serial
+
+
+def test_describe_fixed_beyond_ideal_is_noise():
+    lucky_threads = describe_run(_fake_fixed_run(1.0, 0.7, load=IDLE), cpus=2).text
+    assert "**disturbed**" in lucky_threads and "1.43× serial" in lucky_threads
+    assert "took turns" not in lucky_threads
+    lucky_processes = describe_run(_fake_fixed_run(1.0, 1.0, processes=(1.0, 0.8),
+                                                   load=MachineLoad(0.0, 1)), cpus=1).text
+    assert "**disturbed**" in lucky_processes and "no speedup" not in lucky_processes
+
+
 
 
 # --- bad arguments ----------------------------------------------------------------
@@ -348,3 +395,10 @@ def test_default_number_is_smaller_in_quick_mode(monkeypatch):
     quick = script_runs.default_number()
     monkeypatch.setenv("LAB_QUICK", "0")
     assert quick == 10**7 < script_runs.default_number()
+
+
+def test_script_load_removes_only_the_cpu_the_os_did_not_count_as_ours():
+    assert script_load(MachineLoad(1.5, 2), uncounted_cpu=4.0, seconds=4.0) == MachineLoad(0.5, 2)
+    assert script_load(MachineLoad(0.5, 2), uncounted_cpu=4.0, seconds=4.0) == MachineLoad(0.0, 2)
+    assert script_load(MachineLoad(0.5, 2), uncounted_cpu=0.0, seconds=4.0) == MachineLoad(0.5, 2)
+    assert script_load(None, 1.0, 1.0) is None
