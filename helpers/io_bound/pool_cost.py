@@ -45,11 +45,7 @@ def pool_cost(kind: str, workers: int, urls: Sequence[str],
         raise ValueError("urls must hold at least one URL")
     method = resolve_start_method(start_method)
     rss = resident_memory()
-    # The load is read while the workers still live: a child that ended would count as
-    # "other programs" (helpers.core.noise.watch_load).
-    watching = noise.watch_load()
-    watch, open_watch = watching.__enter__(), True
-    try:
+    with noise.watch_load() as watch:  # the workers count as ours, alive or ended
         start = time.perf_counter()
         with open_executor(kind, workers, method) as pool:
             futures = [pool.submit(fetch, url) for url in urls]
@@ -57,11 +53,7 @@ def pool_cost(kind: str, workers: int, urls: Sequence[str],
                 future.result(timeout=60)
             memory = (total_memory(list(getattr(pool, "_processes", None) or {})).unique
                       if kind == "processes" else max(resident_memory() - rss, 0))
-            open_watch = watching.__exit__(None, None, None)  # False: closed
         seconds = time.perf_counter() - start
-    finally:
-        if open_watch:  # an error came first
-            watching.__exit__(None, None, None)
     return PoolCost(kind, workers, seconds, memory, watch.load)
 
 

@@ -38,7 +38,7 @@ from helpers.core.experiments import Comparison, compare
 from helpers.core.noise import beyond_ideal, disturbed_sentence, run_disturbance, run_disturbed
 from helpers.core.runner import MAX_REPEATS, MAX_TASKS, ProgressCallback, RunResult
 from helpers.core.settings import default
-from helpers.core.system import effective_cpu_count, gil_enabled
+from helpers.core.system import gil_enabled
 from helpers.core.words import FASTER, PARALLEL, Verdict, plural
 
 if TYPE_CHECKING:  # matplotlib is imported only when a plot is drawn: children stay light

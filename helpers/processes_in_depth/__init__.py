@@ -6,5 +6,6 @@
 ``worker_memory`` memory per thread and per worker process
 ``instances``     many copies of a script, via subprocess
 ``failures``      a worker raising, dying, or being stopped
+``disturbance``   one sentence per sign of other work, for measurements of many runs
 ``exercises``     the exercises' self-checks
 """

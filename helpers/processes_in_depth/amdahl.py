@@ -13,7 +13,10 @@ CPUs, the extra workers only take turns: *n* is capped at the effective CPUs.
 run in this thread, then the parallel part split into one task per worker, on
 1, 2, … workers — both parts timed by the runner. :func:`fit_serial_fraction`
 finds the *s* that best explains the measured speedups: the fraction you chose,
-plus whatever else did not scale (starting tasks, moving results, other programs).
+plus whatever else did not scale. A sweep that other programs disturbed
+(:mod:`helpers.core.noise`) is called disturbed, and no serial fraction is fitted to
+it: it would describe the busy machine, not the job. Work that waits needs no CPU, so
+its ideal is one task per worker, whatever the number of CPUs.
 """
 from __future__ import annotations
 
@@ -29,11 +32,20 @@ from helpers.core.colours import REFERENCE_GREY, VERMILLION
 from helpers.core.controls import RunPanel, bounded_slider
 from helpers.core.executors import MAX_WORKERS
 from helpers.core.experiments import stepped_progress
-from helpers.core.plots import colour_for, draw_speedup_frame, finish_figure, mark_effective_cpus
+from helpers.core.noise import DISTURBED, beyond_ideal, disturbed_sentence, run_disturbed
+from helpers.core.plots import (
+    IDEAL_STYLE,
+    LABEL_SIZE,
+    colour_for,
+    finish_figure,
+    floor_at_zero,
+    mark_effective_cpus,
+)
 from helpers.core.runner import ProgressCallback, RunResult, run_tasks
-from helpers.core.system import effective_cpu_count
+from helpers.core.system import effective_cpu_count, gil_enabled
 from helpers.core.words import Verdict, plural
 from helpers.core.workloads import WORKLOADS, get_workload
+from helpers.processes_in_depth.disturbance import disturbance_lines
 
 # Workloads whose work grows in proportion to their size, so a job splits evenly.
 SPLITTABLE = ("count", "hash", "hash-1k", "zlib", "sleep")
@@ -92,9 +104,62 @@ class Scaling:
         """The share of the 1-worker job spent in the serial part, as measured."""
         return self.serial_part.wall / self.job_seconds(1)
 
+    @property
+    def waits(self) -> bool:
+        """True when the work waits (sleeps) rather than computes: it needs no CPU."""
+        return WORKLOADS[self.workload].behaviour == "waits"
+
+    @property
+    def cap(self) -> int:
+        """How many workers can gain at once: the effective CPUs for work that computes,
+        every worker for work that waits."""
+        return MAX_WORKERS if self.waits else self.effective_cpus
+
+    def ideal(self, workers: int) -> int:
+        """The best speedup ``workers`` could reach with no serial part."""
+        return min(workers, self.cap)
+
     def fitted(self) -> float | None:
         """The serial fraction that explains the speedups (:func:`fit_serial_fraction`)."""
-        return fit_serial_fraction(self.speedups(), self.effective_cpus)
+        return fit_serial_fraction(self.speedups(), self.cap)
+
+    def disturbances(self) -> list[str]:
+        """One sentence per sign that other work disturbed the sweep (each contains
+        "disturbed"): a run :mod:`helpers.core.noise` judges disturbed, or a speedup above
+        the ideal. Empty when the sweep can be read as it is."""
+        runs = [(f"{plural(n, 'worker')}", self.parallel[n]) for n in sorted(self.parallel)]
+        if self._serial_part_counts():
+            runs.insert(0, ("the serial part", self.serial_part))
+        found = disturbance_lines(runs, self.effective_cpus, "this sweep")
+        above = self.beyond_ideal()
+        if above:
+            n = max(above, key=self.speedups().__getitem__)
+            found.append(disturbed_sentence(
+                "this sweep", f"{plural(n, 'worker')} ran the job "
+                f"{self.speedups()[n]:.2f}× faster than 1, more than the ideal "
+                f"{self.ideal(n)}×"))
+        return found
+
+    def beyond_ideal(self) -> list[int]:
+        """Worker counts whose speedup is above what they could give (noise)."""
+        return [n for n, gain in self.speedups().items() if beyond_ideal(gain, self.ideal(n))]
+
+    def disturbed_counts(self) -> list[int]:
+        """Worker counts whose speedup cannot be read: their run was disturbed or their
+        speedup is beyond the ideal — every count when the 1-worker job or the serial part
+        (part of every job) was disturbed."""
+        if not self.disturbances():
+            return []
+        bad = {n for n, run in self.parallel.items()
+               if run_disturbed(run, self.effective_cpus)} | set(self.beyond_ideal())
+        if 1 in bad or (self._serial_part_counts()
+                        and run_disturbed(self.serial_part, self.effective_cpus)):
+            return sorted(self.parallel)
+        return sorted(bad)
+
+    def _serial_part_counts(self) -> bool:
+        """False for an empty serial part (0 %): too short to say anything about noise."""
+        return self.serial_fraction > 0
 
 
 def measure_scaling(workload: str = "count", serial_fraction: float = 0.2, *,
@@ -145,56 +210,109 @@ def _serial_part(name: str, size: int, repeats: int | None,
 
 
 def describe_scaling(scaling: Scaling) -> Verdict:
-    """The measured speedups, the fitted serial fraction, and what more workers did."""
+    """The measured speedups, the fitted serial fraction, and what more workers did.
+
+    A disturbed sweep is called disturbed (what was seen, run it again) and gets no
+    fitted fraction; one CPU for work that computes has none to fit."""
     speedups = scaling.speedups()
-    cpus = scaling.effective_cpus
     best = max(speedups, key=speedups.__getitem__)
     lines = [f"The serial part took {scaling.measured_serial_share():.0%} of the 1-worker job "
-             f"(you asked for {scaling.serial_fraction:.0%})."]
-    fitted = scaling.fitted()
-    if fitted is None:
-        lines.append(f"With 1 effective CPU no number of workers can speed the job up (the "
-                     f"best measured, {speedups[best]:.2f}×, is noise), so there is no serial "
-                     "fraction to measure here: every worker takes turns on the same CPU.")
+             f"(you asked for {scaling.serial_fraction:.0%}). Best speedup: "
+             f"**{speedups[best]:.2f}×** with {plural(best, 'worker')}."]
+    disturbances = scaling.disturbances()
+    if scaling.cap == 1:
+        lines.append("With 1 effective CPU the workers take turns on it: no number of workers "
+                     "can speed this job up, so there is no serial fraction to measure here.")
+        return Verdict(tuple(lines + disturbances))  # lines[1]: the key line (summary)
+    if disturbances:
+        lines.extend(disturbances)
+        lines.append(f"A serial fraction fitted to a **{DISTURBED}** sweep would describe the "
+                     "busy machine, not this job, so none is given: press **Run** again when "
+                     "the machine is quieter.")
         return Verdict(tuple(lines))
-    lines[0] += f" Best speedup: **{speedups[best]:.2f}×** with {plural(best, 'worker')}."
-    limit = "no limit" if fitted == 0 else f"at most {1 / fitted:.1f}× with any number of CPUs"
-    lines.append(f"The Amdahl curve that fits these points has a serial fraction of "
-                 f"**{fitted:.0%}**: {limit}.")
-    gap = fitted - scaling.serial_fraction
+    fitted = scaling.fitted()
+    assert fitted is not None  # more than one CPU can gain
+    lines.append(_fitted_sentence(scaling, fitted))
+    gap = fitted - scaling.measured_serial_share()
     if gap > 0.05:
-        lines.append(f"That is {gap:.0%} more than the serial part you chose: the rest is "
-                     "what did not scale — handing tasks to workers, sending results back, "
-                     "and other programs sharing the CPUs.")
-    beyond = [n for n in speedups if n > cpus]
+        lines.append(_did_not_scale(scaling, gap))
+    beyond = [n for n in speedups if n > scaling.cap]
     if beyond:
         most = max(beyond)
-        lines.append(f"With {most} workers on {plural(cpus, 'effective CPU')}: "
+        lines.append(f"With {most} workers on {plural(scaling.effective_cpus, 'effective CPU')}: "
                      f"{speedups[most]:.2f}× — workers beyond the CPU count only take turns "
                      "(oversubscription).")
     return Verdict(tuple(lines))
 
 
+def _fitted_sentence(scaling: Scaling, fitted: float) -> str:
+    """The fitted fraction and what it allows here and on any machine."""
+    text = (f"The Amdahl curve that fits these points has a serial fraction of "
+            f"**{fitted:.0%}**: ")
+    if fitted >= 0.995:
+        return text + "no part of the job ran faster on more workers."
+    most = max(scaling.parallel)
+    here = amdahl_speedup(most, fitted, scaling.cap)
+    where = (f"{plural(most, 'worker')}" if scaling.waits else
+             f"this machine's {plural(min(most, scaling.cap), 'CPU')}")
+    if fitted <= 0.005:
+        return text + f"nothing but the ideal limits it (up to {here:.1f}× on {where})."
+    return (text + f"at most {here:.1f}× on {where}, and never more than {1 / fitted:.1f}× "
+            "however many workers and CPUs.")
+
+
+def _did_not_scale(scaling: Scaling, gap: float) -> str:
+    """What the measured part that should have split did, when the fit exceeds the
+    serial part: measured numbers only, no guessed cause."""
+    n = max(w for w in scaling.parallel if w <= scaling.cap)
+    one, many = scaling.parallel[1].wall, scaling.parallel[n].wall
+    text = (f"That is {gap:.0%} more than the serial part's measured share: something else "
+            f"did not scale. With {plural(n, 'worker')} the part that splits took "
+            f"{many:.2f} s, against {one / scaling.ideal(n):.2f} s if it had split perfectly "
+            f"({one:.2f} s on 1 worker), with {scaling.parallel[n].utilisation:.1f} CPUs busy.")
+    if scaling.executor == "threads" and scaling.workload == "count" and gil_enabled():
+        text += (" These threads run a pure-Python loop under the GIL, which lets one thread "
+                 "at a time run Python code.")
+    return text
+
+
 def plot_scaling(scaling: Scaling) -> Figure:
-    """Measured speedups, the ideal line, and the fitted (and chosen) Amdahl curves."""
+    """Measured speedups, the ideal line, and the fitted (and chosen) Amdahl curves.
+    Disturbed points are drawn hollow; a disturbed sweep gets no fitted curve."""
     fig, ax = plt.subplots(figsize=(7, 4))
     speedups = scaling.speedups()
     cpus = scaling.effective_cpus
-    counts = draw_speedup_frame(ax, max(speedups), cpus, "ideal (no serial part)")
-    ax.plot(counts, [amdahl_speedup(n, scaling.serial_fraction, cpus) for n in counts],
+    counts = list(range(1, max(speedups) + 1))
+    ideal_label = ("ideal: one task per worker (waiting needs no CPU)" if scaling.waits
+                   else "ideal: min(workers, CPUs), no serial part")
+    ax.plot(counts, [scaling.ideal(n) for n in counts], label=ideal_label, **IDEAL_STYLE)
+    ax.plot(counts, [amdahl_speedup(n, scaling.serial_fraction, scaling.cap) for n in counts],
             color=REFERENCE_GREY, linestyle=":", label=f"Amdahl, s = {scaling.serial_fraction:.0%} "
             "(chosen)")
+    disturbed = scaling.disturbed_counts()
     fitted = scaling.fitted()
-    if fitted is not None:
-        ax.plot(counts, [amdahl_speedup(n, fitted, cpus) for n in counts],
+    if fitted is not None and not disturbed:
+        ax.plot(counts, [amdahl_speedup(n, fitted, scaling.cap) for n in counts],
                 color=FITTED_COLOUR, label=f"Amdahl, s = {fitted:.0%} (fitted)")
-    ax.plot(list(speedups), list(speedups.values()), "o", markersize=8,
-            color=colour_for(scaling.executor), label=f"measured ({scaling.executor})")
+    colour = colour_for(scaling.executor)
+    clean = [n for n in speedups if n not in disturbed]
+    ax.plot(clean, [speedups[n] for n in clean], "o", markersize=8, color=colour,
+            label=f"measured ({scaling.executor})")
+    if disturbed:
+        ax.plot(disturbed, [speedups[n] for n in disturbed], "o", markersize=8,
+                markerfacecolor="none", markeredgecolor=colour, markeredgewidth=2,
+                label=f"measured, {DISTURBED} (run again)")
     mark_effective_cpus(ax, cpus)
+    floor_at_zero(ax)
+    ax.set_xticks(counts)
+    ax.set_xlabel("workers")
     ax.set_ylabel("speedup (× the 1-worker job)")
-    ax.set_title(f"Amdahl's law: {scaling.workload} job with a "
-                 f"{scaling.serial_fraction:.0%} serial part")
-    ax.legend(fontsize=8)
+    title = (f"Amdahl's law: {scaling.workload} job with a "
+             f"{scaling.serial_fraction:.0%} serial part")
+    if disturbed:
+        title += f"\n(measurement {DISTURBED} by other work)"
+    ax.set_title(title)
+    ax.legend(fontsize=LABEL_SIZE)
     return finish_figure(fig)
 
 

@@ -32,20 +32,21 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from helpers.core.arguments import require_int
-from helpers.core.colours import BLUE, BLUISH_GREEN, REDDISH_PURPLE, VERMILLION
 from helpers.core.executors import resolve_start_method
 from helpers.core.experiments import stepped_progress
+from helpers.core.noise import DISTURBED
 from helpers.core.runner import ProgressCallback, RunResult, run_tasks
 from helpers.core.settings import default
-from helpers.core.words import Verdict
+from helpers.core.system import effective_cpu_count
+from helpers.core.words import SLIGHTLY, Verdict, speedup_phrase
+from helpers.processes_in_depth.disturbance import disturbance_lines
 
 if TYPE_CHECKING:  # matplotlib is imported only to draw: worker processes stay light
     from matplotlib.figure import Figure
 
 MIB = 2**20
 MAX_MEBIBYTES = 512
-WAY_COLOURS = {"in this process": BLUE, "pickled": VERMILLION,
-               "shared memory": BLUISH_GREEN, "inherited (fork)": REDDISH_PURPLE}
+LOCAL = "in this process"
 
 _INHERITED: np.ndarray | None = None  # set by the parent just before it forks a pool
 
@@ -137,7 +138,23 @@ class DataMovement:
 
     def moving_cost(self, way: str) -> float:
         """Seconds beyond the sum itself (done in this process): the price of moving."""
-        return max(self.seconds(way) - self.seconds("in this process"), 0.0)
+        return max(self.seconds(way) - self.seconds(LOCAL), 0.0)
+
+    def method_of(self, way: str) -> str | None:
+        """The start method of the worker that ran ``way`` (``None`` in this process)."""
+        if way == LOCAL:
+            return None
+        return "fork" if way == "inherited (fork)" else self.start_method
+
+    def disturbances(self, effective_cpus: int | None = None) -> list[str]:
+        """Sentences (containing "disturbed") for the ways whose run other work disturbed
+        (:mod:`helpers.core.noise`). The sum in this process is not judged: it is only
+        subtracted, and too short to judge. A one-task run also waits for the pipe, so
+        keeping less than a CPU busy is no sign of other work here."""
+        cpus = effective_cpu_count() if effective_cpus is None else effective_cpus
+        return disturbance_lines([(f"the {way} run", run) for way, run in self.runs.items()
+                                  if way != LOCAL], cpus, "this comparison",
+                                 computes_throughout=False)  # a one-task run waits too
 
 
 def fork_available() -> bool:
@@ -159,7 +176,7 @@ def measure_data_movement(mebibytes: int | None = None, *, repeats: int | None =
     array = make_array(mebibytes)
     result = DataMovement(mebibytes, method, len(pickle.dumps(array, protocol=5)))
     steps: list[tuple[str, Callable[[ProgressCallback | None], RunResult]]] = [
-        ("in this process", lambda progress: run_tasks(
+        (LOCAL, lambda progress: run_tasks(
             array_checksum, executor="serial", arguments=[array], repeats=repeats,
             on_progress=progress)),
         ("pickled", lambda progress: _one_task(array_checksum, array, method, repeats,
@@ -172,7 +189,7 @@ def measure_data_movement(mebibytes: int | None = None, *, repeats: int | None =
                                                                       progress)))
     for index, (way, measure) in enumerate(steps):
         result.runs[way] = measure(stepped_progress(on_progress, index, len(steps)))
-    expected = result.runs["in this process"].results[0]
+    expected = result.runs[LOCAL].results[0]
     for way, run in result.runs.items():
         if not np.isclose(run.results[0], expected):  # every way must sum the same numbers
             raise RuntimeError(f"{way}: the worker summed {run.results[0]}, expected {expected}")
@@ -197,43 +214,63 @@ def _via_fork(array: np.ndarray, repeats: int, on_progress: ProgressCallback | N
         return _one_task(inherited_checksum, None, "fork", repeats, on_progress)
 
 
-def describe_data_movement(result: DataMovement) -> Verdict:
-    """Which way was cheapest, and how much each cost beyond the sum itself."""
-    local = result.seconds("in this process")
+def describe_data_movement(result: DataMovement, effective_cpus: int | None = None) -> Verdict:
+    """Which way was cheapest, and how much each cost beyond the sum itself; a disturbed
+    measurement is called disturbed and not explained."""
+    local = result.seconds(LOCAL)
     lines = [f"Summing the {result.mebibytes} MiB array here took {local * 1000:.1f} ms. "
              f"Pickled, it is {result.pickled_bytes / MIB:.1f} MiB of bytes for every task."]
     for way in result.runs:
-        if way == "in this process":
+        if way == LOCAL:
             continue
         lines.append(f"**{way}**: {result.seconds(way) * 1000:.1f} ms per task — "
                      f"{result.moving_cost(way) * 1000:.1f} ms more than the sum alone.")
-    pickled, shared = result.seconds("pickled"), result.seconds("shared memory")
-    if shared < pickled:
-        lines.append(f"Shared memory beat pickling {pickled / shared:.1f}×: only a name "
-                     "crossed to the worker, not the data.")
+    disturbances = result.disturbances(effective_cpus)
+    if disturbances:
+        lines.extend(disturbances)
+        lines.append(f"This comparison was **{DISTURBED}**: run the cell again before "
+                     "reading anything into which way was faster.")
+        return Verdict(tuple(lines))
+    gain = result.seconds("pickled") / result.seconds("shared memory")
+    phrase = speedup_phrase(gain, "pickling")
+    if gain >= SLIGHTLY:
+        lines.append(f"Shared memory was {phrase}: only a name crossed to the worker, not "
+                     "the data.")
     else:
-        lines.append("Pickling was not slower than shared memory here: at this size the "
-                     "copy is cheap next to the rest of a task. Try a larger array.")
+        lines.append(f"Shared memory was {phrase} here: at this size, copying the array is "
+                     "cheap next to the rest of a task. Try a larger array.")
     return Verdict(tuple(lines))
 
 
 def plot_data_movement(result: DataMovement) -> Figure:
-    """Milliseconds per task for each way of handing the array over."""
+    """Milliseconds per task for each way of handing the array over: the sum in this
+    process in the serial colour; worker bars in the processes' colour, hatched by the
+    start method that started their worker."""
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
 
-    from helpers.core.plots import finish_figure
+    from helpers.core.plots import LABEL_SIZE, colour_for, finish_figure, start_method_style
 
     fig, ax = plt.subplots(figsize=(7, 3.5))
     ways = list(result.runs)
     values = [result.seconds(way) * 1000 for way in ways]
-    ax.barh(range(len(ways)), values, color=[WAY_COLOURS[way] for way in ways])
-    for i, value in enumerate(values):
+    for i, (way, value) in enumerate(zip(ways, values)):
+        method = result.method_of(way)
+        ax.barh(i, value, **(start_method_style(method) if method
+                             else {"color": colour_for("serial")}))
         ax.annotate(f"{value:.1f} ms", (value, i), xytext=(4, 0), textcoords="offset points",
-                    va="center", fontsize=8)
+                    va="center", fontsize=LABEL_SIZE)
+    methods = sorted({m for way in ways if (m := result.method_of(way))})
+    ax.legend([Patch(facecolor=colour_for("processes"), edgecolor="white",
+                     hatch=start_method_style(m)["hatch"]) for m in methods],
+              [f"worker started by {m}" for m in methods], fontsize=LABEL_SIZE,
+              loc="lower right")
     ax.set_yticks(range(len(ways)), ways)
     ax.invert_yaxis()
-    ax.set_xlabel("time for one task that sums the array (ms, median)")
-    ax.set_title(f"Handing a {result.mebibytes} MiB array to a worker "
-                 f"({result.start_method})")
-    ax.margins(x=0.2)
+    ax.set_xlim(0, max(values) * 1.25)  # room for the longest bar's label
+    ax.set_xlabel("time for one task that sums the array (ms, median, linear scale)")
+    title = f"Handing a {result.mebibytes} MiB array to a worker ({result.start_method})"
+    if result.disturbances():
+        title += f"\n(measurement {DISTURBED} by other work: run it again)"
+    ax.set_title(title)
     return finish_figure(fig)

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numbers
 from multiprocessing import shared_memory
 
-from helpers.core.selfcheck import CheckResult, first_problem, not_yet, passed
-from helpers.processes_in_depth.granularity import GranularitySweep
+from helpers.core.selfcheck import CheckResult, first_problem, inconclusive, not_yet, passed
+from helpers.processes_in_depth.granularity import BEAT, GranularitySweep
 
 SHARED_COUNT = 1_000_000
 SHARED_EXPECTED = float(SHARED_COUNT * (SHARED_COUNT - 1) // 2)  # sum of 0 … 999,999
@@ -50,17 +50,28 @@ def check_shared_total(total: object, block_name: object) -> CheckResult:
 
 
 def check_crossover(answer: object, sweep: GranularitySweep) -> CheckResult:
-    """Exercise 2: the smallest chunk size from which the pool beat the serial loop."""
+    """Exercise 2: the smallest chunk size from which the pool beat the serial loop
+    (ran at least :data:`~helpers.processes_in_depth.granularity.BEAT` × its speed).
+
+    The answer is judged against the sweep it reads; a disturbed sweep judges nothing
+    (:func:`~helpers.core.selfcheck.inconclusive`): it says what it measured and asks for another run."""
     expected = sweep.crossover()
     if answer is ...:
         return not_yet("`smallest_winning_chunk` has no answer yet.",
                        "read the plot (or `sweep.runs`) from section 2.")
+    if sweep.disturbed():
+        return inconclusive(_disturbed_reading(answer, expected, sweep))
     if expected is None:
         if answer is None:
-            return passed("right: no chunk size beat the loop in this measurement.")
-        return not_yet(f"in this measurement no chunk size beat the loop, so there is no "
+            return passed(f"right: no chunk size beat the loop in this measurement (the "
+                          f"best, chunks of {sweep.best()}, ran "
+                          f"{sweep.speedup(sweep.best()):.2f}× its speed; a win needs "
+                          f"{BEAT}×).")
+        return not_yet(f"in this measurement no chunk size beat the loop (ran at least "
+                       f"{BEAT}× its speed) together with every larger one, so there is no "
                        f"winning chunk; you answered {answer!r}.",
-                       "look at the serial line: every point stayed above it. Answer None.")
+                       "look at the dotted line under the serial loop: a chunk size beats the "
+                       "loop when its point is below it. Answer None.")
     if isinstance(answer, bool) or not isinstance(answer, int):
         return not_yet(f"expected a whole number of items per task, got {answer!r}.",
                        f"pick one of the measured chunk sizes: {sorted(sweep.runs)}.")
@@ -68,13 +79,25 @@ def check_crossover(answer: object, sweep: GranularitySweep) -> CheckResult:
         return not_yet(f"{answer} was not one of the measured chunk sizes.",
                        f"pick one of {sorted(sweep.runs)}.")
     if answer < expected:
-        return not_yet(f"with chunks of {answer} the pool was "
-                       f"{sweep.speedup(answer):.2f}× the loop's speed — or a larger chunk "
-                       "still lost to it.",
-                       "look for the point from which every larger chunk is below the serial "
-                       "line.")
+        losing = max(size for size in sweep.runs if size < expected)
+        return not_yet(f"with chunks of {losing} the pool ran {sweep.speedup(losing):.2f}× "
+                       f"the loop's speed — under the {BEAT}× that counts as beating it.",
+                       "look for the point from which every larger chunk is below the dotted "
+                       "line under the serial loop.")
     if answer > expected:
-        return not_yet(f"chunks of {expected} already beat the loop, and so did every larger "
-                       "one.", "find the smallest such chunk size.")
+        return not_yet(f"chunks of {expected} already beat the loop "
+                       f"({sweep.speedup(expected):.2f}×), and so did every larger one.",
+                       "find the smallest such chunk size.")
     return passed(f"from chunks of {expected} items on, the pool beat the loop "
-                  f"({sweep.speedup(expected):.2f}×).")
+                  f"({sweep.speedup(expected):.2f}× its speed at {expected}; a win needs "
+                  f"{BEAT}×).")
+
+
+def _disturbed_reading(answer: object, expected: int | None, sweep: GranularitySweep) -> str:
+    """What a disturbed sweep would have answered, beside the learner's answer."""
+    reading = ("no chunk size beat the loop" if expected is None else
+               f"the pool beat the loop from chunks of {expected}")
+    seen = sweep.disturbances()[0].replace("**", "")
+    return (f"Not judged — {seen} Read as it is, {reading} (you answered {answer!r}), but a "
+            "disturbed sweep cannot tell a right reading from noise: run section 2 again "
+            "when the machine is quieter, then this cell.")

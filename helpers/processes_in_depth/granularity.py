@@ -11,7 +11,10 @@ over ``c`` items.
 process pool in chunks of 1, 4, 16, … items, all through the lab's runner, and
 :func:`describe_granularity` derives the rule of thumb from what it measured:
 the overhead per task, the work per item, and the smallest chunk that made
-processes faster than the loop.
+processes faster than the loop. "Faster" means what it means everywhere in the lab
+(:func:`helpers.core.words.speedup_phrase`): at least :data:`~helpers.core.words.SLIGHTLY`
+× the loop's speed. A sweep that other programs disturbed
+(:mod:`helpers.core.noise`) is called disturbed, and no rule is drawn from it.
 """
 from __future__ import annotations
 
@@ -25,19 +28,22 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from helpers.core.arguments import require_choice, require_int
+from helpers.core.colours import REFERENCE_GREY
 from helpers.core.controls import RunPanel, bounded_slider
 from helpers.core.executors import MAX_WORKERS
 from helpers.core.experiments import stepped_progress
-from helpers.core.plots import IDEAL_STYLE, colour_for, finish_figure
+from helpers.core.noise import DISTURBED, beyond_ideal, disturbed_sentence
+from helpers.core.plots import IDEAL_STYLE, LABEL_SIZE, colour_for, finish_figure
 from helpers.core.runner import MAX_TASKS, ProgressCallback, RunResult, run_tasks
 from helpers.core.settings import default
 from helpers.core.system import default_workers, effective_cpu_count
-from helpers.core.words import FASTER, Verdict, beyond_ideal, plural, speedup_phrase
+from helpers.core.words import FASTER, SLIGHTLY, Verdict, plural, speedup_phrase
 from helpers.core.workloads import count_up
+from helpers.processes_in_depth.disturbance import disturbance_lines
 
 MAX_ITEMS = MAX_TASKS
 MAX_ITERATIONS = 100_000  # per item: 100,000 additions ≈ 2–5 ms
-BEAT = 1.05  # a pool "beat" the loop when it was at least this much faster
+BEAT = SLIGHTLY  # a pool "beat" the loop when speedup_phrase calls it (slightly) faster
 PLAIN_NUMBER = FuncFormatter(lambda value, _: f"{value:g}")  # 20, not 2×10¹
 
 
@@ -79,9 +85,38 @@ class GranularitySweep:
         """The chunk size with the shortest wall time."""
         return min(self.runs, key=lambda size: self.runs[size].wall)
 
+    def ideal(self) -> int:
+        """The most the pool could gain over the loop: one item per worker at a time,
+        at most one per effective CPU (this work computes)."""
+        return max(min(self.workers, self.effective_cpus), 1)
+
+    def disturbances(self) -> list[str]:
+        """One sentence per sign that other work disturbed this sweep (each contains
+        "disturbed"): a run of :mod:`helpers.core.noise`'s judging, or a speedup above
+        :meth:`ideal`. Empty when the sweep can be read as it is."""
+        found = disturbance_lines(self._labelled_runs(), self.effective_cpus, "this sweep")
+        above = [size for size in sorted(self.runs)
+                 if beyond_ideal(self.speedup(size), self.ideal())]
+        if above:
+            size = max(above, key=self.speedup)
+            found.append(disturbed_sentence(
+                "this sweep", f"chunks of {size} ran {self.speedup(size):.2f}× the "
+                f"loop's speed, more than {plural(self.workers, 'worker')} on "
+                f"{plural(self.effective_cpus, 'effective CPU')} can give (at most "
+                f"{self.ideal()}×)"))
+        return found
+
+    def disturbed(self) -> bool:
+        """True when :meth:`disturbances` found any sign of other work."""
+        return bool(self.disturbances())
+
+    def _labelled_runs(self) -> list[tuple[str, RunResult]]:
+        return [("the serial loop", self.serial)] + [
+            (f"chunks of {size}", self.runs[size]) for size in sorted(self.runs)]
+
     def crossover(self) -> int | None:
-        """The smallest chunk size from which every larger one beat the serial loop
-        (by at least :data:`BEAT`, so that noise is not called a win)."""
+        """The smallest chunk size from which every larger one beat the serial loop:
+        ran at least :data:`BEAT` × its speed (what :func:`speedup_phrase` calls faster)."""
         winning = None
         for size in sorted(self.runs, reverse=True):
             if self.speedup(size) < BEAT:
@@ -144,7 +179,10 @@ def sweep_chunk_sizes(items: int | None = None, iterations: int | None = None, *
 
 
 def describe_granularity(sweep: GranularitySweep) -> Verdict:
-    """What the sweep measured, in words: slowest and best chunk, the crossover, the rule."""
+    """What the sweep measured, in words: slowest and best chunk, the crossover, the rule.
+
+    A disturbed sweep (:meth:`GranularitySweep.disturbances`) is called disturbed, with
+    what was seen; no overhead, crossover or rule is drawn from it."""
     smallest, best = min(sweep.runs), sweep.best()
     lines = [f"The serial loop did {sweep.items:,} items in {sweep.serial.wall * 1000:.0f} ms "
              f"({sweep.seconds_per_item() * 1e6:.0f} µs of work per item).",
@@ -152,36 +190,43 @@ def describe_granularity(sweep: GranularitySweep) -> Verdict:
              f"{sweep.executor} were {speedup_phrase(sweep.speedup(smallest), 'the loop')}; "
              f"with chunks of {best} ({plural(sweep.runs[best].tasks, 'task')}) "
              f"{speedup_phrase(sweep.speedup(best), 'the loop')}."]
-    parallel = min(sweep.workers, sweep.effective_cpus)
-    if beyond_ideal(sweep.speedup(best), parallel):
-        lines[-1] += (f" That is more than {plural(parallel, 'worker')} on "
-                      f"{plural(sweep.effective_cpus, 'effective CPU')} can give: the serial "
-                      "loop was slowed by something else — run-to-run noise.")
+    disturbances = sweep.disturbances()
+    if disturbances:
+        lines.extend(disturbances)
+        lines.append(f"This sweep was **{DISTURBED}**, so no cost per task and no rule of "
+                     "thumb is drawn from it: press **Run** again when the machine is quieter.")
+        return Verdict(tuple(lines))
     crossover = sweep.crossover()
     overhead = sweep.overhead_per_task()
     if overhead > 0:
+        items = overhead / sweep.seconds_per_item()
         lines.append(f"Each extra task cost about **{overhead * 1e6:.0f} µs** of overhead "
-                     f"here — as much as {overhead / sweep.seconds_per_item():.1f} items of work.")
+                     f"here — as much as {items:.1f} items of work.")
     lines.append(_verdict(sweep, crossover, overhead))
     return Verdict(tuple(lines))
 
 
 def _verdict(sweep: GranularitySweep, crossover: int | None, overhead: float) -> str:
-    """The sentence that says what to conclude, from the shape of the measurement."""
+    """The sentence that says what to conclude, from the shape of an undisturbed sweep."""
     best = sweep.best()
     if sweep.effective_cpus == 1:
-        return ("With 1 effective CPU no chunk size can make processes faster than the loop "
-                "(any gain above is noise): the workers take turns on the one CPU, and every "
-                "task only adds overhead. On a machine with more CPUs the larger chunks win.")
+        return ("With 1 effective CPU the workers take turns on it: no chunk size can make "
+                "processes faster than the loop, and every task adds its overhead. On a "
+                "machine with 2 or more CPUs, large enough chunks can win.")
     if sweep.speedup(best) < BEAT:
-        return ("No chunk size made the pool faster than the loop here: the whole job is too "
-                "small to share out. Raise the items or the work per item.")
+        return (f"No chunk size made the pool faster than the loop here (at least {BEAT}× its "
+                "speed): the whole job is too small to share out. Raise the items or the "
+                "work per item.")
     if crossover is None:
-        return (f"Chunks of {best} were the fastest, but the largest chunks lost to the loop "
-                "again: with so few tasks, one task delayed by another program decides the "
-                "whole run. That is noise: press Run again.")
+        larger = [size for size in sweep.runs if size > best]
+        return (f"Chunks of {best} were the fastest, but larger chunks "
+                f"({', '.join(map(str, larger))}) did not beat the loop (at least {BEAT}× "
+                f"its speed): with only {plural(sweep.runs[max(sweep.runs)].tasks, 'task')}, "
+                "one slow task decides the whole run. Press **Run** again to see whether "
+                "that repeats.")
     if sweep.speedup(best) < FASTER:
-        return ("Even the best chunk size was only slightly faster than the loop: the job is "
+        return (f"From chunks of **{crossover}** items on, the pool beat the loop, but even "
+                f"the best chunk size was only slightly faster (under {FASTER}×): the job is "
                 "close to too small to share out; more work per item would show a clearer "
                 "gain.")
     per_task = crossover * sweep.seconds_per_item()
@@ -197,30 +242,35 @@ def _rule(overhead: float) -> float:
 
 
 def plot_granularity(sweep: GranularitySweep) -> Figure:
-    """Wall time against chunk size (log scale), with the serial loop and the ideal."""
+    """Wall time against chunk size (log scales, labelled), with the serial loop, the
+    line under which a chunk size beat it, and the ideal."""
     fig, ax = plt.subplots(figsize=(7, 4))
     sizes = sorted(sweep.runs)
+    loop = sweep.serial.wall * 1000
     ax.plot(sizes, [sweep.runs[s].wall * 1000 for s in sizes], marker="o",
             color=colour_for(sweep.executor), label=f"{sweep.executor} "
             f"({plural(sweep.workers, 'worker')})")
-    ax.axhline(sweep.serial.wall * 1000, color=colour_for("serial"), linewidth=2,
-               label="serial loop")
-    parallel = min(sweep.workers, sweep.effective_cpus)
-    ax.axhline(sweep.serial.wall * 1000 / parallel, label=f"ideal (loop ÷ {parallel})",
-               **IDEAL_STYLE)
+    ax.axhline(loop, color=colour_for("serial"), linewidth=2, label="serial loop")
+    ax.axhline(loop / BEAT, color=REFERENCE_GREY, linestyle=":", linewidth=1.5,
+               label=f"beats the loop below this (loop ÷ {BEAT})")
+    ax.axhline(loop / sweep.ideal(), label=f"ideal (loop ÷ {sweep.ideal()})", **IDEAL_STYLE)
     for size in sizes:
         ax.annotate(f"{sweep.runs[size].tasks:,} tasks", (size, sweep.runs[size].wall * 1000),
-                    xytext=(0, 6), textcoords="offset points", ha="center", fontsize=7)
+                    xytext=(0, 6), textcoords="offset points", ha="center",
+                    fontsize=LABEL_SIZE)
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xticks(sizes, [str(size) for size in sizes])
     ax.yaxis.set_major_formatter(PLAIN_NUMBER)
     ax.yaxis.set_minor_formatter(PLAIN_NUMBER)
+    ax.margins(y=0.15)
     ax.set_xlabel("items per task (chunk size, log scale)")
     ax.set_ylabel("wall time (ms, log scale)")
-    ax.set_title(f"{sweep.items:,} items of {sweep.iterations:,} additions: "
-                 "how big should a task be?")
-    ax.legend(fontsize=8)
+    title = f"{sweep.items:,} items of {sweep.iterations:,} additions: how big should a task be?"
+    if sweep.disturbed():
+        title += f"\n({DISTURBED} by other work: run it again)"
+    ax.set_title(title)
+    ax.legend(fontsize=LABEL_SIZE)
     return finish_figure(fig)
 
 

@@ -5,7 +5,8 @@ its own Python process with its own GIL, and wait for them all — what a shell
 loop with ``&`` or a job scheduler does. :func:`run_instances` times N copies of
 ``helpers/scripts/count_instance.py`` started one after another and all at
 once. Every copy is bounded by a timeout and killed (with anything it started)
-on timeout or on an interrupt (■).
+on timeout or on an interrupt (■). Each run records what other programs did meanwhile
+(:func:`helpers.core.noise.watch_load`), so a disturbed comparison is called disturbed.
 """
 from __future__ import annotations
 
@@ -17,6 +18,14 @@ import time
 from dataclasses import dataclass, field
 
 from helpers.core.arguments import require_float, require_int
+from helpers.core.noise import (
+    MachineLoad,
+    beyond_ideal,
+    busy_sentence,
+    cpus_wanted,
+    disturbed_sentence,
+    watch_load,
+)
 from helpers.core.settings import default
 from helpers.core.words import Verdict, plural, speedup_phrase
 from helpers.the_gil.script_runs import SCRIPTS_DIR, collect_output, kill_group, popen_options
@@ -35,6 +44,7 @@ class InstancesRun:
     together: bool
     seconds: float  # wall time, first start to last exit
     reports: list[dict] = field(default_factory=list)  # each copy's JSON line
+    load: MachineLoad | None = None  # what other programs did meanwhile
 
     @property
     def cpu(self) -> float:
@@ -69,23 +79,26 @@ def run_instances(count: int = 4, number: int | None = None, *, together: bool =
     timeout = require_float("timeout", timeout, 0.1, 600)
     started: list[subprocess.Popen] = []
     reports = []
-    start = time.perf_counter()
-    deadline = start + timeout
-    try:
-        if together:
-            started = [_start(number) for _ in range(count)]
-            reports = [_finish(process, deadline) for process in started]
-        else:
-            for _ in range(count):
-                started.append(_start(number))
-                reports.append(_finish(started[-1], deadline))
-    except BaseException:  # a timeout, a failed copy, or ■: no copy may outlive the cell
-        for process in started:
-            if process.poll() is None:
-                kill_group(process)
-                collect_output(process)
-        raise
-    return InstancesRun(count, number, together, time.perf_counter() - start, reports)
+    with watch_load() as watch:  # copies that ended and were waited for count as ours
+        start = time.perf_counter()
+        deadline = start + timeout
+        try:
+            if together:
+                started = [_start(number) for _ in range(count)]
+                reports = [_finish(process, deadline) for process in started]
+            else:
+                for _ in range(count):
+                    started.append(_start(number))
+                    reports.append(_finish(started[-1], deadline))
+        except BaseException:  # a timeout, a failed copy, or ■: no copy may outlive the cell
+            for process in started:
+                if process.poll() is None:
+                    kill_group(process)
+                    collect_output(process)
+            raise
+        seconds = time.perf_counter() - start
+    return InstancesRun(count, number, together, seconds, reports,
+                        watch.load)
 
 
 def compare_instances(count: int = 4, number: int | None = None) -> dict[str, InstancesRun]:
@@ -98,17 +111,39 @@ def _copies(count: int) -> str:
     return f"{count} {'copy' if count == 1 else 'copies'}"
 
 
+def instances_disturbances(runs: dict[str, InstancesRun], effective_cpus: int) -> list[str]:
+    """One sentence (containing "disturbed") per sign that other work disturbed the
+    comparison: other programs took CPUs a run could use, or a gain above the ideal."""
+    found = []
+    for name, run in runs.items():
+        wanted = cpus_wanted(run.count if run.together else 1, run.count, effective_cpus)
+        if sentence := busy_sentence(run.load, wanted, f"the copies ({name})"):
+            found.append(sentence)
+    serial, together = runs["one after another"], runs["all at once"]
+    gain = serial.seconds / together.seconds
+    ideal = min(effective_cpus, together.count)
+    if beyond_ideal(gain, ideal):
+        found.append(disturbed_sentence(
+            "the comparison", f"all at once finished {gain:.1f}× sooner, more than "
+            f"{plural(effective_cpus, 'effective CPU')} can give (at most {ideal}×)"))
+    return found
+
+
 def describe_instances(runs: dict[str, InstancesRun], effective_cpus: int) -> Verdict:
-    """How much running the copies at once saved, against the CPUs there are."""
+    """How much running the copies at once saved, against the CPUs there are; a
+    disturbed comparison is called disturbed and not explained."""
     serial, together = runs["one after another"], runs["all at once"]
     gain = serial.seconds / together.seconds
     lines = [f"{_copies(serial.count)} one after another: {serial.seconds:.2f} s; "
              f"all at once: {together.seconds:.2f} s — "
              f"{speedup_phrase(gain, 'one after another')}, "
              f"{together.cpu / together.seconds:.1f} CPUs busy."]
+    disturbances = instances_disturbances(runs, effective_cpus)
+    if disturbances:
+        return Verdict(tuple(lines + disturbances))
     if effective_cpus == 1:
         lines.append("With 1 effective CPU the copies can only take turns, so starting them "
-                     "together cannot make them finish sooner: any difference above is noise.")
+                     "together cannot make them finish much sooner.")
     else:
         lines.append(f"Each copy is its own process with its own GIL, so up to "
                      f"{_copies(min(effective_cpus, serial.count))} can compute at "

@@ -3,6 +3,13 @@
 The cost of one more worker is its *unique* memory (USS, where the OS gives it; RSS
 elsewhere): what the machine would get back if the worker ended. What RSS, USS and PSS
 count, and how they are read, is :mod:`helpers.core.memory`.
+
+A forked worker starts sharing every page of its parent, so its unique memory starts
+small — and grows as it runs: copy-on-write copies a page as soon as either side
+writes to it, and merely *using* a Python object writes its reference count (the
+garbage collector writes to the objects it examines, too). ``gc.freeze()`` (Python
+3.7+), called just before forking, moves the parent's objects out of later collections
+so that the collector stops touching those pages; reference counts still change.
 """
 from __future__ import annotations
 
@@ -17,7 +24,7 @@ from matplotlib.figure import Figure
 from helpers.core.arguments import require_int
 from helpers.core.executors import open_executor, resolve_start_method
 from helpers.core.memory import MIB, Memory, memory_of, total_memory
-from helpers.core.plots import colour_for, finish_figure
+from helpers.core.plots import LABEL_SIZE, colour_for, finish_figure, start_method_style
 from helpers.core.words import Verdict
 from helpers.core.workloads import sleep_ms
 
@@ -78,12 +85,26 @@ def process_memory(count: int = 4, start_method: str | None = None) -> WorkerMem
     return WorkerMemory(f"processes ({method})", count, total)
 
 
+def amount(mebibytes: float) -> str:
+    """'15.14 MiB', or '12 KiB' below a tenth of a MiB (so a thread never reads 0.00)."""
+    return f"{mebibytes * 1024:.0f} KiB" if mebibytes < 0.1 else f"{mebibytes:.2f} MiB"
+
+
+def _method(result: WorkerMemory) -> str:
+    """'fork' for 'processes (fork)'; '' for threads."""
+    return result.kind.partition("(")[2].rstrip(")")
+
+
 def describe_memory(results: list[WorkerMemory]) -> Verdict:
-    """Per-worker memory of each kind, and how threads compare with processes."""
-    lines = [f"**{r.kind}**: {r.per_worker / MIB:.2f} MiB per worker ({r.total.measure}, "
-             f"{r.count} workers: {r.total.unique / MIB:.1f} MiB in all)." for r in results]
+    """Per-worker memory of each kind, how threads compare with processes, and (where
+    both were measured) what fork's sharing did against spawn."""
+    lines = [f"**{r.kind}**: {amount(r.per_worker / MIB)} per worker ({r.total.measure}, "
+             f"{r.count} workers: {amount(r.total.unique / MIB)} in all)." for r in results]
     threads = next((r for r in results if r.kind == "threads"), None)
     processes = [r for r in results if r.kind != "threads"]
+    by_method = {_method(r): r for r in processes}
+    if "fork" in by_method and "spawn" in by_method:
+        lines.append(_fork_against_spawn(by_method["fork"], by_method["spawn"]))
     if threads and processes:
         lightest = min(processes, key=lambda r: r.per_worker)
         if threads.per_worker < lightest.per_worker:
@@ -92,24 +113,41 @@ def describe_memory(results: list[WorkerMemory]) -> Verdict:
                          f"({lightest.kind}): about {ratio:,.0f}× less. A thread is a stack "
                          "in this process; a process is a whole interpreter.")
         else:
-            lines.append("Here a thread did not cost less than a worker process: the "
-                         "measurement is below what this OS can resolve. Try more workers.")
+            lines.append("Here a thread did not measure less than a worker process: this "
+                         "measurement cannot be read as it is (other allocations in this "
+                         "kernel can hide a thread's small stack). Run the cell again.")
     return Verdict(tuple(lines))
 
 
+def _fork_against_spawn(fork: WorkerMemory, spawn: WorkerMemory) -> str:
+    """Fork's shared pages against spawn's fresh interpreter, from the two measurements."""
+    if fork.per_worker < spawn.per_worker:
+        return (f"A forked worker had less memory of its own than a spawned one "
+                f"({fork.per_worker / MIB:.1f} against {spawn.per_worker / MIB:.1f} MiB): it "
+                "still shares the pages it got from this kernel. That sharing shrinks as the "
+                "worker runs: most objects it uses get their reference count written, which "
+                "copies their page.")
+    return (f"A forked worker had no less memory of its own than a spawned one "
+            f"({fork.per_worker / MIB:.1f} against {spawn.per_worker / MIB:.1f} MiB): this "
+            "measurement does not show fork's shared pages. Run the cell again.")
+
+
 def plot_memory(results: list[WorkerMemory]) -> Figure:
-    """MiB per idle worker, one bar per kind (log scale: threads are tiny)."""
+    """MiB per idle worker, one bar per kind, on a linear scale (lengths compare as the
+    numbers do) with each value printed at its bar."""
     fig, ax = plt.subplots(figsize=(7, 3.2))
-    values = [max(r.per_worker / MIB, 1e-3) for r in results]
-    colours = [colour_for(r.kind.split()[0], i) for i, r in enumerate(results)]
-    ax.barh(range(len(results)), values, color=colours)
-    for i, (value, r) in enumerate(zip(values, results)):
-        ax.annotate(f"{value:.2f} MiB", (value, i), xytext=(4, 0), textcoords="offset points",
-                    va="center", fontsize=8)
+    values = [r.per_worker / MIB for r in results]
+    for i, (value, result) in enumerate(zip(values, results)):
+        method = _method(result)
+        style = (start_method_style(method) if method
+                 else {"color": colour_for(result.kind.split()[0], i)})
+        ax.barh(i, value, **style)
+        ax.annotate(amount(value), (value, i), xytext=(4, 0), textcoords="offset points",
+                    va="center", fontsize=LABEL_SIZE)
     ax.set_yticks(range(len(results)), [f"{r.kind} ×{r.count}" for r in results])
     ax.invert_yaxis()
-    ax.set_xscale("log")
-    ax.set_xlabel(f"memory per idle worker (MiB, {results[0].total.measure}, log scale)")
-    ax.set_title("What one more worker costs in memory")
-    ax.margins(x=0.3)
+    ax.set_xlim(0, max(max(values), 1e-3) * 1.3)  # room for the largest bar's label
+    ax.set_xlabel(f"memory per idle worker (MiB, {results[0].total.measure}, linear scale)")
+    ax.set_title(f"Memory one more idle worker costs ({results[0].total.measure}: "
+                 "pages no other process shares)")
     return finish_figure(fig)

@@ -13,8 +13,8 @@ import pytest
 from conftest import ROOT
 from matplotlib.figure import Figure
 
-from helpers.processes import basics as intro
 from helpers.core.selfcheck import CheckResult
+from helpers.processes import basics as intro
 from helpers.threads.sharing import record_visit, reset_visits, visits
 
 METHODS = multiprocessing.get_all_start_methods()

@@ -1,21 +1,35 @@
 """Amdahl's law: the formula, the fit, the measured job, the words and the widget."""
 import pytest
 
+from helpers.core.noise import MachineLoad
 from helpers.core.runner import RunResult, TaskRecord
 from helpers.processes_in_depth import amdahl as a
 
+IDLE = MachineLoad(others=0.05, allowed=2)
+BUSY = MachineLoad(others=1.0, allowed=2)  # other programs kept one of two CPUs busy
+MECHANISMS = ("GIL", "interpreter", "overhead", "handing", "took turns", "in parallel",
+              "releases", "oversubscription")
 
-def fake(wall, workers=1):
+
+def fake(wall, workers=1, load=None, workload="count", cpus=2):
     records = [TaskRecord(i, 1, i, 0.0, wall, wall) for i in range(workers)]
-    return RunResult("count", "processes", workers, workers, 10, None, [wall], [wall],
-                     records, [10] * workers)
+    cpu = wall * min(workers, cpus)  # each worker kept a CPU busy
+    return RunResult(workload, "processes", workers, workers, 10, None, [wall], [cpu],
+                     records, [10] * workers, load)
 
 
-def fake_scaling(parallel_walls, serial_wall=0.2, chosen=0.2, cpus=2):
-    scaling = a.Scaling("count", "processes", chosen, cpus, fake(serial_wall))
+def fake_scaling(parallel_walls, serial_wall=0.2, chosen=0.2, cpus=2, load=None,
+                 workload="count"):
+    scaling = a.Scaling(workload, "processes", chosen, cpus,
+                        fake(serial_wall, workload=workload, cpus=cpus))
     for workers, wall in parallel_walls.items():
-        scaling.parallel[workers] = fake(wall, workers)
+        scaling.parallel[workers] = fake(wall, workers, load if workers > 1 else None,
+                                         workload, cpus)
     return scaling
+
+
+def assert_no_mechanism(text):
+    assert not [word for word in MECHANISMS if word in text], text
 
 
 def test_amdahl_formula():
@@ -65,15 +79,66 @@ def test_measured_job_does_the_same_work_on_every_worker_count(no_leftover_proce
 
 
 def test_words_follow_the_measurement():
-    fitted = fake_scaling({1: 0.8, 2: 0.4, 3: 0.4, 4: 0.4})  # s = 0.2 exactly on 2 CPUs
+    fitted = fake_scaling({1: 0.8, 2: 0.4, 3: 0.4, 4: 0.4}, load=IDLE)  # s = 0.2 on 2 CPUs
     text = a.describe_scaling(fitted).text
-    assert "serial fraction of **20%**" in text and "at most 5.0×" in text
-    assert "oversubscription" in text and "more than the serial part" not in text
+    assert "serial fraction of **20%**" in text and "at most 1.7× on this machine's 2 CPUs" in text
+    assert "never more than 5.0×" in text and "disturbed" not in text
+    assert "oversubscription" in text and "did not scale" not in text
     slow = a.describe_scaling(fake_scaling({1: 0.8, 2: 0.7})).text
-    assert "more than the serial part you chose" in slow
+    assert "did not scale" in slow and "0.40 s if it had split perfectly" in slow
+    assert "handing" not in slow  # no guessed cause for an undisturbed shortfall
     one_cpu = a.describe_scaling(fake_scaling({1: 0.8, 2: 0.8}, cpus=1)).text
-    assert "1 effective CPU" in one_cpu and "fits" not in one_cpu and "noise" in one_cpu
-    assert "Best speedup" not in one_cpu
+    assert "1 effective CPU" in one_cpu and "fits" not in one_cpu
+    assert "disturbed" not in one_cpu
+
+
+def test_an_amdahl_bound_never_exceeds_the_cpus_here():
+    for walls in ({1: 0.8, 2: 0.5}, {1: 0.8, 2: 0.45, 3: 0.45, 4: 0.46}):
+        scaling = fake_scaling(walls)
+        fitted = scaling.fitted()
+        here = a.amdahl_speedup(max(walls), fitted, scaling.cap)
+        assert here <= 2
+        assert f"at most {here:.1f}× on this machine's 2 CPUs" in a.describe_scaling(
+            scaling).text
+
+
+def test_a_busy_sweep_is_disturbed_and_fits_nothing():
+    # the issue's case: processes got about one CPU, the fit would say 100 %
+    scaling = fake_scaling({1: 0.8, 2: 0.78, 3: 0.8, 4: 0.8}, load=BUSY)
+    text = a.describe_scaling(scaling).text
+    assert "**disturbed**" in text and "serial fraction of" not in text
+    assert "at most" not in text and "Best speedup: **1.02×**" in text
+    assert_no_mechanism(text)
+    assert scaling.disturbed_counts() == [2, 3, 4]
+    labels = [line.get_label() for line in a.plot_scaling(scaling).axes[0].get_lines()]
+    assert not any("fitted" in label for label in labels)
+    assert any("disturbed" in label for label in labels)
+
+
+def test_a_disturbed_baseline_makes_every_point_unreadable():
+    scaling = fake_scaling({1: 0.8, 2: 0.4})
+    scaling.parallel[1] = fake(0.8, 1, MachineLoad(others=1.8, allowed=2))  # left 0.2 CPUs
+    assert scaling.disturbed_counts() == [1, 2]
+    assert "**disturbed**" in a.describe_scaling(scaling).text
+
+
+def test_a_speedup_beyond_the_ideal_is_disturbed():
+    text = a.describe_scaling(fake_scaling({1: 0.8, 2: 0.25})).text  # 2.2× on 2 CPUs
+    assert "more than the ideal 2×" in text and "**disturbed**" in text
+    assert "serial fraction of" not in text
+    assert_no_mechanism(text)
+    one_cpu = a.describe_scaling(fake_scaling({1: 0.8, 2: 0.6}, cpus=1)).text
+    assert "1 effective CPU" in one_cpu and "**disturbed**" in one_cpu
+
+
+def test_waiting_scales_with_workers_even_on_one_cpu():
+    scaling = fake_scaling({1: 0.8, 2: 0.4, 3: 0.27, 4: 0.2}, cpus=1, workload="sleep")
+    assert scaling.cap > 4 and scaling.ideal(4) == 4
+    text = a.describe_scaling(scaling).text
+    assert "disturbed" not in text and "serial fraction of **20%**" in text
+    assert "on 4 workers" in text and "oversubscription" not in text
+    ideal = a.plot_scaling(scaling).axes[0].get_lines()[0]
+    assert list(ideal.get_ydata()) == [1, 2, 3, 4]
 
 
 def test_plot_shows_measured_fitted_and_ideal():
@@ -81,6 +146,12 @@ def test_plot_shows_measured_fitted_and_ideal():
     labels = [line.get_label() for line in fig.axes[0].get_lines()]
     assert any("ideal" in l for l in labels) and any("fitted" in l for l in labels)
     assert any("measured" in l for l in labels) and fig.axes[0].get_title()
+    assert "disturbed" not in fig.axes[0].get_title()
+
+
+def test_plot_limits_contain_every_point():
+    ax = a.plot_scaling(fake_scaling({1: 0.8, 2: 0.25})).axes[0]  # 2.2×, above the ideal
+    assert ax.get_ylim()[0] == 0 and ax.get_ylim()[1] > 2.2
     one_cpu = a.plot_scaling(fake_scaling({1: 0.8, 2: 0.8}, cpus=1))
     assert not any("fitted" in line.get_label() for line in one_cpu.axes[0].get_lines())
 

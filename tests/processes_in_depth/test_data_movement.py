@@ -4,7 +4,10 @@ from multiprocessing import shared_memory
 
 import numpy as np
 import pytest
+from matplotlib.colors import to_hex
 
+from helpers.core.noise import MachineLoad
+from helpers.core.plots import START_METHOD_HATCHES, colour_for
 from helpers.processes_in_depth import data_movement as dm
 from helpers.processes_in_depth.exercises import SHARED_EXPECTED, check_shared_total
 
@@ -67,23 +70,59 @@ def test_bad_input_names_the_parameter(call, name):
         call()
 
 
-def fake(ways_ms):
+BUSY = MachineLoad(others=1.8, allowed=2)  # other programs left 0.2 of two CPUs
+
+
+def fake(ways_ms, load=None, cpu_share=1.0, spread=0.0):
     result = dm.DataMovement(64, "spawn", 64 * 2**20)
     for way, ms in ways_ms.items():
-        result.runs[way] = dm.RunResult("x", way, 1, 1, None, "spawn", [ms / 1000], [0.0],
-                                        [], [1.0])
+        walls = [ms / 1000 * (1 + d) for d in (0.0, -spread / 2, spread / 2)]
+        result.runs[way] = dm.RunResult("x", way, 1, 1, None, "spawn", walls,
+                                        [cpu_share * w for w in walls], [], [1.0], load)
     return result
 
 
 def test_words_follow_the_measurement():
     text = dm.describe_data_movement(fake({"in this process": 7, "pickled": 360,
-                                           "shared memory": 18})).text
-    assert "Shared memory beat pickling 20.0×" in text and "353.0 ms more" in text
+                                           "shared memory": 18}), 2).text
+    assert "Shared memory was 20.0× faster than pickling" in text and "353.0 ms more" in text
+    assert "disturbed" not in text
     close = dm.describe_data_movement(fake({"in this process": 7, "pickled": 10,
-                                            "shared memory": 12})).text
-    assert "not slower than shared memory" in close
-    fig = dm.plot_data_movement(fake({"in this process": 7, "pickled": 360}))
-    assert "ms" in fig.axes[0].get_xlabel() and fig.axes[0].get_title()
+                                            "shared memory": 12}), 2).text
+    assert "1.2× slower than pickling" in close and "Try a larger array" in close
+    slight = dm.describe_data_movement(fake({"in this process": 7, "pickled": 12,
+                                             "shared memory": 10}), 1).text
+    assert "only slightly faster than pickling (1.20×)" in slight
+
+
+def test_a_one_task_run_that_waits_for_the_pipe_is_not_disturbed():
+    result = fake({"in this process": 7, "pickled": 360, "shared memory": 18}, cpu_share=0.4)
+    assert result.disturbances(2) == []
+
+
+@pytest.mark.parametrize("result", [
+    fake({"in this process": 7, "pickled": 360, "shared memory": 18}, load=BUSY),
+    fake({"in this process": 7, "pickled": 360, "shared memory": 18}, spread=0.5),
+])
+def test_a_disturbed_comparison_is_called_disturbed_and_not_explained(result):
+    text = dm.describe_data_movement(result, 2).text
+    assert "**disturbed**" in text and "a name crossed" not in text
+    assert "faster than pickling" not in text
+    assert "disturbed" in text.splitlines()[-1]  # the summary's line says it too
+    assert "disturbed" in dm.plot_data_movement(result).axes[0].get_title()
+
+
+def test_plot_colours_mean_serial_and_processes_only():
+    result = fake({"in this process": 7, "pickled": 360, "shared memory": 18,
+                   "inherited (fork)": 4})
+    result.start_method = "spawn"
+    ax = dm.plot_data_movement(result).axes[0]
+    fills = {to_hex(bar.get_facecolor()) for bar in ax.patches}
+    assert fills == {colour_for("serial").lower(), colour_for("processes").lower()}
+    hatches = {bar.get_hatch() or "" for bar in ax.patches}
+    assert hatches == {"", START_METHOD_HATCHES["spawn"]}  # fork's, then spawn's
+    assert "ms" in ax.get_xlabel() and ax.get_title()
+    assert ax.get_xlim()[1] > 360
 
 
 def test_shared_memory_self_check(no_leftover_processes):

@@ -3,6 +3,7 @@ import subprocess
 
 import pytest
 
+from helpers.core.noise import MachineLoad
 from helpers.processes_in_depth import instances as inst
 
 
@@ -16,10 +17,31 @@ def test_copies_report_their_work(no_leftover_processes):
 def test_compare_runs_both_ways(no_leftover_processes):
     runs = inst.compare_instances(2, 10_000)
     assert not runs["one after another"].together and runs["all at once"].together
-    text = inst.describe_instances(runs, 2).text
-    assert "2 copies one after another" in text
-    one_cpu = inst.describe_instances(runs, 1).text
-    assert "1 effective CPU" in one_cpu and "noise" in one_cpu
+    assert "2 copies one after another" in inst.describe_instances(runs, 2).text
+
+
+def fake_runs(serial_s, together_s, load=None, count=4):
+    reports = [{"count": 1, "pid": i, "cpu": 0.1} for i in range(count)]
+    return {"one after another": inst.InstancesRun(count, 1, False, serial_s, reports, load),
+            "all at once": inst.InstancesRun(count, 1, True, together_s, reports, load)}
+
+
+def test_words_idle_busy_one_cpu_and_beyond_ideal():
+    idle = inst.describe_instances(fake_runs(0.8, 0.42, MachineLoad(0.1, 2)), 2).text
+    assert "1.9× faster" in idle and "own GIL" in idle and "disturbed" not in idle
+    busy = inst.describe_instances(fake_runs(0.8, 0.7, MachineLoad(1.0, 2)), 2).text
+    assert "**disturbed**" in busy and "GIL" not in busy
+    one_cpu = inst.describe_instances(fake_runs(0.8, 0.78, MachineLoad(0.1, 1)), 1).text
+    assert "1 effective CPU" in one_cpu and "disturbed" not in one_cpu
+    beyond = inst.describe_instances(fake_runs(0.8, 0.34, MachineLoad(0.1, 1)), 1).text
+    assert "at most 1×" in beyond and "**disturbed**" in beyond and "GIL" not in beyond
+
+
+def test_the_copies_own_cpu_is_not_counted_as_other_programs(no_leftover_processes):
+    run = inst.run_instances(2, 300_000, together=True)
+    if run.load is not None:  # psutil present and the run long enough to measure
+        ours = run.cpu / run.seconds
+        assert run.load.others < run.load.allowed - ours + 0.5
 
 
 def test_a_timeout_leaves_no_copy(no_leftover_processes):

@@ -4,7 +4,9 @@ import sys
 
 import psutil
 import pytest
+from matplotlib.colors import to_hex
 
+from helpers.core.plots import colour_for
 from helpers.processes_in_depth import worker_memory as wm
 
 METHODS = multiprocessing.get_all_start_methods()
@@ -46,6 +48,42 @@ def test_words_and_plot_follow_the_numbers():
     thread = wm.WorkerMemory("threads", 10, wm.Memory(10 * 2**20, 0, 0, "USS"))
     process = wm.WorkerMemory("processes (spawn)", 2, wm.Memory(2 * 2**20, 0, 0, "USS"))
     text = wm.describe_memory([thread, process]).text
-    assert "did not cost less" in text  # 1 MiB per thread vs 1 MiB per process
+    assert "did not measure less" in text  # 1 MiB per thread vs 1 MiB per process
     fig = wm.plot_memory([thread, process])
     assert "MiB" in fig.axes[0].get_xlabel() and fig.axes[0].get_title()
+
+
+def fake_results():
+    mib = 2**20
+    return [wm.WorkerMemory("threads", 16, wm.Memory(16 * 4 * mib // 300, 0, 0, "USS")),
+            wm.WorkerMemory("processes (fork)", 2, wm.Memory(8 * mib, 0, 0, "USS")),
+            wm.WorkerMemory("processes (spawn)", 2, wm.Memory(30 * mib, 0, 0, "USS"))]
+
+
+def test_bars_are_as_long_as_the_numbers_on_a_linear_scale():
+    # the case: on a log scale a thread looked a fifth of a process, not 1/300
+    ax = wm.plot_memory(fake_results()).axes[0]
+    assert ax.get_xscale() == "linear" and "linear" in ax.get_xlabel()
+    widths = [bar.get_width() for bar in ax.patches]
+    assert widths[1] / widths[0] == pytest.approx(300, rel=0.01)  # as the numbers are
+    assert ax.get_xlim()[0] == 0 and ax.get_xlim()[1] > max(widths)
+    labels = [text.get_text() for text in ax.texts]
+    assert labels == ["14 KiB", "4.00 MiB", "15.00 MiB"]  # every value printed at its bar
+
+
+def test_colours_threads_as_threads_and_start_methods_as_processes():
+    ax = wm.plot_memory(fake_results()).axes[0]
+    fills = [to_hex(bar.get_facecolor()) for bar in ax.patches]
+    assert fills[0] == colour_for("threads").lower()
+    assert fills[1] == fills[2] == colour_for("processes").lower()
+    assert ax.patches[1].get_hatch() != ax.patches[2].get_hatch()  # told apart by hatch
+
+
+def test_fork_against_spawn_follows_the_numbers():
+    results = fake_results()
+    text = wm.describe_memory(results).text
+    assert "less memory of its own than a spawned one (4.0 against 15.0 MiB)" in text
+    assert "reference count" in text and "about 300× less" in text
+    swapped = [results[0], wm.WorkerMemory("processes (fork)", 2, results[2].total),
+               wm.WorkerMemory("processes (spawn)", 2, results[1].total)]
+    assert "no less memory of its own" in wm.describe_memory(swapped).text
