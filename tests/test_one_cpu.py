@@ -46,7 +46,7 @@ ABOUT_WAITING = re.compile(r"\(waits\)|Waiting needs no CPU|can wait for")
 # One line about a stage that waits (the capstone's sentences mix stages in one output).
 WAITS_LINE = re.compile(r"\bwaits overlap\b")
 # How the helpers say that a measured difference is not real.
-NOISE = re.compile(r"\bnois(e|y)\b")
+NOISE = re.compile(r"\bnois(e|y)\b|\bdisturbed\b")
 
 # Runs in the child under taskset: execute one notebook, save it even when a cell fails.
 # The kernel talks over Unix sockets in a fresh folder: no TCP port race with other kernels.

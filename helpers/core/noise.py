@@ -36,7 +36,8 @@ except ImportError:  # pragma: no cover - exercised only where psutil is missing
 
 MARGIN = 0.3  # CPUs other programs may take before a run counts as disturbed
 STARVED = 0.85  # a CPU-bound serial run with fewer CPUs busy was squeezed by other work
-SPREAD = 0.25  # repeats whose (slowest - fastest) / median exceeds this disagree
+SPREAD = 0.25  # repeats whose (slowest - fastest) / median exceeds this disagree…
+SPREAD_FLOOR = 0.002  # …by more than this many seconds (a scheduler tick is ~1–4 ms)
 DISTURBED = "disturbed"  # the word every disturbed-run sentence contains
 
 
@@ -174,12 +175,13 @@ def load_disturbed(load: MachineLoad | None, wanted: float) -> bool:
 
 
 def repeats_disagree(walls: Sequence[float]) -> bool:
-    """True when three or more repeats spread by more than :data:`SPREAD` of their median."""
+    """True when three or more repeats spread by more than :data:`SPREAD` of their median
+    and by more than :data:`SPREAD_FLOOR` seconds (millisecond runs jitter by a tick)."""
     if len(walls) < 3:
         return False
     ordered = sorted(walls)
-    median = ordered[len(ordered) // 2]
-    return median > 0 and (ordered[-1] - ordered[0]) / median > SPREAD
+    median, spread = ordered[len(ordered) // 2], ordered[-1] - ordered[0]
+    return median > 0 and spread / median > SPREAD and spread > SPREAD_FLOOR
 
 
 def starved(cpus_busy: float, waits: bool = False) -> bool:

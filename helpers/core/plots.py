@@ -72,9 +72,12 @@ def finish_figure(fig: Figure) -> Figure:
     return fig
 
 
-def _disturbed_mark(run: RunResult, effective_cpus: int) -> str:
-    """A second line under a bar's label when the words call the run disturbed."""
-    return f"\n({DISTURBED})" if run_disturbed(run, effective_cpus) else ""
+def _disturbed_mark(comparison: Comparison, executor: str) -> str:
+    """A last line for a bar's label when its run, or the baseline its speedup is measured
+    against, was disturbed (:mod:`helpers.core.noise`): the words say so too."""
+    runs = (comparison.baseline, comparison.runs[executor])
+    disturbed = any(run_disturbed(run, comparison.effective_cpus) for run in runs)
+    return f"\n({DISTURBED})" if disturbed else ""
 
 
 def draw_times(ax: Axes, comparison: Comparison) -> None:
@@ -87,7 +90,7 @@ def draw_times(ax: Axes, comparison: Comparison) -> None:
         ax.bar(i + 0.2, run.cpu, 0.4, color="white", edgecolor=colour, hatch="//",
                label="CPU time" if i == 0 else None)
         ax.annotate(f"{comparison.speedup(name):.2f}×\n{run.utilisation:.1f} CPUs"
-                    + _disturbed_mark(run, comparison.effective_cpus),
+                    + _disturbed_mark(comparison, name),
                     (i - 0.2, run.wall), ha="center", va="bottom", fontsize=LABEL_SIZE)
     ax.set_xticks(range(len(names)), names)
     ax.set_ylabel("time (s)")
@@ -203,9 +206,10 @@ def floor_at_zero(ax: Axes) -> None:
 def mark_effective_cpus(ax: Axes, effective_cpus: int) -> None:
     """A dotted vertical line at the CPU count: beyond it, workers only take turns."""
     ax.axvline(effective_cpus, color=REFERENCE_GREY, linestyle=":", linewidth=1)
-    ax.annotate(f"{effective_cpus} effective CPU{'' if effective_cpus == 1 else 's'}",
-                (effective_cpus, 0.02), xycoords=("data", "axes fraction"), fontsize=8,
-                ha="left")
+    at_the_right_edge = effective_cpus >= ax.dataLim.x1
+    ax.annotate(f"{effective_cpus} effective CPU{'' if effective_cpus == 1 else 's'} ",
+                (effective_cpus, 0.02), xycoords=("data", "axes fraction"),
+                fontsize=LABEL_SIZE, ha="right" if at_the_right_edge else "left")
 
 
 def ideal_speedup(run: RunResult, effective_cpus: int) -> int:
@@ -230,7 +234,7 @@ def plot_speedup_by_workload(comparisons: Mapping[str, Comparison],
         ax.bar(i, comparison.speedup(executor), 0.6, color=colour_for(executor))
         ax.hlines(ideal, i - 0.4, i + 0.4, label="ideal" if i == 0 else None, **IDEAL_STYLE)
         ax.annotate(f"{comparison.speedup(executor):.2f}×\n{run.utilisation:.1f} CPUs"
-                    + _disturbed_mark(run, comparison.effective_cpus),
+                    + _disturbed_mark(comparison, executor),
                     (i, comparison.speedup(executor)), ha="center", va="bottom",
                     fontsize=LABEL_SIZE)
     ax.set_xticks(range(len(names)), ["\n".join(textwrap.wrap(n, 18)) for n in names])

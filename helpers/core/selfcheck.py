@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from helpers.core.colours import BLACK, BLUISH_GREEN, VERMILLION
+from helpers.core.colours import BLUE, BLUISH_GREEN, VERMILLION
 
 STRICT_ENV = "LAB_STRICT_CHECKS"
 _ON_PURPOSE: ContextVar[bool] = ContextVar("wrong_on_purpose", default=False)
@@ -66,15 +66,18 @@ class CheckResult:
             raise CheckFailed(self)
 
     def __bool__(self) -> bool:
-        return self.passed
+        """True unless the answer was found wrong (an inconclusive check fails no one)."""
+        return self.passed or self.inconclusive
 
     def __str__(self) -> str:
         mark = "⚠️ " if self.inconclusive else "✅ " if self.passed else "❌ "
         return mark + self.message
 
     def _repr_html_(self) -> str:
-        colour = BLACK if self.inconclusive else BLUISH_GREEN if self.passed else VERMILLION
-        return f"<p style='color:{colour}'><b>{html.escape(str(self))}</b></p>"
+        colour = BLUE if self.inconclusive else BLUISH_GREEN if self.passed else VERMILLION
+        parts = html.escape(str(self)).split("**")  # the whole line is bold: **…** underlined
+        text = "".join(f"<u>{part}</u>" if i % 2 else part for i, part in enumerate(parts))
+        return f"<p style='color:{colour}'><b>{text}</b></p>"
 
 
 def passed(message: str) -> CheckResult:
@@ -84,7 +87,8 @@ def passed(message: str) -> CheckResult:
 def inconclusive(sentence: str) -> CheckResult:
     """Neither ✅ nor ❌: the measurement the check rests on was disturbed. ``sentence``
     says what was seen and that it was disturbed (e.g. from
-    :func:`helpers.core.noise.run_disturbance`). Falsy, but never raises in strict mode."""
+    :func:`helpers.core.noise.run_disturbance`). Not ``passed``, yet truthy: it fails no
+    one, and never raises in strict mode."""
     return CheckResult(False, sentence, inconclusive=True)
 
 

@@ -59,6 +59,7 @@ def test_repeats_disagree_and_starved_and_beyond_ideal():
     assert noise.repeats_disagree([1.0, 1.0, 1.4])
     assert not noise.repeats_disagree([1.0, 1.05, 1.1])
     assert not noise.repeats_disagree([1.0, 2.0])  # two repeats cannot tell
+    assert not noise.repeats_disagree([0.001, 0.001, 0.0025])  # a tick of jitter
     assert noise.starved(0.6) and not noise.starved(0.95) and not noise.starved(0.1, waits=True)
     assert noise.beyond_ideal(2.3, 2) and not noise.beyond_ideal(2.05, 2)
 

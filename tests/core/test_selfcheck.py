@@ -77,5 +77,5 @@ def test_the_strict_switch_makes_a_failed_check_raise_with_its_message(monkeypat
 def test_inconclusive_is_neither_pass_nor_fail_and_never_raises(monkeypatch):
     monkeypatch.setenv("LAB_STRICT_CHECKS", "1")
     result = inconclusive("Threads kept 0.6 CPUs busy: the run was **disturbed**.")
-    assert not result and result.inconclusive
+    assert result and not result.passed and result.inconclusive
     assert str(result).startswith("⚠️ ") and "disturbed" in result._repr_html_()
