@@ -3,11 +3,13 @@
 Each words function is fed an idle, a busy (other programs took CPUs), a 1-CPU and a
 beyond-ideal result; a disturbed result must be called disturbed and given no mechanism.
 """
+import ctypes
 import subprocess
 import sys
 import time
 
 import pytest
+from conftest import PR_SET_CHILD_SUBREAPER, SUBREAPER
 
 from helpers.core import noise
 from helpers.core.experiments import Comparison
@@ -127,13 +129,20 @@ HOG = ("import os, time\nos.sched_setaffinity(0, {%d})\nend = time.time() + 20\n
 
 
 def _orphan_hog(cpu: int) -> int:
-    """Start a CPU hog that is NOT our child (a middle process starts it and exits),
-    pinned to ``cpu``; return its pid. It counts as another program."""
+    """Start a CPU hog that is NOT our descendant (a middle process starts it and exits,
+    while this process does not adopt orphans), pinned to ``cpu``; return its pid. It
+    counts as another program."""
     starter = ("import subprocess, sys\n"
                f"print(subprocess.Popen([sys.executable, '-c', {HOG % cpu!r}],"
                " stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).pid)")
-    out = subprocess.run([sys.executable, "-c", starter], capture_output=True, text=True,
-                         timeout=10, check=True)
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)  # conftest made us adopt orphans
+    try:
+        out = subprocess.run([sys.executable, "-c", starter], capture_output=True,
+                             text=True, timeout=10, check=True)
+    finally:
+        if SUBREAPER:
+            libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     return int(out.stdout.strip())
 
 
@@ -158,6 +167,19 @@ def test_watch_load_sees_another_program_and_not_our_own_work():
     finally:
         os.kill(hog, 9)
     assert any(_own_work_not_counted() for _ in range(3))
+    assert any(_ended_child_not_counted() for _ in range(3))
+
+
+def _ended_child_not_counted() -> bool:
+    """A child that computed and ended inside the block (waited for) is this work too."""
+    with noise.watch_load() as background:
+        time.sleep(0.5)
+    with noise.watch_load() as ours:
+        subprocess.run([sys.executable, "-c", HOG.replace("os.sched_setaffinity(0, {%d})\n",
+                                                            "").replace("20", "0.5")],
+                       timeout=30, check=True)
+    assert background.load is not None and ours.load is not None
+    return ours.load.others < background.load.others + 0.5
 
 
 def _own_work_not_counted() -> bool:
