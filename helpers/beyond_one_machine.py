@@ -5,6 +5,7 @@
   shows per task, and where it stops mattering.
 * :func:`measure_scatter` sends a large array with every task, then places it on
   the workers once with ``client.scatter`` and sends only a reference.
+* :func:`describe_finish_order` says what ``as_completed`` showed.
 * The two self-checks for the notebook's exercises.
 """
 from __future__ import annotations
@@ -18,16 +19,35 @@ from functools import partial
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from helpers.core.arguments import require_int
 from helpers.core.experiments import Comparison, compare
-from helpers.core.plots import IDEAL_STYLE, colour_for, finish_figure
+from helpers.core.noise import (
+    DISTURBED,
+    MachineLoad,
+    beyond_ideal,
+    busy_sentence,
+    cpus_wanted,
+    disturbed_sentence,
+    repeats_disagree,
+    run_disturbance,
+    run_disturbed,
+    watch_load,
+)
+from helpers.core.plots import IDEAL_STYLE, LABEL_SIZE, colour_for, finish_figure
 from helpers.core.runner import ProgressCallback
 from helpers.core.selfcheck import CheckResult, first_problem, not_yet
 from helpers.core.settings import default
-from helpers.core.system import default_workers
-from helpers.core.words import FASTER, Verdict, beyond_ideal, plural, speedup_phrase
+from helpers.core.system import default_workers, effective_cpu_count
+from helpers.core.words import (
+    FASTER,
+    Verdict,
+    comparison_disturbance,
+    plural,
+    speedup_phrase,
+)
 from helpers.core.workloads import count_primes, get_workload
 from helpers.processes_in_depth.data_movement import array_checksum, make_array
 
@@ -84,26 +104,52 @@ def _half(on_progress: ProgressCallback | None, index: int) -> ProgressCallback 
     return lambda done, total: on_progress(50 * index + 50 * done // total, 100)
 
 
+def overhead_disturbance(study: OverheadStudy) -> str:
+    """Sentences (with "disturbed") for each disturbed part of ``study``, or ``''``: a
+    disturbed run (:mod:`helpers.core.noise`), or a large-task gain above the ideal."""
+    said = [text for text in (_first_disturbance(study.tiny, "tiny tasks"),
+                              _first_disturbance(study.large, "large tasks")) if text]
+    ideal = _most_possible(study.large)
+    for kind in ("processes", "dask"):
+        gain = study.large.speedup(kind)
+        if beyond_ideal(gain, ideal):
+            said.append(disturbed_sentence(
+                f"the large-task measurement of {kind}",
+                f"{kind} measured {gain:.1f}×, more than {plural(ideal, 'CPU')} can give"))
+    return " ".join(said)
+
+
+def _first_disturbance(comparison: Comparison, what: str) -> str:
+    """The first disturbed run's sentence (:func:`helpers.core.noise.run_disturbance`),
+    and how many more were — or ``''``."""
+    said = [text for name, run in comparison.runs.items()
+            if (text := run_disturbance(run, comparison.effective_cpus, f"{name} on {what}"))]
+    more = f" ({plural(len(said) - 1, 'other run')} of it too.)" if len(said) > 1 else ""
+    return said[0] + more if said else ""
+
+
 def describe_overhead(study: OverheadStudy) -> Verdict:
-    """What a scheduler costs per task, and whether it still matters for large tasks."""
+    """What a scheduler costs per task, and whether it still matters for large tasks —
+    or, when the measurement was disturbed, only that (no mechanism)."""
     dask, pool = study.overhead_ms("dask"), study.overhead_ms("processes")
     ratio = f"{dask / pool:.1f}× the process pool's {pool:.2f} ms" if pool > 0.01 else (
         f"the process pool's was too small to measure ({pool:.2f} ms)")
-    lines = [f"Tiny tasks: Dask added about **{dask:.2f} ms per task**, {ratio}: each task "
-             "goes through the scheduler, which picks a worker and records it.",
+    tiny_disturbed = bool(comparison_disturbance(study.tiny))
+    lines = [f"Tiny tasks: Dask added about **{dask:.2f} ms per task**, {ratio}"
+             + (" (disturbed: see below)." if tiny_disturbed else
+                ": each task goes through the scheduler, which picks a worker and records it."),
              f"Large tasks ({study.large_task_ms():.0f} ms each): Dask ran "
              f"{speedup_phrase(study.large.speedup('dask'))}, the process pool "
              f"{speedup_phrase(study.large.speedup('processes'))}."]
-    best = max(study.large.speedup("dask"), study.large.speedup("processes"))
-    if best < FASTER:
+    disturbance = overhead_disturbance(study)
+    if disturbance:
+        lines.append(disturbance)
+    elif max(study.large.speedup("dask"), study.large.speedup("processes")) < FASTER:
         lines.append(why_no_speedup(study.large))
-    elif beyond_ideal(best, _most_possible(study.large)):
-        lines.append(f"{best:.1f}× is more than {plural(_most_possible(study.large), 'CPU')} "
-                     "can give: the serial run was slowed by something else — run-to-run "
-                     "noise. Run the cell again for a steadier number.")
     if dask > 0:
-        lines.append(f"Rule of thumb from your numbers: give each Dask task at least "
-                     f"{10 * dask:.0f} ms of work to keep its overhead under 10 %.")
+        lines.append(f"Rule of thumb from your numbers{' (disturbed ones)' * tiny_disturbed}: "
+                     f"give each Dask task at least {10 * dask:.0f} ms of work to keep its "
+                     "overhead under 10 %.")
     return Verdict(tuple(lines))
 
 
@@ -114,32 +160,47 @@ def _most_possible(large: Comparison) -> int:
 
 
 def why_no_speedup(large: Comparison) -> str:
-    """Why neither pool beat serial on the large tasks: one CPU, or a busy machine."""
+    """Why neither pool beat serial on the large (undisturbed) tasks: one CPU — or, with
+    more, that this run cannot say."""
     if large.effective_cpus == 1:
         return ("Neither ran the large tasks in parallel: with 1 effective CPU, no pool can "
                 "compute two tasks at the same moment — what you see is each one's overhead.")
     busy = max(large.runs["dask"].utilisation, large.runs["processes"].utilisation)
     return (f"Neither beat serial on the large tasks although {large.effective_cpus} "
-            f"effective CPUs were there (at most {busy:.1f} busy on this work): other "
-            "programs were probably using them. Close other work and run the cell again.")
+            f"effective CPUs were there (at most {busy:.1f} busy on this work), and no other "
+            "program was measured taking them: this run cannot say why. Run the cell again.")
 
 
 def plot_overhead(study: OverheadStudy) -> Figure:
-    """Left: ms per tiny task. Right: speedup on large tasks, with the ideal."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    """Left: ms per tiny task. Right: speedup on large tasks, with the ideal. Every bar
+    carries its value, and "disturbed" when its run was."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
     kinds = list(study.tiny.runs)
-    left.bar(kinds, [study.per_task_ms(k) for k in kinds],
-             color=[colour_for(k) for k in kinds])
+    per_task = [study.per_task_ms(k) for k in kinds]
+    left.bar(kinds, per_task, color=[colour_for(k) for k in kinds])
+    _label_bars(left, per_task, "{:.2f} ms", study.tiny, kinds)
     left.set(title=f"Tiny tasks ({study.tiny.baseline.tasks} × count to {TINY_SIZE:,})",
              xlabel="executor", ylabel="time per task per worker (ms)")
     speedups = [study.large.speedup(k) for k in kinds]
     right.bar(kinds, speedups, color=[colour_for(k) for k in kinds])
+    _label_bars(right, speedups, "{:.2f}×", study.large, kinds)
     ideal = _most_possible(study.large)
     right.axhline(ideal, **IDEAL_STYLE, label=f"ideal: {ideal}× ({plural(ideal, 'CPU')} busy)")
-    right.legend(loc="lower right", fontsize=8)
+    right.set_ylim(0, max([ideal, *speedups]) * 1.3)
+    right.legend(loc="upper left", fontsize=LABEL_SIZE)
     right.set(title=f"Large tasks ({study.large_task_ms():.0f} ms each)",
               xlabel="executor", ylabel="speedup over serial (×)")
+    left.set_ylim(0, max(per_task) * 1.3)
     return finish_figure(fig)
+
+
+def _label_bars(ax: Axes, values: list[float], form: str, comparison: Comparison,
+                kinds: list[str]) -> None:
+    """Each bar's value above it, and "(disturbed)" under it when its run was."""
+    for i, (kind, value) in enumerate(zip(kinds, values)):
+        disturbed = run_disturbed(comparison.runs[kind], comparison.effective_cpus)
+        ax.annotate(form.format(value) + (f"\n({DISTURBED})" if disturbed else ""),
+                    (i, value), ha="center", va="bottom", fontsize=LABEL_SIZE)
 
 
 @dataclass(frozen=True)
@@ -151,6 +212,10 @@ class ScatterResult:
     sent_s: float
     scattered_s: float
     dask_warning: str | None = None  # what Dask itself said about the large arguments
+    load: MachineLoad | None = None  # what other programs did meanwhile
+    sent_all: tuple[float, ...] = ()  # every repeat's seconds, for the spread
+    scattered_all: tuple[float, ...] = ()
+    workers: int = 1  # the cluster's workers: the CPUs the transfers could keep busy
 
     @property
     def gain(self) -> float:
@@ -173,12 +238,14 @@ def measure_scatter(client, mebibytes: int | None = None, *, tasks: int | None =
     expected = array_checksum(array)
     batches = {"sent": partial(_send_with_every_task, client, array, tasks),
                "scattered": partial(_scatter_once, client, array, tasks)}
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, watch_load() as watch:
         warnings.simplefilter("always")
         times = _time_in_turn(batches, repeats, expected, timeout)
     said = [str(w.message).splitlines()[0] for w in caught if "large" in str(w.message)]
+    workers = max(sum(client.nthreads().values()), 1)  # worker threads: CPUs they could use
     return ScatterResult(mebibytes, tasks, statistics.median(times["sent"]),
-                         statistics.median(times["scattered"]), said[0] if said else None)
+                         statistics.median(times["scattered"]), said[0] if said else None,
+                         watch.load, tuple(times["sent"]), tuple(times["scattered"]), workers)
 
 
 def _send_with_every_task(client, array: np.ndarray, tasks: int) -> list:
@@ -208,11 +275,30 @@ def _time_in_turn(batches: dict[str, Callable[[], list]], repeats: int, expected
     return times
 
 
-def describe_scatter(result: ScatterResult) -> str:
-    """One sentence: the gain (or not) of placing data on the workers once."""
+def scatter_disturbance(result: ScatterResult, effective_cpus: int | None = None) -> str:
+    """A sentence with "disturbed" when other programs took the CPUs the transfers could use,
+    or the repeats disagree; ``''`` otherwise."""
+    cpus = effective_cpu_count() if effective_cpus is None else effective_cpus
+    wanted = cpus_wanted(result.workers, result.tasks, cpus)
+    said = busy_sentence(result.load, wanted, "the batches")
+    if said:
+        return said
+    for name, walls in (("sent", result.sent_all), ("scattered", result.scattered_all)):
+        if repeats_disagree(walls):
+            return disturbed_sentence(f"the {name} batches", f"their repeats took from "
+                                      f"{min(walls):.2f} s to {max(walls):.2f} s")
+    return ""
+
+
+def describe_scatter(result: ScatterResult, effective_cpus: int | None = None) -> str:
+    """One sentence: the gain (or not) of placing data on the workers once — or, when the
+    measurement was disturbed, that it was."""
     head = (f"{result.tasks} tasks on a {result.mebibytes} MiB array: sent with every task "
             f"{result.sent_s:.2f} s, scattered once {result.scattered_s:.2f} s — ")
-    if result.gain >= FASTER:
+    disturbance = scatter_disturbance(result, effective_cpus)
+    if disturbance:
+        text = head + f"{result.gain:.2f}×. " + disturbance
+    elif result.gain >= FASTER:
         text = head + (f"scattering was {result.gain:.1f}× faster: the data crossed to the "
                        "workers once instead of once per task.")
     else:
@@ -222,6 +308,22 @@ def describe_scatter(result: ScatterResult) -> str:
         text += (" Dask itself warned when the array went with each task: "
                  f"“{result.dask_warning}”")
     return text
+
+
+def describe_finish_order(submitted: list[int], finished: list[int], workers: int) -> str:
+    """What ``as_completed`` showed: the limits in the order they finished, set against the
+    order they were submitted in (larger limits take longer)."""
+    text = f"Finished in this order: {', '.join(f'{limit:,}' for limit in finished)}. "
+    if list(finished) == list(submitted):
+        return text + (f"That is the submission order: with {plural(workers, 'worker')} "
+                       "each taking the next task when free, and every task a little longer "
+                       "than the one before, none overtook another this time. Run the cell "
+                       "again: the order may change.")
+    early = [limit for position, limit in enumerate(finished)
+             if position < submitted.index(limit)]
+    return text + (f"Not the submission order: {', '.join(f'{limit:,}' for limit in early)} "
+                   "finished before a task submitted earlier — each worker takes the next task "
+                   "when it is free, and a result is yielded as soon as it is ready.")
 
 
 def check_primes_by_limit(answer: object, limits: list[int]) -> CheckResult:
@@ -257,4 +359,7 @@ def check_min_task_ms(answer: object, study: OverheadStudy) -> CheckResult:
          "the overhead may be at most a tenth of the task: multiply, don't divide."),
         (answer <= 1.25 * right, f"{answer:.1f} ms is safe but longer than needed.",
          "the overhead must be at most 10 % of the task, i.e. task = 10 × overhead."),
-    ], f"Right: tasks of at least ~{right:.0f} ms keep Dask's overhead under 10 % here.")
+    ], f"Right: tasks of at least ~{right:.0f} ms keep Dask's overhead under 10 % here"
+       + (" — by a measurement that was disturbed (section 4 says how): your arithmetic "
+          "is right, the number is not to rely on. Run section 4 again."
+          if comparison_disturbance(study.tiny) else "."))

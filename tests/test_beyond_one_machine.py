@@ -5,6 +5,7 @@ import pytest
 
 from helpers import beyond_one_machine as bom
 from helpers.core.dask_session import start_dask
+from helpers.core.noise import MachineLoad
 from helpers.core.workloads import count_primes
 
 
@@ -41,8 +42,8 @@ def test_overhead_words_and_plot(study):
 def test_no_speedup_is_explained_by_the_cpu_count(study):
     one_cpu = dataclasses.replace(study.large, effective_cpus=1)
     assert "1 effective CPU" in bom.why_no_speedup(one_cpu)
-    assert "other programs" in bom.why_no_speedup(dataclasses.replace(study.large,
-                                                                       effective_cpus=4))
+    four = bom.why_no_speedup(dataclasses.replace(study.large, effective_cpus=4))
+    assert "4 effective CPUs" in four and "cannot say why" in four  # no mechanism guessed
 
 
 def with_large_speedup(study, speedup: float, cpus: int):
@@ -53,10 +54,54 @@ def with_large_speedup(study, speedup: float, cpus: int):
         large, runs={**large.runs, "processes": fast}))
 
 
-def test_a_speedup_beyond_the_cpus_is_called_noise(study):
-    text = bom.describe_overhead(with_large_speedup(study, 1.7, cpus=1)).text
-    assert "1.7× faster" in text and "noise" in text  # one CPU cannot give 1.7×
-    assert "noise" not in bom.describe_overhead(with_large_speedup(study, 1.7, cpus=2)).text
+def quiet(study):
+    """The study as if measured on an idle machine, every repeat alike."""
+    def calm(comparison):
+        return dataclasses.replace(comparison, runs={
+            kind: dataclasses.replace(run, load=MachineLoad(0.0, 2), walls=[run.wall],
+                                      cpus=[max(run.cpu, run.wall) if run.workers == 1
+                                            else run.cpu])  # one worker: a whole CPU
+            for kind, run in comparison.runs.items()})
+    return dataclasses.replace(study, tiny=calm(study.tiny), large=calm(study.large))
+
+
+def test_a_speedup_beyond_the_cpus_is_called_disturbed(study):
+    text = bom.describe_overhead(with_large_speedup(quiet(study), 1.7, cpus=1)).text
+    assert "1.7× faster" in text and "more than 1 CPU can give" in text
+    assert "**disturbed**" in text  # one CPU cannot give 1.7×
+    ok = with_large_speedup(quiet(study), 1.7, cpus=2)
+    assert "more than" not in bom.describe_overhead(ok).text
+
+
+def test_overhead_on_a_busy_machine_is_called_disturbed(study):
+    busy = quiet(study)
+    busy = dataclasses.replace(busy, tiny=dataclasses.replace(busy.tiny, runs={
+        kind: dataclasses.replace(run, load=MachineLoad(1.6, 2))
+        for kind, run in busy.tiny.runs.items()}))
+    text = bom.describe_overhead(busy).text
+    assert "**disturbed**" in text and "goes through the scheduler" not in text
+    assert "measurement that was disturbed" in str(bom.check_min_task_ms(
+        10 * busy.overhead_ms("dask"), busy))
+    idle = bom.describe_overhead(quiet(study)).text
+    assert "goes through the scheduler" in idle
+
+
+def test_scatter_words_idle_and_busy():
+    idle = bom.ScatterResult(8, 6, 0.5, 0.1, None, MachineLoad(0.1, 2), (0.5, 0.5, 0.5),
+                             (0.1, 0.1, 0.1), workers=2)
+    assert "5.0× faster" in bom.describe_scatter(idle, 2)
+    busy = dataclasses.replace(idle, load=MachineLoad(1.5, 2))
+    said = bom.describe_scatter(busy, 2)
+    assert "**disturbed**" in said and "crossed to the workers" not in said
+    spread = dataclasses.replace(idle, sent_all=(0.3, 0.5, 0.9))
+    assert "**disturbed**" in bom.describe_scatter(spread, 2)
+
+
+def test_finish_order_words():
+    same = bom.describe_finish_order([1, 2, 3], [1, 2, 3], 2)
+    assert "That is the submission order" in same
+    other = bom.describe_finish_order([1, 2, 3], [2, 1, 3], 2)
+    assert "Not the submission order: 2 finished before" in other
 
 
 @pytest.mark.parametrize("option", [{"tiny_tasks": 5}, {"large_tasks": 0}, {"workers": 0}])

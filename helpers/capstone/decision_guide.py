@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from helpers.capstone.pipeline import PipelineComparison, stage_runs, stage_speedups
+from helpers.capstone.verdicts import WAITS_BELOW, stage_disturbance
 from helpers.core.executors import EXECUTORS
 from helpers.core.system import gil_enabled
 from helpers.core.words import FASTER
@@ -77,10 +78,15 @@ def _link(key: str) -> str:
 def _gains(comparison: PipelineComparison, kind: str) -> str | None:
     """'fetch 7.7×, compute 1.0× serial' for the stages where ``kind`` was measured."""
     parts = []
+    cpus = comparison.effective_cpus
     for stage in ("fetch", "compute"):
         gain = stage_speedups(comparison, stage).get(kind)
         if gain is not None:
-            parts.append(f"{stage} {gain:.1f}×")
+            runs = stage_runs(comparison, stage)
+            waits = runs["serial"].utilisation < WAITS_BELOW  # by CPUs busy, not by name
+            disturbed = any(stage_disturbance(runs[name], stage, cpus, waits)
+                            for name in ("serial", kind))
+            parts.append(f"{stage} {gain:.1f}×" + (" (disturbed)" if disturbed else ""))
     return ", ".join(parts) + " serial" if parts else None
 
 
@@ -125,7 +131,8 @@ def _add_one_cpu_caveats(found: dict[str, str], comparison: PipelineComparison) 
     for tool, kind in PARALLEL_POOLS:
         gain = stage_speedups(comparison, "compute").get(kind)
         if tool in found:
-            found[tool] += (" — noise" if gain is not None and gain >= FASTER else "") + (
+            found[tool] += (" — disturbed, run it again" if gain is not None
+                            and gain >= FASTER else "") + (
                 ": no parallel speedup is possible here")
 
 

@@ -1,7 +1,10 @@
 """The capstone's plot: one stacked bar per choice, a segment per stage, then the set-up.
 
-Each stage keeps its colour in every bar, so a stage that shrank (or did not) shows at a
-glance; the hatched tail is the pools' set-up, paid once and left out of the total.
+A colour means the same here as in every plot of the lab: the executor kind
+(:func:`helpers.core.plots.colour_for`) — so each segment is coloured by the tool that ran
+that stage, and the stages are told apart by their place, their hatch and their name
+written on the segment. The white tail hatched in grey is the pools' set-up, paid once and
+left out of the total.
 """
 from __future__ import annotations
 
@@ -10,51 +13,68 @@ from collections.abc import Mapping
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from helpers.capstone.pipeline import PipelineComparison, PipelineRun
 from helpers.capstone.plan import STAGES
-from helpers.core.colours import REDDISH_PURPLE, REFERENCE_GREY, SKY_BLUE, VERMILLION, YELLOW
-from helpers.core.plots import finish_figure
+from helpers.core.colours import BLACK, REFERENCE_GREY
+from helpers.core.plots import LABEL_SIZE, colour_for, finish_figure, text_colour_on
 from helpers.core.words import plural
 
-STAGE_COLOURS = {"fetch": SKY_BLUE, "parse": YELLOW, "compute": VERMILLION,
-                 "aggregate": REDDISH_PURPLE}
+STAGE_HATCHES = {"fetch": "", "parse": "..", "compute": "xx", "aggregate": "oo"}
 SETUP_COLOUR = REFERENCE_GREY
+SETUP_HATCH = "//"
+NAMED_FROM = 0.06  # a segment at least this share of the widest bar carries its stage's name
 
 
 def plot_pipelines(comparison: PipelineComparison) -> Figure:
     """One stacked bar per choice: each stage's median time, then the pools' set-up."""
     runs = list(comparison.runs.values())
-    fig, ax = plt.subplots(figsize=(9, 1.0 + 0.75 * len(runs)))
+    fig, ax = plt.subplots(figsize=(9, 1.4 + 0.75 * len(runs)))
+    widest = max(run.total + run.setup_total for run in runs)
     for row, run in enumerate(runs):
-        _draw_bar(ax, row, run, comparison.speedup(run.label))
+        _draw_bar(ax, row, run, comparison.speedup(run.label), widest)
     ax.set_yticks(range(len(runs)), [f"{run.label}\n{_tools(run.plan)}" for run in runs],
-                  fontsize=8)
+                  fontsize=LABEL_SIZE)
     ax.invert_yaxis()
     ax.set_xlabel("time (s): median per stage, stacked")
+    ax.set_xlim(0, widest * 1.25)  # room for the "total · speedup" labels
     job, cpus = comparison.baseline.job, plural(comparison.effective_cpus, "effective CPU")
     ax.set_title(f"{job.pages} pages, {job.latency_ms:g} ms latency each, primes below "
                  f"{job.compute_size:,} per page — {cpus}", fontsize=9)
-    ax.margins(x=0.2)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.45 / len(runs) ** 0.5), ncol=5,
-              fontsize=7, frameon=False)
+    ax.legend(handles=_legend(runs), loc="upper center", ncol=5, fontsize=LABEL_SIZE,
+              bbox_to_anchor=(0.5, -0.5 / len(runs) ** 0.5), frameon=False)
     return finish_figure(fig)
 
 
-def _draw_bar(ax: Axes, row: int, run: PipelineRun, speedup: float) -> None:
-    """Row ``row``: the stages end to end, the set-up hatched, then total and speedup.
-
-    Only the first row labels its segments, so the legend names each stage once.
-    """
+def _draw_bar(ax: Axes, row: int, run: PipelineRun, speedup: float, widest: float) -> None:
+    """Row ``row``: the stages end to end, each in its tool's colour with its stage's hatch
+    (named when wide enough), the set-up hatched, then total and speedup."""
     left = 0.0
     for stage in STAGES:
-        ax.barh(row, run.wall(stage), left=left, color=STAGE_COLOURS[stage],
-                edgecolor="white", label=stage if row == 0 else None)
-        left += run.wall(stage)
+        kind, width = run.plan[stage][0], run.wall(stage)
+        fill = colour_for(kind)
+        ax.barh(row, width, left=left, color=fill, hatch=STAGE_HATCHES[stage],
+                edgecolor="white", linewidth=0.8)
+        if width >= NAMED_FROM * widest:
+            ax.text(left + width / 2, row, stage, ha="center", va="center",
+                    fontsize=LABEL_SIZE, color=text_colour_on(fill),
+                    bbox={"facecolor": fill, "edgecolor": "none", "pad": 1})
+        left += width
     ax.barh(row, run.setup_total, left=left, color="white", edgecolor=SETUP_COLOUR,
-            hatch="//", label="pool set-up, once (not in the total)" if row == 0 else None)
+            hatch=SETUP_HATCH)
     ax.annotate(f" {run.total:.2f} s · {speedup:.1f}×", (left + run.setup_total, row),
-                va="center", fontsize=8)
+                va="center", fontsize=LABEL_SIZE)
+
+
+def _legend(runs: list[PipelineRun]) -> list[Patch]:
+    """The tools' colours (those used), the stages' hatches, the set-up."""
+    kinds = list(dict.fromkeys(kind for run in runs for kind, _ in run.plan.values()))
+    return ([Patch(color=colour_for(kind), label=kind) for kind in kinds]
+            + [Patch(facecolor="white", edgecolor=BLACK, hatch=STAGE_HATCHES[stage],
+                     label=stage) for stage in STAGES]
+            + [Patch(facecolor="white", edgecolor=SETUP_COLOUR, hatch=SETUP_HATCH,
+                     label="pool set-up, once (not in the total)")])
 
 
 def _tools(plan: Mapping[str, tuple[str, int]]) -> str:

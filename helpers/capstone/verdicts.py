@@ -17,12 +17,19 @@ from helpers.capstone.pipeline import (
     stage_speedups,
 )
 from helpers.capstone.plan import STAGES
+from helpers.core.noise import (
+    beyond_ideal,
+    busy_sentence,
+    cpus_wanted,
+    disturbed_sentence,
+    repeats_disagree,
+    starved,
+)
 from helpers.core.runner import RunResult
 from helpers.core.system import gil_enabled
 from helpers.core.words import (
     FASTER,
     SLIGHTLY,
-    STARVED,
     Verdict,
     against_ideal,
     plural,
@@ -39,6 +46,33 @@ def format_duration(seconds: float) -> str:
     if seconds < 0.01:
         return f"{seconds * 1000:.1f} ms"
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def stage_disturbance(measured: RunResult, stage: str, cpus: int, waits: bool) -> str:
+    """Why one stage's measurement is noise, as a sentence with "disturbed" — or ``''``.
+
+    A waiting stage wants no CPU, so only its repeats can disagree; a computing one was
+    disturbed when other programs took the CPUs it could use, or when serially it kept
+    less than a CPU (:mod:`helpers.core.noise`)."""
+    what = f"the {stage} stage on {measured.executor}"
+    if not waits:
+        wanted = cpus_wanted(measured.workers, measured.tasks, cpus)
+        said = busy_sentence(measured.load, wanted, what)
+        if said:
+            return said
+        if measured.workers == 1 and starved(measured.utilisation):
+            return disturbed_sentence(what, f"{stage} kept only {measured.utilisation:.2f} "
+                                            "CPUs busy on work that computes all the time")
+    if repeats_disagree(measured.walls):
+        return disturbed_sentence(what, f"its repeats took from {min(measured.walls):.3f} s "
+                                        f"to {max(measured.walls):.3f} s")
+    return ""
+
+
+def run_stage_disturbance(run: PipelineRun, stage: str) -> str:
+    """:func:`stage_disturbance` of ``stage`` in one pipeline run."""
+    return stage_disturbance(run.runs[stage], stage, run.effective_cpus,
+                             kind_of_work(run, stage) == "waits")
 
 
 def kind_of_work(run: PipelineRun, stage: str) -> str:
@@ -64,12 +98,10 @@ def _profile_line(run: PipelineRun, stage: str) -> str:
         line += f"{share:.0%} of the total: too brief to matter"
     else:
         line += f"it {kind_of_work(run, stage)}"
-        if busy < STARVED and kind_of_work(run, stage) == "computes":
-            line += (" (on less than a whole CPU: other programs are using this "
-                     "machine's CPUs)")
     if stage == run.bottleneck:
         line += f"; the longest stage, {share:.0%} of the total"
-    return line + "."
+    said = run_stage_disturbance(run, stage) if share >= 0.05 else ""
+    return line + "." + (" " + said if said else "")
 
 
 def _what_the_cpus_allow(cpus: int) -> str:
@@ -116,9 +148,16 @@ def _fetch_line(comparison: PipelineComparison) -> str | None:
         return None
     kind = max(gains, key=gains.__getitem__)
     serial = runs["serial"]
-    return (f"**fetch** waits: done serially it kept {serial.utilisation:.2f} CPUs busy. "
+    text = (f"**fetch** waits: done serially it kept {serial.utilisation:.2f} CPUs busy. "
             f"With {kind} ({plural(runs[kind].workers, 'worker')}) it was "
-            f"{speedup_phrase(gains[kind])}: waits overlap, whatever the number of CPUs.")
+            f"{speedup_phrase(gains[kind])}")
+    cpus, waits = comparison.effective_cpus, serial.utilisation < WAITS_BELOW
+    said = " ".join(text for text in (stage_disturbance(serial, "fetch", cpus, waits),
+                                      stage_disturbance(runs[kind], "fetch", cpus, waits))
+                    if text)
+    if said:
+        return f"{text}. {said}"
+    return text + ": waits overlap, whatever the number of CPUs."
 
 
 def _compute_line(comparison: PipelineComparison) -> str | None:
@@ -126,35 +165,54 @@ def _compute_line(comparison: PipelineComparison) -> str | None:
     runs, gains = stage_runs(comparison, "compute"), stage_speedups(comparison, "compute")
     if not gains:
         return None
-    parts = [_serial_compute(runs["serial"])]
-    parts += [_compute_in_one_process(kind, gains[kind])
-              for kind in IN_ONE_PROCESS if kind in gains]
-    parts += [_compute_in_a_pool(kind, gain, runs[kind], comparison.effective_cpus)
-              for kind, gain in gains.items() if kind not in IN_ONE_PROCESS]
+    cpus = comparison.effective_cpus
+    serial_said = stage_disturbance(runs["serial"], "compute", cpus, False)
+    parts = [_serial_compute(runs["serial"], serial_said)]
+    if serial_said:  # every gain is measured against it: none says anything
+        return " ".join(parts)
+    for kind, gain in gains.items():
+        said = stage_disturbance(runs[kind], "compute", cpus, False)
+        if not said and beyond_ideal(gain, _ideal(runs[kind], cpus)):
+            said = disturbed_sentence(f"the compute stage on {kind}", f"{_subject(kind)} "
+                                      f"measured {gain:.1f}×, more than "
+                                      f"{plural(_ideal(runs[kind], cpus), 'CPU')} can give")
+        if said:
+            parts.append(f"{_subject(kind)} were {speedup_phrase(gain)}. {said}")
+        elif kind in IN_ONE_PROCESS:
+            parts.append(_compute_in_one_process(kind, gain, cpus))
+        else:
+            parts.append(_compute_in_a_pool(kind, gain, runs[kind], cpus))
     return " ".join(parts)
 
 
-def _serial_compute(serial: RunResult) -> str:
-    """Serial compute's time and CPUs busy; below one CPU, the machine was busy."""
-    starved = serial.utilisation < STARVED
+def _ideal(run: RunResult, cpus: int) -> int:
+    """The most a computing stage can gain on ``run``'s pool: workers, tasks, CPUs."""
+    return max(min(cpus, run.workers, run.tasks), 1)
+
+
+def _serial_compute(serial: RunResult, disturbance: str) -> str:
+    """Serial compute's time and CPUs busy — and, when it was disturbed, that it was."""
     return (f"**compute** ran serially in {format_duration(serial.wall)} with "
-            f"{serial.utilisation:.1f} CPUs busy"
-            + (" — less than one whole CPU: other programs were using this machine, so every "
-               "compute time here is noisy." if starved else "."))
+            f"{serial.utilisation:.1f} CPUs busy."
+            + (f" {disturbance} Every compute gain is measured against it, so none is "
+               "described here." if disturbance else ""))
 
 
 def _subject(kind: str) -> str:
-    """The executor kind as the subject of a sentence: "Threads were…", "Asyncio tasks were…"."""
+    """The executor kind as a sentence's subject: "Threads were…", "Asyncio tasks were…"."""
     return {"asyncio": "Asyncio tasks", "dask": "Dask workers"}.get(kind, kind.capitalize())
 
 
-def _compute_in_one_process(kind: str, gain: float) -> str:
-    """Threads or asyncio on compute: one at a time, unless the GIL is off."""
-    if kind == "threads" and not gil_enabled():
+def _compute_in_one_process(kind: str, gain: float, cpus: int) -> str:
+    """Threads or asyncio on compute (undisturbed): one at a time, unless the GIL is off."""
+    if cpus == 1:
+        why = (": with 1 effective CPU only one of them computes at a time, GIL or not."
+               if gain < FASTER else "")
+    elif kind == "threads" and not gil_enabled():
         why = ": the GIL is off in this Python, so threads can compute in parallel."
     elif gain >= FASTER:
-        why = (" — that is noise, not parallelism: the serial run was slowed by other "
-               "work. Run it again.")
+        return disturbed_sentence(f"the compute stage on {kind}", f"{_subject(kind)} were "
+                                  f"{speedup_phrase(gain)} on pure-Python work in one process")
     elif kind == "threads":
         why = ": the GIL lets one thread at a time run Python code."
     else:
@@ -168,13 +226,17 @@ def _compute_in_a_pool(kind: str, gain: float, run: RunResult, cpus: int) -> str
     if cpus == 1:
         return line + (": this machine gives you 1 effective CPU, so processes (or any other "
                        "pool) cannot speed the compute stage up — only the waiting stage can "
-                       "gain here" + (", and a 'faster' is noise." if gain >= FASTER else "."))
+                       "gain here.")
+    ideal = _ideal(run, cpus)
+    if ideal == 1:
+        return line + (f": with {plural(run.workers, 'worker')} it computes on one CPU at a "
+                       "time.")
     if gain >= FASTER:
-        ideal = min(cpus, run.workers, run.tasks)
         return line + (f" on {cpus} effective CPUs — {against_ideal(gain, ideal)}. Each "
                        "worker has its own interpreter and GIL.")
-    return line + (f" although {cpus} effective CPUs were there: the machine was busy with "
-                   "other work, or the tasks were too small. Run it again.")
+    return line + (f" although {cpus} effective CPUs were there and no other program was "
+                   "measured taking them: the tasks may be too small for the pool to pay "
+                   "off. Run it again, or with more work per page.")
 
 
 def _parse_line(comparison: PipelineComparison) -> str:
@@ -210,4 +272,5 @@ def describe_choice(run: PipelineRun, comparison: PipelineComparison | None = No
                  f" and {html.escape(speedup_phrase(best.total / run.total, best.label))}.")
     if run.summary != expected_summary(run.job):
         text += " <b>The aggregate is wrong!</b>"
-    return text
+    said = " ".join(part for stage in STAGES if (part := run_stage_disturbance(run, stage)))
+    return text + (" " + html.escape(said).replace("**", "") if said else "")

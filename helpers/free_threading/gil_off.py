@@ -29,11 +29,27 @@ from dataclasses import dataclass
 from helpers.core.arguments import require_choice, require_int
 from helpers.core.controls import RunPanel
 from helpers.core.experiments import Comparison
+from helpers.core.noise import (
+    MachineLoad,
+    beyond_ideal,
+    busy_sentence,
+    disturbed_sentence,
+    load_disturbed,
+    run_disturbance,
+    run_waits,
+    starved,
+)
 from helpers.core.pairs import interleaved, ratios
 from helpers.core.selfcheck import CheckResult, first_problem, not_yet
 from helpers.core.settings import default
-from helpers.core.system import effective_cpu_count
-from helpers.core.words import FASTER, PARALLEL, Verdict, plural, speedup_phrase
+from helpers.core.system import effective_cpu_count, gil_enabled
+from helpers.core.words import (
+    FASTER,
+    PARALLEL,
+    Verdict,
+    plural,
+    speedup_phrase,
+)
 from helpers.core.workloads import get_workload
 from helpers.free_threading.other_pythons import (
     Interpreter,
@@ -72,7 +88,7 @@ def measure_threads(interpreter: Interpreter | None, gil: bool | None,
                        workers=workers, repeats=repeats)
     data = run_cli(interpreter, ["compare", spec.name, str(size), "--tasks", str(workers),
                                  "--workers", str(workers), "--repeats", str(repeats)], gil)
-    runs = {name: run_from_json(run) for name, run in data["runs"].items()}
+    runs = {name: run_from_json(run, data["load"]) for name, run in data["runs"].items()}
     return Comparison(runs, effective_cpus=effective_cpu_count())
 
 
@@ -109,54 +125,159 @@ def gil_after_import(interpreter: Interpreter, module: str = "_cffi_backend") ->
     return f"Importing `{module}` left the GIL off: it declares free-threading support."
 
 
+def modes_title(results: dict[str, Comparison]) -> str:
+    """The plot's title, naming only what was measured: '2 threads versus serial (count):
+    this kernel (GIL on), Python 3.13.5t GIL off and on'."""
+    first = next(iter(results.values())).runs["threads"]
+    kernel = f"this kernel (GIL {'on' if gil_enabled() else 'off'})"
+    others = {label.rsplit(", ", 1)[0] for label in list(results)[1:]}
+    settings = [label.rsplit(", ", 1)[-1] for label in list(results)[1:]]
+    modes = " and ".join(word for mode, word in ((GIL_OFF, "off"), (GIL_ON, "on"))
+                         if mode in settings)
+    where = kernel + "".join(f", {other} GIL {modes}" for other in sorted(others))
+    if not others:
+        where += " only"
+    return f"{plural(first.workers, 'thread')} versus serial ({first.workload}): {where}"
+
+
+def _ideal(comparison: Comparison) -> int:
+    """The most the threads can gain: one per worker for waits, else also per CPU."""
+    run = comparison.runs["threads"]
+    if run_waits(run):
+        return max(min(run.workers, run.tasks), 1)
+    return max(min(comparison.effective_cpus, run.workers, run.tasks), 1)
+
+
+def first_disturbance(comparison: Comparison) -> str:
+    """The disturbance sentence of a comparison's first disturbed run
+    (:func:`helpers.core.noise.run_disturbance`), and how many more were — or ``''``."""
+    said = [text for name, run in comparison.runs.items()
+            if (text := run_disturbance(run, comparison.effective_cpus, name))]
+    if len(said) > 1:
+        return said[0] + f" ({plural(len(said) - 1, 'other run')} of it too.)"
+    return said[0] if said else ""
+
+
+def named(labels: list[str]) -> str:
+    """'“a”', '“a” and “b”', '“a”, “b” and “c”' — labels that hold commas stay readable."""
+    quoted = [f"“{label}”" for label in labels]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
+def mode_disturbance(label: str, comparison: Comparison) -> str:
+    """Why one setting's measurement is noise — a sentence with "disturbed" — or ``''``:
+    a disturbed run (:mod:`helpers.core.noise`), a gain above the ideal, or computing
+    threads that were faster with about one CPU busy (the serial run was slow)."""
+    said = first_disturbance(comparison)
+    if said:
+        return said
+    run, gain = comparison.runs["threads"], comparison.speedup("threads")
+    what = f"the {label} measurement"
+    if beyond_ideal(gain, _ideal(comparison)):
+        return disturbed_sentence(what, f"{gain:.2f}× is more than "
+                                        f"{plural(_ideal(comparison), 'CPU')} can give")
+    if gain >= FASTER and run.utilisation < PARALLEL and not run_waits(run):
+        return disturbed_sentence(what, f"the threads were {gain:.1f}× faster with only "
+                                        f"{run.utilisation:.1f} CPUs busy")
+    return ""
+
+
 def describe_gil_modes(results: dict[str, Comparison]) -> Verdict:
-    """For each interpreter/GIL setting: the threads' speedup and CPUs busy, then why."""
-    lines = []
+    """For each interpreter/GIL setting: the threads' speedup and CPUs busy (and, when
+    that measurement was disturbed, that it was), then what the undisturbed ones show."""
+    lines, disturbed = [], set()
     for label, comparison in results.items():
-        run = comparison.runs["threads"]
+        run, base = comparison.runs["threads"], comparison.baseline
         line = (f"**{label}**: {plural(run.workers, 'thread')} were "
                 f"{speedup_phrase(comparison.speedup('threads'))}, "
-                f"{run.utilisation:.1f} CPUs busy.")
-        if _noise(comparison):
-            line += (" With about one CPU busy that gain is not parallelism: the serial run "
-                     "was slowed by something else (noise).")
+                f"{run.utilisation:.1f} CPUs busy (serial: {base.utilisation:.1f}).")
+        said = mode_disturbance(label, comparison)
+        if said:
+            disturbed.add(label)
+            line += " " + said
         lines.append(line)
-    lines.append(_why_gil_modes(results))
+    lines.append(_why_gil_modes(results, disturbed))
     return Verdict(tuple(lines))
 
 
-def _noise(comparison: Comparison) -> bool:
-    """A "speedup" of computing threads that kept only about one CPU busy."""
-    run = comparison.runs["threads"]
-    computing = get_workload(run.workload).behaviour != "waits"
-    return comparison.speedup("threads") >= FASTER and run.utilisation < PARALLEL and computing
-
-
 def _faster(comparison: Comparison) -> bool:
-    return comparison.speedup("threads") >= FASTER and not _noise(comparison)
+    return comparison.speedup("threads") >= FASTER
 
 
-def _why_gil_modes(results: dict[str, Comparison]) -> str:
-    """The conclusion, from which settings made the threads faster than serial."""
-    if next(iter(results.values())).effective_cpus == 1:
-        return ("With 1 effective CPU threads cannot compute at the same time, GIL or not: "
-                "no speedup can be expected here (any gain above is noise).")
-    faster = {label: _faster(c) for label, c in results.items()}
+def _why_gil_modes(results: dict[str, Comparison], disturbed: set[str]) -> str:
+    """The conclusion, from which undisturbed settings made the threads faster than serial."""
+    kernel = next(iter(results))
+    if results[kernel].effective_cpus == 1:
+        text = ("With 1 effective CPU threads cannot compute at the same time, GIL or not: "
+                "no parallel speedup can be expected here.")
+        return text + (" The measurements marked **disturbed** above say nothing more: run "
+                       "them again." if disturbed else "")
     off = [label for label in results if label.endswith(GIL_OFF)]
     on = [label for label in results if label.endswith(GIL_ON)]
-    kernel_fast = faster[next(iter(results))]
+    needed = [kernel] if not off else off[:1] + on[:1]
+    spoiled = [label for label in needed if label in disturbed]
+    if spoiled:
+        return (f"The measurement{'s' if len(spoiled) > 1 else ''} of "
+                f"{named(spoiled)} {'were' if len(spoiled) > 1 else 'was'} **disturbed**, "
+                "so this run cannot say what the GIL changes. Close other work and run it "
+                "again.")
     if not off:
-        return ("Only this kernel was measured. " +
-                ("Its threads beat serial even with the GIL: this work releases it (or waits)."
-                 if kernel_fast else "Its threads took turns: the GIL."))
-    if faster[off[0]] and not (on and faster[on[0]]):
+        return "Only this kernel was measured. " + _kernel_reading(results[kernel])
+    off_fast, on_fast = _faster(results[off[0]]), bool(on) and _faster(results[on[0]])
+    if off_fast and not on_fast:
+        like = (", like this kernel" if kernel not in disturbed and gil_enabled()
+                and not _faster(results[kernel]) else "")
         return ("Only with the GIL off did the threads compute at the same time; with it on, "
-                "the same binary took turns, like this kernel.")
-    if faster[off[0]]:
+                f"the same binary took turns{like}.")
+    if off_fast:
         return ("The threads beat serial with the GIL on too: this work releases the GIL (or "
                 "waits), so free-threading adds nothing here.")
-    return ("Even with the GIL off the threads did not beat serial: the tasks were too small, "
-            "or other programs were using the CPUs. Try more work per task.")
+    return ("Even with the GIL off the threads did not beat serial, and nothing measured "
+            "disturbed the run: the tasks may be too short for threads to pay off. Try more "
+            "work per task.")
+
+
+def _kernel_reading(comparison: Comparison) -> str:
+    """What this kernel's own threads showed, from the work they did and its GIL."""
+    run = comparison.runs["threads"]
+    behaviour = get_workload(run.workload).behaviour
+    if not gil_enabled():
+        return ("The GIL is off in this kernel: its threads " +
+                ("ran Python in parallel." if _faster(comparison) else
+                 "could run in parallel but did not beat serial here."))
+    if _faster(comparison):
+        return ("Its threads beat serial even with the GIL: this work "
+                + ("waits." if behaviour == "waits" else "releases the GIL."))
+    if behaviour == "cpu-bound":
+        return "Its threads took turns: the GIL lets one of them run Python at a time."
+    return ("Its threads did not beat serial, though this work "
+            + ("waits" if behaviour == "waits" else "releases the GIL")
+            + ": the tasks may be too short. Try more work per task.")
+
+
+TOOK_TURNS = 0.75  # a task on a CPU less than this share of its time waited for one
+
+
+def describe_timelines(results: dict[str, Comparison]) -> Verdict:
+    """Per setting: the share of each thread task's time spent on a CPU, and so whether the
+    threads took turns or ran at the same time — or that the run was disturbed."""
+    lines = []
+    for label, comparison in results.items():
+        run = comparison.runs["threads"]
+        shares = [r.cpu / r.duration for r in run.records if r.duration > 0 and r.cpu == r.cpu]
+        share = sum(shares) / len(shares) if shares else 0.0
+        line = (f"**{label}**: each thread's task was on a CPU {share:.0%} of its time, "
+                f"{run.utilisation:.1f} CPUs busy together")
+        if mode_disturbance(label, comparison):
+            line += (" — a **disturbed** run (see above): the gaps are other programs' "
+                     "turns as much as the threads'.")
+        elif share < TOOK_TURNS and run.utilisation < PARALLEL:
+            line += (": they took turns" + (" — with 1 effective CPU they would, GIL or not."
+                                            if comparison.effective_cpus == 1 else "."))
+        else:
+            line += ": they ran at the same time."
+        lines.append(line)
+    return Verdict(tuple(lines))
 
 
 @dataclass(frozen=True)
@@ -172,6 +293,7 @@ class SingleThreadCost:
     twin_walls: tuple[float, ...]
     free_cpus: tuple[float, ...]
     twin_cpus: tuple[float, ...]
+    loads: tuple[MachineLoad | None, ...] = ()  # what other programs did during each run
 
     @property
     def pairs(self) -> int:
@@ -217,7 +339,10 @@ def single_thread_cost(free: Interpreter, twin: Interpreter, workload: str = "co
             "--workers", "1", "--repeats", "1"]
 
     def serial(interpreter: Interpreter, gil: bool | None):
-        return lambda: run_from_json(run_cli(interpreter, args, gil)["runs"]["serial"])
+        def once():
+            data = run_cli(interpreter, args, gil)
+            return run_from_json(data["runs"]["serial"], data["load"])
+        return once
 
     # PYTHON_GIL=0 only where it means something: a GIL build from 3.13 on refuses to start
     # with it ("Disabling the GIL is not supported by this build").
@@ -225,10 +350,8 @@ def single_thread_cost(free: Interpreter, twin: Interpreter, workload: str = "co
     on_free, on_twin = interleaved(pairs, serial(free, off), serial(twin, None))
     return SingleThreadCost(free.label, twin.label, spec.name, size,
                             tuple(r.wall for r in on_free), tuple(r.wall for r in on_twin),
-                            tuple(r.cpu for r in on_free), tuple(r.cpu for r in on_twin))
-
-
-WAITED = 0.9  # CPU time ÷ wall time below this: a single thread waited for a CPU
+                            tuple(r.cpu for r in on_free), tuple(r.cpu for r in on_twin),
+                            tuple(r.load for r in on_free + on_twin))
 
 
 def describe_single_thread_cost(search: TwinSearch, cost: SingleThreadCost | None) -> str:
@@ -243,10 +366,14 @@ def describe_single_thread_cost(search: TwinSearch, cost: SingleThreadCost | Non
             f"build options). Free-threaded ÷ twin, median pair: CPU time **{cpu - 1:+.0%}**, "
             f"wall time {cost.median('wall') - 1:+.0%}; CPU time over {which}: "
             f"{low - 1:+.0%} to {high - 1:+.0%}. ")
-    if cost.cpus_busy < WAITED:
-        return text + (f"The runs kept only {cost.cpus_busy:.2f} of a CPU busy: they waited for "
-                       "one, so other programs were busy and this measurement is disturbed. "
-                       "Run the cell again on a quieter machine.")
+    busiest = max((load for load in cost.loads if load is not None),
+                  key=lambda load: load.others, default=None)
+    if load_disturbed(busiest, 1):
+        return text + busy_sentence(busiest, 1, "one of these single-thread runs")
+    if starved(cost.cpus_busy):
+        return text + disturbed_sentence(
+            "this measurement", f"the runs kept only {cost.cpus_busy:.2f} of a CPU busy on "
+                                "work that computes all the time")
     if low > 1:
         return text + (f"All of that spread is above zero: free-threading costs this thread "
                        f"about {cpu - 1:.0%} here — the two builds differ only by "
@@ -261,22 +388,34 @@ def describe_single_thread_cost(search: TwinSearch, cost: SingleThreadCost | Non
                    "quieter machine, or with more pairs (`pairs=`).")
 
 
-def describe_races_by_gil(gil_off: Race, gil_on: Race, label: str) -> str:
-    """Plain ``+=`` from several threads in one free-threaded binary, GIL off and on."""
+def describe_races_by_gil(gil_off: Race, gil_on: Race, label: str,
+                          effective_cpus: int | None = None) -> str:
+    """Plain ``+=`` from several threads in one free-threaded binary, GIL off and on — and
+    why, from what was lost and how many CPUs the threads had (default: this machine's)."""
+    cpus = effective_cpu_count() if effective_cpus is None else effective_cpus
+
     def said(race: Race) -> str:
         return (f"lost **{race.lost:,}** of {race.expected:,} updates" if race.lost
                 else f"lost nothing of {race.expected:,} updates")
 
     text = (f"{label}, plain `counter.value += 1` from {gil_off.threads} threads: GIL off — "
             f"{said(gil_off)}; GIL on — {said(gil_on)}.")
-    if gil_off.lost and not gil_on.lost:
+    if gil_off.lost and gil_on.lost:
+        return text + (" Updates were lost with the GIL on too: `+=` is a read and then a "
+                       "write, never one step, GIL or not. Only a lock makes it safe.")
+    if gil_off.lost and cpus >= 2:
         text += (" Without the GIL the threads really read and write at the same time: "
                  "the race notebook 06 could only show with a pause is now there in plain "
-                 "`+=`. Free-threading makes threads parallel, not your code thread-safe.")
-    elif not gil_off.lost:
-        text += (" No loss this time even without the GIL (with few CPUs the threads may "
-                 "rarely overlap at the wrong instant) — it is still a race.")
-    return text
+                 "`+=`.")
+    elif gil_off.lost:
+        text += (" With 1 effective CPU the threads never ran at the same instant: without "
+                 "the GIL, the operating system switched threads between a read and its "
+                 "write, which with the GIL on did not happen in this run.")
+    else:
+        return text + (" No loss this time even without the GIL — the threads did not "
+                       "interleave at the wrong instant in this run. It is still a race: "
+                       "run it again, or use more threads.")
+    return text + " Free-threading makes threads parallel, not your code thread-safe."
 
 
 def this_python() -> str:
@@ -287,20 +426,24 @@ def this_python() -> str:
 SPEEDS_UP: dict[str, tuple[bool, bool, str]] = {
     "count": (False, True, "a pure-Python loop holds the GIL; without one, both threads "
                            "run Python at once."),
-    "hash": (True, True, "hashlib releases the GIL for data above 2047 bytes, so threads "
-                         "already run in parallel with the GIL."),
-    "hash-1k": (False, True, "1 KiB pieces are below hashlib's 2048-byte threshold: it keeps "
-                             "the GIL — unless there is none."),
+    "hash": (True, True, "hashlib releases the GIL while it hashes an update of 2048 bytes "
+                         "or more, so threads already run in parallel with the GIL."),
+    "hash-1k": (False, True, "a new hash fed only 1 KiB pieces never gets an update of 2048 "
+                             "bytes or more, so hashlib keeps the GIL — unless there is "
+                             "none."),
     "sleep": (True, True, "waiting needs no CPU and releases the GIL: waits overlap anyway."),
 }
 
 
-def check_speeds_up(answers: object) -> CheckResult:
-    """The exercise: ``{workload: (with_gil, without_gil)}`` for every workload above."""
+def check_speeds_up(answers: object, modes: dict[str, Comparison] | None = None
+                    ) -> CheckResult:
+    """The exercise: ``{workload: (with_gil, without_gil)}`` for every workload above — the
+    prediction, checked against the facts; then what section 1 measured (``modes``) says
+    about the ``count`` row, or why it cannot say."""
     if not isinstance(answers, dict) or set(answers) != set(SPEEDS_UP):
         return not_yet(f"expected a dict with the keys {sorted(SPEEDS_UP)}.",
                        "start from the dict given in the exercise.")
-    checks = []
+    checks, measured = [], measured_count_row(modes)
     for name, (with_gil, without_gil, why) in SPEEDS_UP.items():
         given = answers[name]
         shape_ok = (isinstance(given, tuple) and len(given) == 2
@@ -308,9 +451,38 @@ def check_speeds_up(answers: object) -> CheckResult:
         checks.append((shape_ok, f"{name}: expected a pair of True/False, got {given!r}.",
                        "replace each `...` with True or False."))
         checks.append((not shape_ok or given == (with_gil, without_gil),
-                       f"{name}: not quite.", why))
+                       f"{name}: you predicted {given!r}, not quite.",
+                       why + " " + measured))
     return first_problem(checks, "right on all four: only work that holds the GIL needs a "
-                                 "free-threaded build to run in parallel threads.")
+                                 "free-threaded build to run in parallel threads. " + measured)
+
+
+def measured_count_row(measured: dict[str, Comparison] | None) -> str:
+    """What section 1 measured for ``count`` (GIL on, GIL off), or why it says nothing."""
+    if not measured:
+        return ""
+    parts, spoiled = [], []
+    for label, comparison in measured.items():
+        if comparison.runs["threads"].workload != "count":
+            continue
+        parts.append(f"{label} {comparison.speedup('threads'):.2f}×")
+        if mode_disturbance(label, comparison):
+            spoiled.append(label)
+    if not parts:
+        return ""
+    text = "Section 1 measured, for `count`: " + "; ".join(parts) + "."
+    if next(iter(measured.values())).effective_cpus == 1:
+        return text + (" With 1 effective CPU it could not show threads computing in "
+                       "parallel, GIL or not: the answers hold for 2 or more CPUs.")
+    if spoiled:
+        many = len(spoiled) > 1
+        return text + (f" The run{'s' * many} of {named(spoiled)} {'were' if many else 'was'} "
+                       "**disturbed**, so section 1 neither confirms nor contradicts this: run "
+                       "it again.")
+    off = [c for label, c in measured.items() if label.endswith(GIL_OFF)]
+    if off and not _faster(off[0]):
+        return text + " The GIL-off row did not show the gain this time: run section 1 again."
+    return text
 
 
 class GilLab(RunPanel):
@@ -352,8 +524,7 @@ class GilLab(RunPanel):
                       (f"{self.interpreter.label}, {GIL_ON}", True)]
         results: dict[str, Comparison] = {}
         plot = self.live(lambda shown: plot_speedup_by_workload(
-            shown, "threads", xlabel="interpreter",
-            title=f"{threads} threads versus serial: {spec.name}"))
+            shown, "threads", xlabel="interpreter", title=modes_title(shown)))
         for index, (label, gil) in enumerate(steps):
             interpreter = None if gil is None else self.interpreter
             results[label] = measure_threads(interpreter, gil, spec.name, size, threads)

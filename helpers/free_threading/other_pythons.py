@@ -36,6 +36,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from helpers.core.noise import MachineLoad, watch_load
 from helpers.core.runner import RunResult, TaskRecord
 from helpers.core.settings import SOURCE_ROOT
 
@@ -394,19 +395,30 @@ def run_cli(interpreter: Interpreter, args: list[str], gil: bool | None = None,
 
     ``gil``: ``False`` sets ``PYTHON_GIL=0``, ``True`` sets ``PYTHON_GIL=1``, ``None``
     leaves the interpreter's default. Raises ``RuntimeError`` with its stderr if it fails.
+    ``result["load"]`` is what other programs did meanwhile, seen from here (the child
+    counts as ours: :func:`~helpers.core.noise.watch_load`): the fallback when the child
+    could not watch itself.
     """
-    done = subprocess.run([interpreter.path, "-m", "helpers.core.measure_cli", *args],
-                          capture_output=True, text=True, timeout=timeout, cwd=ROOT,
-                          env=other_python_env(gil))
+    with watch_load() as watch:
+        done = subprocess.run([interpreter.path, "-m", "helpers.core.measure_cli", *args],
+                              capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+                              env=other_python_env(gil))
     if done.returncode != 0:
         raise RuntimeError(f"{interpreter.label} failed ({done.returncode}):\n"
                            f"{done.stderr[-2000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
     result["stderr"] = done.stderr
+    result["load"] = watch.load
     return result
 
 
-def run_from_json(data: dict) -> RunResult:
-    """A :class:`~helpers.core.runner.RunResult` back from the JSON :func:`run_cli` returned."""
+def run_from_json(data: dict, fallback: MachineLoad | None = None) -> RunResult:
+    """A :class:`~helpers.core.runner.RunResult` back from the JSON :func:`run_cli` returned.
+
+    Its ``load`` is the child's own view (a dict in the JSON), else ``fallback`` — the view
+    from this process (``run_cli(...)["load"]``), else ``None``."""
+    data = dict(data)
     records = [TaskRecord(**record) for record in data.pop("records")]
-    return RunResult(**data, records=records)
+    load = data.pop("load", None)
+    load = MachineLoad(**load) if isinstance(load, dict) else fallback
+    return RunResult(**data, records=records, load=load)

@@ -33,6 +33,7 @@ from matplotlib.figure import Figure
 
 from helpers.core.arguments import require_choice, require_float, require_int
 from helpers.core.experiments import Comparison
+from helpers.core.noise import beyond_ideal, disturbed_sentence, run_disturbance, run_disturbed
 from helpers.core.settings import default
 from helpers.core.system import effective_cpu_count, is_free_threaded_build
 from helpers.core.words import (
@@ -40,14 +41,12 @@ from helpers.core.words import (
     PARALLEL,
     SLOWER,
     Verdict,
-    base_starved,
-    beyond_ideal,
     describe,
     plural,
     speedup_phrase,
 )
 from helpers.core.workloads import WORKLOADS, get_workload
-from helpers.free_threading.gil_off import work_size
+from helpers.free_threading.gil_off import first_disturbance, work_size
 from helpers.free_threading.other_pythons import (
     Interpreter,
     Wanted,
@@ -179,7 +178,7 @@ def measure(interpreter: Interpreter, workload: str = "count", size: int | None 
                                  "--workers", str(workers), "--repeats", str(repeats),
                                  "--executors", ",".join(EXECUTORS), "--timeout", str(each),
                                  "--start-cost"], timeout=timeout + 30)
-    runs = {name: run_from_json(run) for name, run in data["runs"].items()}
+    runs = {name: run_from_json(run, data["load"]) for name, run in data["runs"].items()}
     return Measured(interpreter, Comparison(runs, effective_cpus=effective_cpu_count()),
                     data.get("start", {}))
 
@@ -245,23 +244,41 @@ def extensions_report(interpreter: Interpreter) -> str:
 # --- words ------------------------------------------------------------------------------
 
 def classify(comparison: Comparison) -> str:
-    """What the interpreters row shows: ``"parallel"``, ``"not parallel"``, ``"noise"``
-    (a gain one CPU or the ideal cannot explain), ``"busy"`` (CPUs busy, no gain: other
-    programs), ``"starved"`` (even serial lacked a CPU), ``"one cpu"`` or ``"waits"``."""
+    """What the interpreters row shows: ``"disturbed"`` (:func:`interpreters_disturbance`
+    has the sentence), ``"waits"``, ``"one cpu"``, ``"parallel"``, ``"busy"`` (CPUs busy,
+    no gain) or ``"not parallel"``."""
     run = comparison.runs["interpreters"]
     gain = comparison.speedup("interpreters")
-    ideal = min(comparison.effective_cpus, run.workers, run.tasks)
+    if interpreters_disturbance(comparison):
+        return "disturbed"
     if get_workload(run.workload).behaviour == "waits":
         return "waits"
     if comparison.effective_cpus == 1:
         return "one cpu"
-    if base_starved(comparison):
-        return "starved"
-    if (gain >= FASTER and run.utilisation < PARALLEL) or beyond_ideal(gain, ideal):
-        return "noise"
     if gain >= FASTER:
         return "parallel"
     return "busy" if run.utilisation >= PARALLEL else "not parallel"
+
+
+def interpreters_disturbance(comparison: Comparison) -> str:
+    """Why this comparison is noise, as sentences containing "disturbed" — or ``''``: a
+    disturbed run (:mod:`helpers.core.noise`), an interpreters gain above the ideal, or
+    computing interpreters faster with about one CPU busy (the serial run was slow)."""
+    said = first_disturbance(comparison)
+    if said:
+        return said
+    run, gain = comparison.runs["interpreters"], comparison.speedup("interpreters")
+    computing = get_workload(run.workload).behaviour != "waits"
+    ideal = min(comparison.effective_cpus if computing else run.workers, run.workers,
+                run.tasks)
+    if beyond_ideal(gain, ideal):
+        return disturbed_sentence("this measurement", f"interpreters measured {gain:.1f}×, "
+                                  f"more than {plural(ideal, 'worker')} on "
+                                  f"{plural(comparison.effective_cpus, 'CPU')} can give")
+    if computing and gain >= FASTER and run.utilisation < PARALLEL:
+        return disturbed_sentence("this measurement", f"interpreters measured {gain:.1f}× "
+                                  f"with only {run.utilisation:.1f} CPUs busy")
+    return ""
 
 
 def describe_interpreters(measured: Measured) -> Verdict:
@@ -290,26 +307,23 @@ def where_measured(measured: Measured) -> str:
 def _why(measured: Measured, general_why: str) -> str:
     comparison = measured.comparison
     kind = classify(comparison)
-    if kind in ("waits", "one cpu", "starved"):
+    if kind == "disturbed":
+        return interpreters_disturbance(comparison)
+    if kind in ("waits", "one cpu"):
         return general_why  # describe()'s reading of these holds for every executor
     run = comparison.runs["interpreters"]
     gain, busy = comparison.speedup("interpreters"), run.utilisation
     cpus = comparison.effective_cpus
     ideal = min(cpus, run.workers, run.tasks)
-    if kind == "noise":
-        limit = ("about one CPU busy cannot make work faster" if busy < PARALLEL else
-                 f"that is more than {plural(ideal, 'worker')} on {cpus} CPUs can give")
-        return (f"Interpreters measured {gain:.1f}× with {busy:.1f} CPUs busy: {limit}. The "
-                "serial run was slowed by something else (run-to-run noise on a shared "
-                "machine), so this says nothing about interpreters. Run it again.")
     if kind == "busy":
         return (f"Interpreters kept {busy:.1f} CPUs busy yet finished only {gain:.2f}× faster "
-                "than serial: the CPUs also went to other programs on this machine, so this "
-                "measurement is disturbed. Close other work and run it again.")
+                "than serial, and no other program was measured taking the CPUs: this run "
+                "cannot say why. Run it again, or with more work per task.")
     if kind == "not parallel":
         return (f"Interpreters did not run in parallel here ({busy:.1f} CPUs busy), though "
-                f"{cpus} effective CPUs would have let them: something else had the CPUs, or "
-                "the tasks were too short. Run it again, or with more work.")
+                f"{cpus} effective CPUs would have let them and no other program was "
+                "measured taking them: the tasks may be too short. Run it again, or with "
+                "more work per task.")
     text = (f"Each interpreter has its own GIL, so {plural(run.workers, 'interpreter')} ran "
             f"Python at the same time inside one process: {gain:.1f}× on {cpus} effective "
             f"CPUs ({gain / ideal:.0%} of the ideal {ideal}×).")
@@ -325,21 +339,32 @@ def _threads_clause(measured: Measured) -> str:
     if measured.interpreter.free_threaded:
         return (f"Threads were {phrase} as well: this build has no GIL, so here interpreters "
                 "add isolation, not parallelism." if gain >= FASTER else
-                f"Threads were {phrase} although this build has no GIL: run it again.")
+                f"Threads were {phrase} although this build has no GIL: this run cannot "
+                "say why. Run it again.")
     if get_workload(comparison.baseline.workload).behaviour == "releases the GIL":
         return (f"Threads were {phrase}: this C code releases the GIL, so threads need no "
                 "interpreters for it.")
     if gain >= FASTER:
-        return (f"Threads were {phrase} too, which is unusual for pure-Python work under one "
-                "shared GIL: run it again.")
+        return disturbed_sentence("the threads run", f"threads were {phrase} on pure-Python "
+                                  "work that shares one GIL")
     return f"Threads, which share one GIL, were {phrase}."
 
 
 def _processes_disturbed(comparison: Comparison) -> bool:
-    """Processes kept about one CPU busy where the effective CPUs let them run in parallel:
-    something else had the other CPU, so their row cannot be set against interpreters'."""
+    """The processes run was disturbed (:func:`helpers.core.noise.run_disturbed`), or kept
+    about one CPU busy where interpreters, in the same comparison, kept several: its row
+    cannot be set against the interpreters'."""
     processes = comparison.runs.get("processes")
-    return (processes is not None and processes.utilisation < PARALLEL
+    if processes is None:
+        return False
+    return run_disturbed(processes, comparison.effective_cpus) or _processes_squeezed(
+        comparison)
+
+
+def _processes_squeezed(comparison: Comparison) -> bool:
+    processes = comparison.runs["processes"]
+    return (processes.utilisation < PARALLEL
+            and comparison.runs["interpreters"].utilisation >= PARALLEL
             and min(comparison.effective_cpus, processes.workers, processes.tasks) > 1)
 
 
@@ -348,10 +373,11 @@ def _processes_clause(comparison: Comparison) -> str:
         return ""
     processes, interpreters = comparison.runs["processes"], comparison.runs["interpreters"]
     if _processes_disturbed(comparison):
-        return (f"Processes kept only {processes.utilisation:.1f} CPUs busy, though "
-                f"{comparison.effective_cpus} effective CPUs would have let them run in "
-                "parallel: that run was disturbed (something else had a CPU), so it says "
-                "nothing about interpreters against processes. Run it again.")
+        said = run_disturbance(processes, comparison.effective_cpus, "processes") or (
+            disturbed_sentence("the processes run", f"processes kept only "
+                               f"{processes.utilisation:.1f} CPUs busy where interpreters kept "
+                               f"{interpreters.utilisation:.1f}"))
+        return said + " Interpreters are not compared with it here."
     versus = processes.wall / interpreters.wall
     phrase = speedup_phrase(versus, "processes")
     text = (f"Processes were {comparison.speedup('processes'):.1f}×, so interpreters were "
@@ -379,8 +405,9 @@ def _start_line(measured: Measured) -> str:
         how += f"; a process ({method.start_method}) is a new process of its own."
     else:
         how += "."
-    if base_starved(measured.comparison):
-        how += " This machine was busy, so these times are inflated too."
+    if classify(measured.comparison) == "disturbed":
+        how += (" These start times were measured during the **disturbed** runs above, so "
+                "they may be inflated too: run it again.")
     return line + how
 
 
@@ -401,15 +428,16 @@ def summary_line(measured: Measured | None) -> str:
         "parallel": ("threads are parallel too without a GIL" if
                      measured.interpreter.free_threaded else
                      "one GIL per interpreter: parallel Python inside one process"),
-        "noise": "noise, not parallelism: run section 5 again",
-        "busy": "disturbed by other programs: run section 5 again",
-        "starved": "disturbed by other programs: run section 5 again",
+        "disturbed": "this measurement was **disturbed** by other work on this machine: run "
+                     "section 5 again",
+        "busy": "not the gain its CPUs busy promise, for no measured reason: run section 5 "
+                "again",
         "not parallel": "not parallel this time: run section 5 again",
-        "one cpu": "with 1 effective CPU nothing computes in parallel: any gain is noise",
+        "one cpu": "with 1 effective CPU nothing computes in parallel",
         "waits": "waiting overlaps in every executor",
     }[classify(comparison)]
     if meaning.startswith("one GIL") and _processes_disturbed(comparison):
-        meaning += " (the processes run was disturbed: it kept about one CPU busy)"
+        meaning += " (the processes run was **disturbed**: it cannot be compared)"
     return (f"**Subinterpreters** in {measured.label}: {plural(run.workers, 'interpreter')} "
             f"{speedup_phrase(comparison.speedup('interpreters'))} with "
             f"{run.utilisation:.1f} CPUs busy ({speeds}) — {meaning}.")
@@ -442,6 +470,8 @@ def plot_measured(measured: Measured) -> Figure:
         ax.set_yscale("log")
         ax.set_xlabel("executor")
         ax.set_ylabel("time to first result (ms, log)")
-        ax.set_title("Starting a 1-worker pool", fontsize=10)
+        disturbed = classify(measured.comparison) == "disturbed"
+        ax.set_title("Starting a 1-worker pool" + (" (measured while disturbed)" if disturbed
+                                                   else ""), fontsize=10)
         ax.margins(y=0.2)
     return finish_figure(fig)

@@ -53,7 +53,8 @@ def test_measured_figures_come_from_the_run():
 def test_on_one_cpu_the_guide_says_no_parallel_speedup():
     rows = {row.tool: row.measured_here
             for row in decision_guide(fake_comparison(effective_cpus=1)).rows}
-    assert rows["processes"].endswith("— noise: no parallel speedup is possible here")
+    assert rows["processes"].endswith(
+        "— disturbed, run it again: no parallel speedup is possible here")
     rows = {row.tool: row.measured_here for row in decision_guide(
         fake_comparison(effective_cpus=1, processes_compute=1.0)).rows}
     assert rows["processes"].endswith("CPU: no parallel speedup is possible here")

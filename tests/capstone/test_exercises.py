@@ -80,3 +80,22 @@ def test_hints_follow_the_tool_and_the_cpus():
     assert "no pool can speed it up" in target_hint(one_cpu, "compute")
     assert "no tool can shrink it" in str(check_bottleneck("compute", one_cpu))
     assert "overlap the waits" in target_hint(fake_comparison().baseline, "fetch")
+
+
+def test_a_disturbed_run_over_the_target_is_not_judged_on_noise():
+    import dataclasses
+
+    from helpers.capstone.exercises import against_target
+    from helpers.core.noise import MachineLoad
+
+    run = fake_comparison().runs["threads + processes"]
+    plan = run.plan
+    assert against_target(plan, [run], target_s=10.0)  # under the target: passes
+    quiet = str(against_target(plan, [run], target_s=0.3))
+    assert "over the target" in quiet and "disturbed" not in quiet
+    run.runs["compute"] = dataclasses.replace(run.runs["compute"], load=MachineLoad(1.6, 2),
+                                              cpus=[0.4])  # 0.4 CPU-s on 2 CPUs: 0.2 s
+    busy = against_target(plan, [run], target_s=0.3)
+    assert busy.inconclusive and "Not judged" in str(busy) and "**disturbed**" in str(busy)
+    far = against_target(plan, [run], target_s=0.01)  # fetch alone, undisturbed, is over
+    assert not far and not far.inconclusive and "over the target" in str(far)

@@ -13,3 +13,19 @@ def test_plot_has_a_bar_per_choice_title_and_units():
     ax = fig.axes[0]
     assert isinstance(fig, Figure) and ax.get_title() and "(s)" in ax.get_xlabel()
     assert len(ax.get_yticklabels()) == 2
+
+
+def test_segments_wear_their_tools_colour_and_stages_their_hatch():
+    from matplotlib.colors import to_hex
+
+    from helpers.capstone.plot import STAGE_HATCHES
+    from helpers.core.plots import colour_for
+
+    fig = plot_pipelines(fake_comparison())
+    bars = [patch for patch in fig.axes[0].patches if patch.get_width() > 0]
+    fills = {to_hex(patch.get_facecolor()) for patch in bars}
+    assert {colour_for(k).lower() for k in ("serial", "threads", "processes")} <= fills
+    hatches = {patch.get_hatch() or "" for patch in bars}
+    assert set(STAGE_HATCHES.values()) <= hatches
+    legend = [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
+    assert {"serial", "threads", "processes", "fetch", "compute"} <= set(legend)

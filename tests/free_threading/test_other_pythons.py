@@ -267,3 +267,27 @@ def test_the_script_explains_when_it_cannot_build_the_twin(tmp_path):
     assert "needs Debian/Ubuntu (apt-get) as root" in said
     assert not [line for line in said.splitlines() if line.startswith(("build", "fetch"))]
     assert not (tmp_path / "python3.13-gil").exists()
+
+
+def test_a_child_measurement_brings_its_load_back():
+    from helpers.core.noise import MachineLoad
+
+    data = {"workload": "count", "executor": "serial", "workers": 1, "tasks": 1, "size": 1,
+            "start_method": None, "walls": [1.0], "cpus": [1.0], "records": [],
+            "results": [1], "load": {"others": 1.2, "allowed": 2}}
+    assert op.run_from_json(data).load == MachineLoad(1.2, 2)
+    parent = MachineLoad(0.4, 2)
+    assert op.run_from_json({**data, "load": None}, parent).load == parent
+    assert "load" in data and "records" in data  # the caller's dict is left alone
+
+
+def test_run_cli_sees_the_machine_from_here():
+    from helpers.core.noise import MachineLoad
+
+    here = op.probe(sys.executable)
+    data = op.run_cli(here, ["compare", "count", "2000000", "--tasks", "1", "--workers", "1",
+                             "--executors", "serial", "--repeats", "1"])
+    load = data["load"]  # None where psutil is missing or the child was too quick
+    assert load is None or isinstance(load, MachineLoad)
+    run = op.run_from_json(data["runs"]["serial"], load)
+    assert run.load is None or isinstance(run.load, MachineLoad)  # never the JSON's dict

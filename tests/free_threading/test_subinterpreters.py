@@ -14,6 +14,7 @@ from conftest import best_of
 
 from helpers.core import measure_cli
 from helpers.core.experiments import Comparison
+from helpers.core.noise import MachineLoad
 from helpers.core.runner import RunResult, TaskRecord
 from helpers.core.system import effective_cpu_count
 from helpers.free_threading import subinterpreters as si
@@ -185,11 +186,12 @@ def test_the_lab_workloads_run_in_a_subinterpreter(py314):
 
 # --- words, from fabricated measurements -------------------------------------------------
 
-def run(executor, wall, busy, workers=2, method=None, workload="count"):
+def run(executor, wall, busy, workers=2, method=None, workload="count", load=None):
     """A run of 2 tasks that took ``wall`` seconds with ``busy`` CPUs busy."""
     cpu = wall * busy
     records = [TaskRecord(i, 1, i, 0.0, wall, cpu / 2) for i in range(2)]
-    return RunResult(workload, executor, workers, 2, 1, method, [wall], [cpu], records, [1, 1])
+    return RunResult(workload, executor, workers, 2, 1, method, [wall], [cpu], records, [1, 1],
+                     load)
 
 
 def fabricated(interpreters_wall, interpreters_busy, serial_busy=1.0, threads=(1.0, 1.0),
@@ -231,9 +233,9 @@ def test_interpreters_against_processes_only_as_far_as_measured():
 
 def test_processes_that_kept_one_cpu_busy_are_called_disturbed_not_compared():
     text, summary = words(fabricated(0.52, 1.9, processes=(0.99, 1.0)))
-    assert "Processes kept only 1.0 CPUs busy" in text and "disturbed" in text
+    assert "Processes kept only 1.0 CPUs busy" in text and "**disturbed**" in text
     assert "faster than processes" not in text
-    assert "processes run was disturbed" in summary
+    assert "processes run was **disturbed**" in summary
     one_cpu, _ = words(fabricated(0.99, 1.0, processes=(0.99, 1.0), cpus=1))
     assert "Processes kept only" not in one_cpu
 
@@ -251,20 +253,28 @@ def test_not_faster_is_not_explained_by_the_gil():
     assert "own GIL, so" not in text and "not parallel this time" in summary
 
 
-def test_one_cpu_expects_no_speedup_and_calls_a_gain_noise():
+def test_one_cpu_expects_no_speedup_and_calls_a_gain_disturbed():
     text, summary = words(fabricated(0.7, 0.7, cpus=1))
-    assert "1 effective CPU" in text and "noise" in text and "own GIL, so" not in text
+    assert "more than 1 worker on 1 CPU can give" in text and "**disturbed**" in text
+    assert "own GIL, so" not in text and "disturbed" in summary
+    quiet, summary = words(fabricated(1.0, 1.0, processes=(1.0, 1.0), cpus=1))
+    assert "1 effective CPU" in quiet and "disturbed" not in quiet
     assert "with 1 effective CPU nothing computes in parallel" in summary
 
 
 def test_a_busy_machine_is_called_disturbed_not_explained():
     starved, summary = words(fabricated(0.52, 1.0, serial_busy=0.5), start=START)
-    assert "other programs" in starved and "own GIL, so" not in starved
-    assert "inflated too" in starved and "disturbed" in summary
-    busy, summary = words(fabricated(0.9, 1.8))
-    assert "measurement is disturbed" in busy and "own GIL, so" not in busy
+    assert "Serial kept only 0.5 CPUs busy" in starved and "own GIL, so" not in starved
+    assert "inflated too" in starved and "**disturbed**" in summary
+    unexplained, summary = words(fabricated(0.9, 1.8))  # CPUs busy, no gain, machine quiet
+    assert "cannot say why" in unexplained and "disturbed" not in unexplained
+    loaded = fabricated(0.9, 1.8)
+    loaded.runs["interpreters"].load = MachineLoad(1.5, 2)  # another program took 1.5 CPUs
+    busy, summary = words(loaded)
+    assert "Other programs kept about 1.5" in busy and "**disturbed**" in busy
+    assert "own GIL, so" not in busy and "cannot say why" not in busy
     noisy, summary = words(fabricated(0.65, 0.65))  # 1.5× with one CPU busy
-    assert "noise" in noisy and "own GIL, so" not in noisy and "noise" in summary
+    assert "**disturbed**" in noisy and "own GIL, so" not in noisy and "disturbed" in summary
 
 
 def test_fork_start_and_not_measured_have_their_own_words():
