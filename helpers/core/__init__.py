@@ -5,7 +5,7 @@
 ``system``         the environment report, the effective CPU count, default workers, the GIL probe
 ``workloads``      CPU-bound, waiting, and GIL-releasing task functions
 ``interrupts``     the kernel's interrupt (■) and worker processes: none is left without an owner
-``noise``          how undisturbed a measurement was: other programs' CPU use, starved or spread runs
+``noise``          how undisturbed a measurement was: other programs' CPU use, spread, starved
 ``executors``      the registry of executor kinds (serial, threads, processes, …)
 ``runner``         run N tasks on one executor: warm-up, repeats, median, CPU time
 ``experiments``    compare executors; sweep the number of workers

@@ -243,6 +243,15 @@ def run_cpus_wanted(run: RunLike, effective_cpus: int | None = None) -> int:
     return cpus_wanted(run.workers, run.tasks, cpus, bool(run_waits(run)))
 
 
+def ideal_gain(run: RunLike, effective_cpus: int | None = None) -> int:
+    """The most ``run`` could gain over one worker: one task per worker for waiting (waits
+    need no CPU), at most one per effective CPU for work that computes."""
+    cpus = effective_cpu_count() if effective_cpus is None else effective_cpus
+    if run_waits(run):
+        return min(run.workers, run.tasks)
+    return min(run.workers, run.tasks, cpus)
+
+
 def run_disturbed(run: RunLike, effective_cpus: int | None = None) -> bool:
     """True when a run's numbers are noise: other programs took the CPUs it needed, a
     one-worker run of work known to compute got less than a CPU, or its repeats disagree."""

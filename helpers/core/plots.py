@@ -28,7 +28,8 @@ from helpers.core.colours import (
     WHITE,
 )
 from helpers.core.experiments import Comparison
-from helpers.core.noise import DISTURBED, run_disturbed, run_waits
+from helpers.core.noise import DISTURBED, run_disturbed
+from helpers.core.noise import ideal_gain as ideal_speedup
 from helpers.core.runner import RunResult
 
 EXECUTOR_COLOURS = {"serial": BLUE, "threads": ORANGE, "processes": BLUISH_GREEN,
@@ -212,14 +213,6 @@ def mark_effective_cpus(ax: Axes, effective_cpus: int) -> None:
                 fontsize=LABEL_SIZE, ha="right" if at_the_right_edge else "left")
 
 
-def ideal_speedup(run: RunResult, effective_cpus: int) -> int:
-    """What ``run`` could gain at best: one task per worker for waiting (waits need no
-    CPU), at most one per effective CPU for work that computes."""
-    if run_waits(run):
-        return min(run.workers, run.tasks)
-    return min(run.workers, run.tasks, effective_cpus)
-
-
 def plot_speedup_by_workload(comparisons: Mapping[str, Comparison],
                              executor: str = "threads", *, xlabel: str = "workload",
                              title: str | None = None) -> Figure:
@@ -235,7 +228,7 @@ def plot_speedup_by_workload(comparisons: Mapping[str, Comparison],
         ax.hlines(ideal, i - 0.4, i + 0.4, label="ideal" if i == 0 else None, **IDEAL_STYLE)
         ax.annotate(f"{comparison.speedup(executor):.2f}×\n{run.utilisation:.1f} CPUs"
                     + _disturbed_mark(comparison, executor),
-                    (i, comparison.speedup(executor)), ha="center", va="bottom",
+                    (i, max(comparison.speedup(executor), ideal)), ha="center", va="bottom",
                     fontsize=LABEL_SIZE)
     ax.set_xticks(range(len(names)), ["\n".join(textwrap.wrap(n, 18)) for n in names])
     ax.set_xlabel(xlabel)

@@ -6,7 +6,15 @@ import html
 from dataclasses import dataclass
 
 from helpers.core.experiments import Comparison
-from helpers.core.noise import DISTURBED, STARVED, beyond_ideal, run_disturbance, run_disturbed
+from helpers.core.noise import (
+    DISTURBED,
+    STARVED,
+    beyond_ideal,
+    disturbed_sentence,
+    ideal_gain,
+    run_disturbance,
+    run_disturbed,
+)
 from helpers.core.runner import RunResult
 from helpers.core.system import effective_cpu_count, gil_enabled
 from helpers.core.workloads import WORKLOADS
@@ -79,10 +87,42 @@ def describe(comparison: Comparison) -> Verdict:
 
 
 def comparison_disturbance(comparison: Comparison) -> str:
-    """The disturbance sentences of every disturbed run of a comparison (``''`` if none):
-    a disturbed comparison is explained by nothing else (:mod:`helpers.core.noise`)."""
-    return " ".join(sentence for name, run in comparison.runs.items()
-                    if (sentence := run_disturbance(run, comparison.effective_cpus, name)))
+    """One sentence for a disturbed comparison, ``''`` for an undisturbed one.
+
+    A run is disturbed when :func:`~helpers.core.noise.run_disturbance` says so, or when
+    its speedup is above what its workers and CPUs allow (the baseline ran slow). The
+    first disturbed run is described; any others are named. A disturbed comparison is
+    explained by nothing else (:mod:`helpers.core.noise`).
+    """
+    found = [(name, sentence) for name, run in comparison.runs.items()
+             if (sentence := _run_noise(comparison, name, run))]
+    if not found:
+        return ""
+    first, others = found[0][1], [name for name, _ in found[1:]]
+    if not others:
+        return first
+    verb = "runs were" if len(others) > 1 else "run was"
+    return first + f" The {_and(others)} {verb} **{DISTURBED}** too."
+
+
+def _run_noise(comparison: Comparison, name: str, run: RunResult) -> str:
+    """Why one run of ``comparison`` is disturbed, or ``''``."""
+    cpus = comparison.effective_cpus
+    said = run_disturbance(run, cpus, name)
+    if said or run is comparison.baseline:
+        return said
+    gain, ideal = comparison.speedup(name), ideal_gain(run, cpus)
+    if not beyond_ideal(gain, ideal):
+        return ""
+    return disturbed_sentence("this measurement", (
+        f"{name} measured {gain:.2f}×, more than {plural(run.workers, 'worker')} on "
+        f"{plural(cpus, 'effective CPU')} can give ({ideal}×): the {comparison.baseline.executor} "
+        "run it is measured against was slower than usual"))
+
+
+def _and(names: list[str]) -> str:
+    """'threads', 'threads and processes', 'a, b and c'."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def base_starved(comparison: Comparison) -> bool:
@@ -92,11 +132,14 @@ def base_starved(comparison: Comparison) -> bool:
 
 
 def against_ideal(gain: float, ideal: int) -> str:
-    """'93% of the ideal 2×', or why a measurement above the ideal is only noise."""
-    if gain <= ideal * 1.05:
+    """'93% of the ideal 2×'; 'about the ideal' within timing noise; above that, the
+    measurement was disturbed (:func:`~helpers.core.noise.beyond_ideal`)."""
+    if gain <= ideal:
         return f"{gain / ideal:.0%} of the ideal {ideal}× for this many workers"
+    if not beyond_ideal(gain, ideal):
+        return f"about the ideal {ideal}× for this many workers, within timing noise"
     return (f"above the ideal {ideal}×, which only means the serial baseline ran slower "
-            "than usual: timings on a shared machine vary from run to run")
+            f"than usual: this measurement was **{DISTURBED}**. Run it again")
 
 
 def _one_cpu(comparison: Comparison) -> str:
@@ -228,8 +271,7 @@ def describe_sweep(executor: str, runs: dict[int, RunResult], effective_cpus: in
 
 def _counts(counts: list[int]) -> str:
     """'1', '1 and 2', '1, 2 and 4'."""
-    words = [str(c) for c in sorted(counts)]
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    return _and([str(c) for c in sorted(counts)])
 
 
 def describe_turn_taking(run: RunResult, effective_cpus: int | None = None) -> str:

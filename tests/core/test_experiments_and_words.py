@@ -64,7 +64,8 @@ def test_words_for_the_gil_on_two_cpus():
     assert "did not speed up" in text and "GIL" in text
     assert "1.9× on 2 effective CPUs (96% of the ideal 2×" in text
     above = describe(fake_comparison(2, processes=(0.4, 1.0))).text
-    assert "above the ideal 2×" in above and "%" not in above
+    assert "2.50×, more than 2 workers on 2 effective CPUs can give" in above
+    assert "**disturbed**" in above and "GIL" not in above.splitlines()[-1]
 
 
 def test_words_for_one_cpu_promise_no_speedup():

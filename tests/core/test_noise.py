@@ -96,11 +96,22 @@ def test_describe_busy_says_disturbed_and_nothing_else():
     assert_no_mechanism(text.splitlines()[-1])
 
 
+def test_against_ideal():
+    from helpers.core.words import against_ideal
+    assert against_ideal(1.8, 2).startswith("90% of the ideal 2×")
+    assert "within timing noise" in against_ideal(2.05, 2)
+    assert "**disturbed**" in against_ideal(2.5, 2)
+
+
 def test_describe_one_cpu_and_beyond_ideal():
     one = describe(comparison(cpus=1, processes_wall=0.98)).text
     assert "1 effective CPU" in one and "disturbed" not in one
     above = describe(comparison(processes_wall=0.4)).text
-    assert "above the ideal 2×" in above and "only means the serial baseline ran slower" in above
+    assert "more than 2 workers on 2 effective CPUs can give" in above
+    assert "**disturbed**" in above
+    assert_no_mechanism(above.splitlines()[-1])
+    both = describe(comparison(processes_wall=0.4, threads=run("threads", 1.0, 1.0, load=BUSY)))
+    assert "The processes run was **disturbed** too." in both.text
 
 
 def test_describe_sweep_busy_idle_and_beyond_ideal():
