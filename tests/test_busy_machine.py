@@ -32,7 +32,7 @@ MECHANISMS = (
     "sped up because this C code releases the GIL",  # words._threads_on_gil_releasing_code
     "costs as much as it saves",  # words._why_processes
     "the CPUs also went to something else",  # words._why_processes
-    "did not speed up this pure-Python work",  # words._threads_under_the_gil
+    "did not compute in parallel on this pure-Python work",  # words._threads_under_the_gil
 )
 HOG = "import time\nend = time.time() + {seconds}\nwhile time.time() < end:\n    pass"
 

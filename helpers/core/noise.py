@@ -206,6 +206,19 @@ def _seconds(value: float) -> str:
     return f"{value:.2f} s" if value >= 0.1 else f"{value * 1000:.1f} ms"
 
 
+def beyond_cpus(gain: float, cpus_busy: float, baseline_cpus_busy: float) -> bool:
+    """True when a speedup of computing work is more than the CPUs it kept busy explain.
+
+    The same work needs the same CPU time, so a run that kept ``cpus_busy`` CPUs busy
+    against a baseline's ``baseline_cpus_busy`` can be at most their ratio faster. More
+    than that (by 15 % + 0.05) means the baseline spent extra CPU time on the same work:
+    it ran slow, and the gain is noise.
+    """
+    if baseline_cpus_busy <= 0 or math.isnan(cpus_busy):
+        return False
+    return gain > cpus_busy / baseline_cpus_busy * 1.15 + 0.05
+
+
 def busy_sentence(load: MachineLoad | None, wanted: float, what: str = "this run") -> str:
     """'Other programs kept about 0.7 of this machine's 2 CPUs busy while processes ran …
     **disturbed** …' — or ``''`` when the run had the CPUs it could use."""

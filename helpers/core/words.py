@@ -9,11 +9,13 @@ from helpers.core.experiments import Comparison
 from helpers.core.noise import (
     DISTURBED,
     STARVED,
+    beyond_cpus,
     beyond_ideal,
     disturbed_sentence,
     ideal_gain,
     run_disturbance,
     run_disturbed,
+    run_waits,
 )
 from helpers.core.runner import RunResult
 from helpers.core.system import effective_cpu_count, gil_enabled
@@ -111,7 +113,13 @@ def _run_noise(comparison: Comparison, name: str, run: RunResult) -> str:
     said = run_disturbance(run, cpus, name)
     if said or run is comparison.baseline:
         return said
-    gain, ideal = comparison.speedup(name), ideal_gain(run, cpus)
+    gain, ideal, base = comparison.speedup(name), ideal_gain(run, cpus), comparison.baseline
+    computes = run_waits(run) is False and run_waits(base) is False
+    if computes and beyond_cpus(gain, run.utilisation, base.utilisation):
+        return disturbed_sentence("this measurement", (
+            f"{name} measured {gain:.2f}× with {run.utilisation:.1f} CPUs busy against "
+            f"{base.utilisation:.1f} for {base.executor}: more than its CPUs explain, so the "
+            f"{base.executor} run spent extra time on the same work"))
     if not beyond_ideal(gain, ideal):
         return ""
     return disturbed_sentence("this measurement", (
@@ -198,8 +206,8 @@ def _threads_under_the_gil(gained: bool) -> str:
     """Pure-Python work under the GIL: threads take turns, so a gain is a surprise."""
     return "Threads " + ("sped up anyway, which is unusual under the GIL — run it again"
                          if gained else
-                         "did not speed up this pure-Python work: the GIL lets one thread "
-                         "at a time run Python bytecode") + "."
+                         "did not compute in parallel on this pure-Python work: the GIL "
+                         "lets one thread at a time run Python bytecode") + "."
 
 
 def _threads_on_gil_releasing_code(gained: bool) -> str:
@@ -232,8 +240,11 @@ def _why_processes(comparison: Comparison) -> str:
     if processes.utilisation >= PARALLEL:
         return (f"Processes kept {processes.utilisation:.1f} CPUs busy yet finished "
                 f"only {gain:.2f}× faster: the CPUs also went to something else — "
-                "other programs on this machine, or per-task overhead. Close other "
-                "work and press Run again, or try larger tasks.")
+                + ("per-task overhead (starting tasks, pickling, sending results), since "
+                   "other programs were not measured taking CPUs. Try larger tasks."
+                   if processes.load is not None else
+                   "other programs on this machine, or per-task overhead. Close other "
+                   "work and press Run again, or try larger tasks."))
     return ("Processes did not run in parallel here: with tasks this small, "
             "handing work to another process and sending results back costs "
             "as much as it saves. Try a larger work size.")
@@ -245,28 +256,47 @@ def describe_sweep(executor: str, runs: dict[int, RunResult], effective_cpus: in
     speedups = {workers: base / run.wall for workers, run in runs.items()}
     best = max(speedups, key=speedups.__getitem__)
     line = f"**{executor}**: best {speedups[best]:.1f}× with {plural(best, 'worker')}"
-    disturbed = [w for w, run in runs.items() if run_disturbed(run, effective_cpus)]
+    disturbed = _disturbed_in_sweep(runs, speedups, effective_cpus)
     if disturbed:
-        return line + (f". The runs with {_counts(disturbed)} workers were **{DISTURBED}** by "
-                       "other work on this machine (other programs took CPUs they could "
-                       "use, or their repeats disagreed), so this sweep says nothing about "
-                       f"how {executor} scale. Close other work and run it again.")
+        counts = list(disturbed)
+        subject = (f"The run with {plural(counts[0], 'worker')} was" if len(counts) == 1 else
+                   f"The runs with {_counts(counts)} workers were")
+        return line + (f". {subject} **{DISTURBED}**: "
+                       f"{_and(sorted(set(disturbed.values())))} — so this "
+                       f"sweep says nothing about how {executor} scale. Close other work and "
+                       "run it again.")
     beyond = [w for w in speedups if w > effective_cpus]
-    if beyond_ideal(speedups[best], effective_cpus):
-        line += (f" — more than {effective_cpus} effective "
-                 f"CPU{'s' if effective_cpus > 1 else ''} can give, so the 1-worker run was "
-                 "slowed by something else: run-to-run noise on a shared machine")
-    elif speedups[best] < FASTER:
+    if speedups[best] < FASTER:
         line += " — no worker count made this faster than one worker"
     elif best > effective_cpus and _behaviour(runs[best]) != "waits":
-        line += (f", more workers than the {plural(effective_cpus, 'effective CPU')} that can "
-                 "compute at once: that gain is noise (the smaller pools happened to run "
-                 "slower), not parallelism")
+        at_cpus = speedups.get(effective_cpus)
+        line += (f" — more workers than the {plural(effective_cpus, 'effective CPU')} that "
+                 "can compute at once add no speed" + (
+                     f" ({at_cpus:.1f}× with {effective_cpus}): the difference is timing "
+                     "noise" if at_cpus is not None else ""))
     elif beyond:
         most = max(beyond)
         line += (f"; with {most} workers on {effective_cpus} effective CPUs: "
                  f"{speedups[most]:.1f}× — more workers than CPUs cannot add speed")
     return line + "."
+
+
+def _disturbed_in_sweep(runs: dict[int, RunResult], speedups: dict[int, float],
+                        effective_cpus: int) -> dict[int, str]:
+    """Worker count → why that run of a sweep is noise (:mod:`helpers.core.noise`)."""
+    base = runs[min(runs)]
+    found = {}
+    for workers, run in runs.items():
+        computes = run_waits(run) is False
+        if run_disturbed(run, effective_cpus):
+            found[workers] = ("other programs took CPUs they could use, or their repeats "
+                              "disagreed")
+        elif beyond_ideal(speedups[workers], ideal_gain(run, effective_cpus)) or (
+                computes and beyond_cpus(speedups[workers], run.utilisation,
+                                         base.utilisation)):
+            found[workers] = ("they came out faster than their workers and CPUs allow, "
+                              "so the 1-worker run they are measured against was slow")
+    return found
 
 
 def _counts(counts: list[int]) -> str:

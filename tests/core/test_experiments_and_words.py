@@ -61,7 +61,7 @@ def test_phrases():
 
 def test_words_for_the_gil_on_two_cpus():
     text = describe(fake_comparison(2)).text
-    assert "did not speed up" in text and "GIL" in text
+    assert "did not compute in parallel" in text and "GIL" in text
     assert "1.9× on 2 effective CPUs (96% of the ideal 2×" in text
     above = describe(fake_comparison(2, processes=(0.4, 1.0))).text
     assert "2.50×, more than 2 workers on 2 effective CPUs can give" in above
@@ -123,4 +123,5 @@ def test_words_when_the_machine_is_busy():
 def test_sweep_words_above_what_the_cpus_allow():
     runs = {1: fake_run("threads", 1.0, 1.0), 2: fake_run("threads", 0.65, 0.65)}
     text = describe_sweep("threads", runs, 1)
-    assert "best 1.5×" in text and "more than 1 effective CPU can give" in text
+    assert "best 1.5×" in text and "The run with 2 workers was **disturbed**" in text
+    assert "faster than their workers and CPUs allow" in text

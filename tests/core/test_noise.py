@@ -96,6 +96,16 @@ def test_describe_busy_says_disturbed_and_nothing_else():
     assert_no_mechanism(text.splitlines()[-1])
 
 
+def test_a_gain_beyond_what_the_cpus_busy_explain_is_disturbed():
+    slow_base = comparison(serial=run("serial", 1.0, 1.0, workers=1),
+                           threads=run("threads", 0.8, 0.8))  # 1.25× with 1.0 CPUs busy
+    text = describe(slow_base).text
+    assert "Threads measured 1.25× with 1.0 CPUs busy against 1.0" in text
+    assert "**disturbed**" in text
+    fair = describe(comparison(threads=run("threads", 0.9, 0.9))).text  # 1.11×: noise-sized
+    assert "disturbed" not in fair and "did not compute in parallel" in fair
+
+
 def test_against_ideal():
     from helpers.core.words import against_ideal
     assert against_ideal(1.8, 2).startswith("90% of the ideal 2×")
@@ -119,10 +129,10 @@ def test_describe_sweep_busy_idle_and_beyond_ideal():
     assert "best 2.0× with 2 workers" in describe_sweep("processes", idle, 2)
     busy = {1: run(wall=1.0, workers=1), 2: run(wall=0.8, load=BUSY)}
     text = describe_sweep("processes", busy, 2)
-    assert "with 2 workers were **disturbed**" in text
+    assert "The run with 2 workers was **disturbed**" in text
     assert_no_mechanism(text)
     above = {1: run(wall=1.0, workers=1), 2: run(wall=0.4)}
-    assert "more than 2 effective CPUs can give" in describe_sweep("processes", above, 2)
+    assert "faster than their workers and CPUs allow" in describe_sweep("processes", above, 2)
 
 
 def test_turn_taking_busy_is_not_the_gil():
