@@ -234,6 +234,6 @@ def plot_speedup_by_workload(comparisons: Mapping[str, Comparison],
     ax.set_xlabel(xlabel)
     ax.set_ylabel(f"speedup of {executor} (× serial)")
     ax.set_title(title or f"{executor.capitalize()} versus serial, by kind of work")
-    ax.margins(y=0.25)
-    ax.legend(loc="upper right")
+    ax.margins(y=0.35)  # room for three-line labels above the tallest bar or ideal
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=LABEL_SIZE)
     return finish_figure(fig)

@@ -601,7 +601,8 @@ def fixed_disturbance(run: ScriptRun, cpus: int) -> str:
         if beyond_ideal(_gain(result, way), ideal):
             return disturbed_sentence(
                 "the fixed script's run", f"{way} were {_gain(result, way):.2f}× serial, more "
-                f"than the {ideal}× that {plural(ideal, 'CPU')} can give them")
+                f"than the {ideal}× that {plural(ideal, 'CPU')} at a time can give them"
+                + (" under the GIL" if way == "threads" and gil_of(result) else ""))
     return ""
 
 
