@@ -267,10 +267,11 @@ def _arithmetic(results: Sequence[ConvoyResult]) -> str:
     low, high = min(waits), max(waits)
     seen = f"{low:.1f}" if abs(high - low) < 0.15 else f"{low:.1f} to {high:.1f}"
     text = ("- Why: in each round trip the I/O thread waits in `recv` without the GIL. When "
-            "the answer arrives it must win the GIL back, and a CPU-bound thread gives it up "
-            "only when the switch interval runs out: at least **one switch interval** a trip "
-            f"on top of the echo's own time. Measured with one CPU thread: {seen} switch "
-            "intervals more.")
+            "the answer arrives it must win the GIL back: it waits one switch interval, then "
+            "asks the CPU-bound thread to drop it — about **one switch interval** a trip on "
+            "top of the echo's own time (less when the GIL happens to be free, more when "
+            f"hand-overs pile up). Measured with one CPU thread: {seen} switch intervals "
+            "more.")
     more = [r for r in results if r.cpu_threads > 1]
     if more and all(r.median > _ones_median(results, r.switch_interval) * FASTER
                     for r in more):
