@@ -11,7 +11,7 @@ Three signs, all measured:
    the CPUs this process may run on, minus what this process and its children used.
    If that leaves fewer CPUs than the run could use, the run was disturbed.
 2. **A starved baseline**: CPU-bound serial work that kept less than one CPU busy.
-3. **Repeats that disagree**: a spread of more than a quarter of the median.
+3. **Repeats that disagree**: most of them more than an eighth away from their median.
 
 And one check on a result: a speedup *above the ideal* (more than the CPUs or workers
 can give) is noise too — the baseline ran slow — never parallelism.
@@ -36,8 +36,8 @@ except ImportError:  # pragma: no cover - exercised only where psutil is missing
 
 MARGIN = 0.3  # CPUs other programs may take before a run counts as disturbed
 STARVED = 0.85  # a CPU-bound serial run with fewer CPUs busy was squeezed by other work
-SPREAD = 0.25  # repeats whose (slowest - fastest) / median exceeds this disagree…
-SPREAD_FLOOR = 0.002  # …by more than this many seconds (a scheduler tick is ~1–4 ms)
+SPREAD = 0.25  # repeats disagree when most lie outside ±SPREAD/2 of their median…
+SPREAD_FLOOR = 0.002  # …and outside ±SPREAD_FLOOR/2 seconds (a scheduler tick is ~1–4 ms)
 DISTURBED = "disturbed"  # the word every disturbed-run sentence contains
 
 
@@ -175,13 +175,19 @@ def load_disturbed(load: MachineLoad | None, wanted: float) -> bool:
 
 
 def repeats_disagree(walls: Sequence[float]) -> bool:
-    """True when three or more repeats spread by more than :data:`SPREAD` of their median
-    and by more than :data:`SPREAD_FLOOR` seconds (millisecond runs jitter by a tick)."""
+    """True when the median of three or more repeats cannot be trusted: fewer than half
+    of them lie within :data:`SPREAD` / 2 of it (and within :data:`SPREAD_FLOOR` / 2).
+
+    One slow repeat does not move a median, so it disturbs nothing; repeats scattered
+    all over do — then the machine kept changing speed while it measured.
+    """
     if len(walls) < 3:
         return False
     ordered = sorted(walls)
-    median, spread = ordered[len(ordered) // 2], ordered[-1] - ordered[0]
-    return median > 0 and spread / median > SPREAD and spread > SPREAD_FLOOR
+    median = ordered[len(ordered) // 2]
+    tolerance = max(median * SPREAD / 2, SPREAD_FLOOR / 2)
+    close = sum(1 for wall in ordered if abs(wall - median) <= tolerance)
+    return median > 0 and close <= len(ordered) / 2
 
 
 def starved(cpus_busy: float, waits: bool = False) -> bool:

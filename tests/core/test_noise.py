@@ -58,8 +58,10 @@ def test_cpus_wanted():
 
 
 def test_repeats_disagree_and_starved_and_beyond_ideal():
-    assert noise.repeats_disagree([1.0, 1.0, 1.4])
+    assert noise.repeats_disagree([1.0, 1.25, 1.5])
+    assert not noise.repeats_disagree([1.0, 1.0, 1.4])  # one outlier leaves the median be
     assert not noise.repeats_disagree([1.0, 1.05, 1.1])
+    assert not noise.repeats_disagree([4.4e-3, 4.6e-3, 4.8e-3, 4.9e-3, 5.2e-3, 7e-3, 10.5e-3])
     assert not noise.repeats_disagree([1.0, 2.0])  # two repeats cannot tell
     assert not noise.repeats_disagree([0.001, 0.001, 0.0025])  # a tick of jitter
     assert noise.starved(0.6) and not noise.starved(0.95) and not noise.starved(0.1, waits=True)
@@ -71,7 +73,7 @@ def test_repeats_disagree_and_starved_and_beyond_ideal():
     (run(load=BUSY), True),
     (run(load=BUSY, workload="sleep"), False),  # waiting does not need the CPUs
     (run("serial", 1.0, 0.6, workers=1), True),  # starved: computing work, 0.6 CPUs
-    (run("serial", 1.0, 1.0, workers=1, walls=[1.0, 1.0, 1.5]), True),  # repeats disagree
+    (run("serial", 1.0, 1.0, workers=1, walls=[1.0, 1.25, 1.5]), True),  # repeats disagree
     (run(load=None), False),
 ])
 def test_run_disturbed(case, disturbed):

@@ -49,10 +49,10 @@ def test_one_cpu_and_repeats_that_disagree():
     one_cpu = MachineLoad(others=0.6, allowed=1)
     lines = disturbance_lines([("2 workers", run(load=one_cpu))], 1, "this sweep")
     assert "of this machine's 1 CPU busy" in lines[0]
-    spread = disturbance_lines([("2 workers", run(walls=(1.0, 1.6, 1.1), load=IDLE))], 2,
+    spread = disturbance_lines([("2 workers", run(walls=(1.0, 1.3, 1.6), load=IDLE))], 2,
                                "this sweep")
     assert "of 2 workers disagreed (from 1 s to 1.6 s)" in spread[0]
     assert "**disturbed**" in spread[0]
-    two = disturbance_lines([("1 worker", run(1, walls=(1.0, 1.3, 1.1), load=IDLE)),
-                             ("2 workers", run(walls=(1.0, 1.6, 1.1), load=IDLE))], 2, "it")
+    two = disturbance_lines([("1 worker", run(1, walls=(1.0, 1.3, 1.5), load=IDLE)),
+                             ("2 workers", run(walls=(1.0, 1.3, 1.6), load=IDLE))], 2, "it")
     assert "of 1 worker and 2 workers disagreed (2 workers: from 1 s to 1.6 s)" in two[0]

@@ -87,7 +87,7 @@ def test_lock_cost_speaks_from_undisturbed_timings_only():
     busy = r.lock_cost([fake("p", 0, seconds=0.1)], [fake("l", 0, seconds=0.2,
                                                           disturbed=BUSY)])
     assert "**disturbed**" in busy and "×" not in busy and "Cheap" not in busy
-    spread = r.lock_cost([fake("p", 0, seconds=s) for s in (0.1, 0.1, 0.3)],
+    spread = r.lock_cost([fake("p", 0, seconds=s) for s in (0.1, 0.2, 0.3)],
                          [fake("l", 0, seconds=0.2)] * 3)
     assert "**disturbed**" in spread and "Cheap" not in spread
     faster = r.lock_cost([fake("p", 0, seconds=0.2)], [fake("l", 0, seconds=0.1)])

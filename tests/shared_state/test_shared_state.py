@@ -78,7 +78,7 @@ def test_pipeline_words_come_from_the_puts():
     pushed = pipelines.describe_pipeline(fake_pipeline(2, [False, False, True, True]))
     assert "full at 2 of its 4 puts" in pushed and "0.04 s" in pushed
     assert "disturbed" not in pushed
-    busy = pipelines.describe_pipeline(fake_pipeline(2, [False] * 3, (0.03, 0.03, 0.09)))
+    busy = pipelines.describe_pipeline(fake_pipeline(2, [False] * 3, (0.03, 0.06, 0.09)))
     assert "**disturbed**" in busy and "30 to 90 ms" in busy
 
 

@@ -67,7 +67,7 @@ def test_a_gain_beyond_the_threads_is_called_disturbed():
 
 
 def test_repeats_that_disagree_are_called_disturbed():
-    runs = sleeps(walls=[0.05, 0.05, 0.2])
+    runs = sleeps(walls=[0.05, 0.1, 0.2])
     meaning = describe_waits(runs, effective_cpus=2).lines[-1]
     assert "**disturbed**" in meaning and not any(word in meaning for word in MECHANISMS)
 
@@ -87,7 +87,7 @@ def test_start_cost_words_idle_busy_and_one_cpu():
     assert "**disturbed**" in one_cpu_busy
     one_cpu_idle = basics.start_cost_sentence(start_cost_run(MachineLoad(0.0, 1), [0.012] * 7))
     assert "disturbed" not in one_cpu_idle
-    spread = basics.start_cost_sentence(start_cost_run(IDLE, [0.006, 0.012, 0.012]), 0.05)
+    spread = basics.start_cost_sentence(start_cost_run(IDLE, [0.006, 0.009, 0.012]), 0.05)
     assert "**disturbed**" in spread and "from 6.0 ms to 12.0 ms" in spread
 
 
