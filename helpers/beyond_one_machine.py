@@ -285,8 +285,8 @@ def scatter_disturbance(result: ScatterResult, effective_cpus: int | None = None
         return said
     for name, walls in (("sent", result.sent_all), ("scattered", result.scattered_all)):
         if repeats_disagree(walls):
-            return disturbed_sentence(f"the {name} batches", f"their repeats took from "
-                                      f"{min(walls):.2f} s to {max(walls):.2f} s")
+            return disturbed_sentence(f"the timing of the {name} batches", "their repeats "
+                                      f"took from {min(walls):.2f} s to {max(walls):.2f} s")
     return ""
 
 
