@@ -37,7 +37,7 @@ except ImportError:  # pragma: no cover - exercised only where psutil is missing
 MARGIN = 0.3  # CPUs other programs may take before a run counts as disturbed
 STARVED = 0.85  # a CPU-bound serial run with fewer CPUs busy was squeezed by other work
 SPREAD = 0.25  # repeats disagree when most lie outside ±SPREAD/2 of their median…
-SPREAD_FLOOR = 0.002  # …and outside ±SPREAD_FLOOR/2 seconds (a scheduler tick is ~1–4 ms)
+SPREAD_FLOOR = 0.005  # …and outside ±SPREAD_FLOOR/2 seconds (scheduling jitters by ms)
 DISTURBED = "disturbed"  # the word every disturbed-run sentence contains
 
 
@@ -240,9 +240,9 @@ def busy_sentence(load: MachineLoad | None, wanted: float, what: str = "this run
 def disturbed_sentence(what: str, seen: str) -> str:
     """The sentence for any disturbed measurement: what was seen, then that ``what``
     (e.g. 'the threads run') was disturbed, and 'run it again'."""
-    return (f"{seen[:1].upper()}{seen[1:]}: {what} was **{DISTURBED}** by other work on "
-            "this machine, so it says nothing about how it works. Close other work and "
-            "run it again.")
+    return (f"{seen[:1].upper()}{seen[1:]}: {what} was **{DISTURBED}** — this machine did "
+            "not run it at a steady speed — so it says nothing about how it works. Run it "
+            "again, with other work closed.")
 
 
 def run_waits(run: RunLike) -> bool | None:
