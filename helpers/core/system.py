@@ -185,6 +185,11 @@ class EnvironmentReport:
     quick_mode: bool
     cpu_count_override: str | None = None  # "-X cpu_count=N" or "PYTHON_CPU_COUNT=N" (3.13+)
 
+    @property
+    def effective_cpus_text(self) -> str:
+        """'1 effective CPU' or '2 effective CPUs'."""
+        return f"{self.effective_cpus} effective CPU{'' if self.effective_cpus == 1 else 's'}"
+
     def advice(self) -> list[str]:
         """Plain sentences on what these facts mean for the measurements ahead."""
         cpus = self.effective_cpus
