@@ -9,9 +9,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from helpers.core.experiments import Comparison
-from helpers.core.noise import beyond_ideal, disturbed_sentence, run_disturbance, run_waits
+from helpers.core.noise import beyond_ideal, disturbed_sentence, run_waits
 from helpers.core.system import gil_enabled
-from helpers.core.words import FASTER, PARALLEL, Verdict, plural, speedup_phrase
+from helpers.core.words import (
+    FASTER,
+    PARALLEL,
+    Verdict,
+    comparison_disturbance,
+    plural,
+    speedup_phrase,
+)
 from helpers.core.workloads import WORKLOADS
 
 
@@ -23,9 +30,9 @@ def _check_comparison(comparison: object) -> Comparison:
 
 
 def _disturbances(comparison: Comparison) -> str:
-    """Every disturbed run's sentence, or ``''``."""
-    return " ".join(sentence for name, run in comparison.runs.items()
-                    if (sentence := run_disturbance(run, comparison.effective_cpus, name)))
+    """One sentence on the disturbed runs (:func:`~helpers.core.words.comparison_disturbance`),
+    or ``''``."""
+    return comparison_disturbance(comparison)
 
 
 def describe_cpus_busy(comparison: Comparison, gil: bool | None = None) -> Verdict:
