@@ -34,7 +34,8 @@ try:  # psutil is in requirements.txt; a bare free-threaded venv may lack it
 except ImportError:  # pragma: no cover - exercised only where psutil is missing
     psutil = None  # type: ignore[assignment]
 
-MARGIN = 0.3  # CPUs other programs may take before a run counts as disturbed
+UNNOTICED = 0.25  # CPUs other programs may use unnoticed (a browser tab, the notebook's UI)
+SLACK = 0.1  # CPUs a run may miss of what it could use (timer ticks, this process's threads)
 STARVED = 0.85  # a CPU-bound serial run with fewer CPUs busy was squeezed by other work
 SPREAD = 0.25  # repeats disagree when most lie outside ±SPREAD/2 of their median…
 SPREAD_FLOOR = 0.005  # …and outside ±SPREAD_FLOOR/2 seconds (scheduling jitters by ms)
@@ -170,8 +171,15 @@ def cpus_wanted(workers: int, tasks: int, effective_cpus: int, waits: bool = Fal
 
 def load_disturbed(load: MachineLoad | None, wanted: float) -> bool:
     """True when other programs left fewer than ``wanted`` CPUs (by more than
-    :data:`MARGIN`): the run could not get the CPUs it would have used."""
-    return load is not None and wanted > 0 and load.spare < wanted - MARGIN
+    :data:`SLACK`) while they kept more than :data:`UNNOTICED` CPUs busy: the run could
+    not get the CPUs it would have used.
+
+    Other programs' share shrinks as the run competes with them (the scheduler shares
+    the CPUs out), so a hog that had a whole CPU may show as 0.4 of one beside four
+    busy workers: what counts is that the run was left short, not by how much.
+    """
+    return (load is not None and wanted > 0 and load.others > UNNOTICED
+            and load.spare < wanted - SLACK)
 
 
 def repeats_disagree(walls: Sequence[float]) -> bool:

@@ -49,6 +49,10 @@ def test_machine_load_spare_and_the_margin():
     assert not noise.load_disturbed(BUSY, 1)  # one CPU left is all a serial run needs
     assert not noise.load_disturbed(BUSY, 0)  # waiting needs no CPU
     assert not noise.load_disturbed(None, 2)  # unknown is not disturbed
+    # a hog squeezed to 0.4 of a CPU by four busy workers still left them short
+    assert noise.load_disturbed(MachineLoad(0.4, 2), 2)
+    assert not noise.load_disturbed(MachineLoad(0.2, 2), 2)  # a browser tab goes unnoticed
+    assert not noise.load_disturbed(MachineLoad(1.05, 2), 1)  # one CPU left: all it needs
 
 
 def test_cpus_wanted():
