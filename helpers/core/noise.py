@@ -61,11 +61,14 @@ class MachineLoad:
     """What the rest of the machine did while a run ran.
 
     ``others`` is the average number of CPUs that other programs kept busy (on the CPUs
-    this process may use); ``allowed`` is how many CPUs this process may run on.
+    this process may use); ``allowed`` is how many CPUs this process may run on;
+    ``uncertainty`` is how far ``others`` may be off, in CPUs: the kernel counts CPU time
+    in ticks (usually 10 ms), so a short run over several processes is measured coarsely.
     """
 
     others: float
     allowed: int
+    uncertainty: float = 0.0
 
     @property
     def spare(self) -> float:
@@ -78,6 +81,7 @@ class _Sample:
     when: float  # perf_counter seconds
     busy: float  # busy CPU seconds of the allowed CPUs, whole machine
     ours: float  # CPU seconds of this process and its children
+    processes: int  # how many processes ``ours`` added up (each rounded to a tick)
 
 
 def _allowed_cpus() -> list[int] | None:
@@ -105,22 +109,24 @@ def _busy_seconds(cpus: Sequence[int]) -> float:
     return busy
 
 
-def _our_seconds() -> float:
+def _our_seconds() -> tuple[float, int]:
     """CPU seconds of this process and all its children: the living ones, and those that
-    ended and were waited for (the kernel adds those to ``children_user/system``)."""
+    ended and were waited for (the kernel adds those to ``children_user/system``); and
+    how many processes that added up."""
     me = psutil.Process()
-    total = sum(me.cpu_times()[:4])
+    total, counted = sum(me.cpu_times()[:4]), 1
     for child in me.children(recursive=True):
         try:
             total += sum(child.cpu_times()[:4])
+            counted += 1
         except psutil.Error:  # it exited meanwhile
             pass
-    return total
+    return total, counted
 
 
 def _sample(cpus: Sequence[int]) -> _Sample | None:
     try:
-        return _Sample(time.perf_counter(), _busy_seconds(cpus), _our_seconds())
+        return _Sample(time.perf_counter(), _busy_seconds(cpus), *_our_seconds())
     except (psutil.Error, OSError):
         return None
 
@@ -131,7 +137,17 @@ def _load_between(first: _Sample | None, last: _Sample | None, allowed: int
         return None  # too short for the kernel's 10 ms CPU-time ticks to say much
     wall = last.when - first.when
     others = ((last.busy - first.busy) - (last.ours - first.ours)) / wall
-    return MachineLoad(min(max(others, 0.0), float(allowed)), allowed)
+    ticks = allowed + max(first.processes, last.processes)  # each count rounds to a tick
+    uncertainty = ticks * _tick_seconds() / 2 / wall
+    return MachineLoad(min(max(others, 0.0), float(allowed)), allowed, round(uncertainty, 3))
+
+
+def _tick_seconds() -> float:
+    """The kernel's CPU-time tick (``1 / SC_CLK_TCK``; 10 ms on most systems)."""
+    try:
+        return 1 / os.sysconf("SC_CLK_TCK")
+    except (AttributeError, ValueError, OSError):  # not on Windows: psutil uses 100 ns there
+        return 1e-4
 
 
 class LoadWatch:
@@ -172,14 +188,18 @@ def cpus_wanted(workers: int, tasks: int, effective_cpus: int, waits: bool = Fal
 def load_disturbed(load: MachineLoad | None, wanted: float) -> bool:
     """True when other programs left fewer than ``wanted`` CPUs (by more than
     :data:`SLACK`) while they kept more than :data:`UNNOTICED` CPUs busy: the run could
-    not get the CPUs it would have used.
+    not get the CPUs it would have used. Judged on the least other programs can have
+    used (``others - uncertainty``), so a coarse measurement never disturbs a run.
 
     Other programs' share shrinks as the run competes with them (the scheduler shares
     the CPUs out), so a hog that had a whole CPU may show as 0.4 of one beside four
     busy workers: what counts is that the run was left short, not by how much.
     """
-    return (load is not None and wanted > 0 and load.others > UNNOTICED
-            and load.spare < wanted - SLACK)
+    if load is None or wanted <= 0:
+        return False
+    surely_others = load.others - load.uncertainty  # the least other programs used
+    return (surely_others > UNNOTICED
+            and load.allowed - surely_others < wanted - SLACK)
 
 
 def repeats_disagree(walls: Sequence[float]) -> bool:

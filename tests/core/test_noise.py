@@ -53,6 +53,9 @@ def test_machine_load_spare_and_the_margin():
     assert noise.load_disturbed(MachineLoad(0.4, 2), 2)
     assert not noise.load_disturbed(MachineLoad(0.2, 2), 2)  # a browser tab goes unnoticed
     assert not noise.load_disturbed(MachineLoad(1.05, 2), 1)  # one CPU left: all it needs
+    # a coarse measurement (a short run: CPU time counts in 10 ms ticks) never disturbs
+    assert not noise.load_disturbed(MachineLoad(0.4, 2, uncertainty=0.3), 2)
+    assert noise.load_disturbed(MachineLoad(1.0, 2, uncertainty=0.45), 2)
 
 
 def test_cpus_wanted():
