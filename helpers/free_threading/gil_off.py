@@ -232,9 +232,10 @@ def _why_gil_modes(results: dict[str, Comparison], disturbed: set[str]) -> str:
     if off_fast:
         return ("The threads beat serial with the GIL on too: this work releases the GIL (or "
                 "waits), so free-threading adds nothing here.")
-    return ("Even with the GIL off the threads did not beat serial, and nothing measured "
-            "disturbed the run: the tasks may be too short for threads to pay off. Try more "
-            "work per task.")
+    gain = results[off[0]].speedup("threads")
+    return (f"Even with the GIL off the threads gained only {gain:.2f}× (less than "
+            f"{FASTER}×, what this lab calls faster), and nothing measured disturbed the run: "
+            "the tasks may be too short for threads to pay off. Try more work per task.")
 
 
 def _kernel_reading(comparison: Comparison) -> str:

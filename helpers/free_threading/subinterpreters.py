@@ -41,6 +41,7 @@ from helpers.core.words import (
     PARALLEL,
     SLOWER,
     Verdict,
+    against_ideal,
     describe,
     plural,
     speedup_phrase,
@@ -326,7 +327,7 @@ def _why(measured: Measured, general_why: str) -> str:
                 "more work per task.")
     text = (f"Each interpreter has its own GIL, so {plural(run.workers, 'interpreter')} ran "
             f"Python at the same time inside one process: {gain:.1f}× on {cpus} effective "
-            f"CPUs ({gain / ideal:.0%} of the ideal {ideal}×).")
+            f"CPUs ({against_ideal(gain, ideal)}).")
     return " ".join([text, _threads_clause(measured), _processes_clause(comparison)]).strip()
 
 

@@ -54,7 +54,8 @@ def check_crossover(answer: object, sweep: GranularitySweep) -> CheckResult:
     (ran at least :data:`~helpers.processes_in_depth.granularity.BEAT` × its speed).
 
     The answer is judged against the sweep it reads; a disturbed sweep judges nothing
-    (:func:`~helpers.core.selfcheck.inconclusive`): it says what it measured and asks for another run."""
+    (:func:`~helpers.core.selfcheck.inconclusive`): it says what it measured and asks for
+    another run."""
     expected = sweep.crossover()
     if answer is ...:
         return not_yet("`smallest_winning_chunk` has no answer yet.",

@@ -49,7 +49,8 @@ def check_zlib_comparison(comparison: object, predicted_cpus: object = None) -> 
 
     Wrong arguments fail with a hint. A right comparison passes, in words from its own
     numbers and the prediction — unless the measurement was disturbed (or the threads
-    did not compute together on 2+ CPUs): then the check is :func:`~helpers.core.selfcheck.inconclusive`.
+    did not compute together on 2+ CPUs): then the check is
+    :func:`~helpers.core.selfcheck.inconclusive`.
     """
     if not isinstance(comparison, Comparison):
         return not_yet(f"expected the Comparison that compare() returns, got "

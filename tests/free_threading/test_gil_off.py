@@ -200,7 +200,7 @@ def test_conclusions_follow_which_settings_were_faster():
     off, on_fast = fake(1.0, 0.52, 1.9), fake(1.0, 0.55, 1.8)
     assert "releases the GIL" in ft.describe_gil_modes(
         {"k": on_fast, f"t, {ft.GIL_OFF}": off, f"t, {ft.GIL_ON}": on_fast}).text
-    assert "did not beat serial" in ft.describe_gil_modes(
+    assert "Even with the GIL off the threads gained only" in ft.describe_gil_modes(
         {"k": kernel, f"t, {ft.GIL_OFF}": kernel, f"t, {ft.GIL_ON}": kernel}).text
     assert "took turns: the GIL" in ft.describe_gil_modes({"k": kernel}).text
 
