@@ -59,8 +59,9 @@ def describe_scrape(runs: Mapping[str, RunResult], latency_s: float) -> str:
     if disturbed:
         return "\n".join(lines + [f"- {disturbed[0]}"])
     busy = max(run.utilisation for run in runs.values())
-    lines.append(f"- At most {busy:.2f} CPUs were busy on average in this process: the time "
-                 "went to waiting, and waits overlap whatever the number of CPUs.")
+    lines.append(f"- Waiting needs no CPU: at most {busy:.2f} CPUs were busy on average in "
+                 "this process, the time went to waiting, and waits overlap whatever the "
+                 "number of CPUs.")
     return "\n".join(lines)
 
 
