@@ -28,7 +28,7 @@ Each package's own docstring lists its modules.
 from helpers.core import kernel_exit as _kernel_exit
 from helpers.core.experiments import Comparison, compare, sweep_workers
 from helpers.core.runner import RunResult, TaskRecord, run_tasks
-from helpers.core.settings import quick_mode, start_method
+from helpers.core.settings import plain_child_output, quick_mode, start_method
 from helpers.core.system import effective_cpu_count, environment_report
 from helpers.core.workloads import WORKLOADS
 
@@ -37,3 +37,4 @@ __all__ = ["WORKLOADS", "Comparison", "RunResult", "TaskRecord", "compare",
            "start_method", "sweep_workers"]
 
 _kernel_exit.install()  # does nothing outside a Jupyter kernel
+plain_child_output()  # no ANSI colour codes from child Pythons in a notebook's outputs

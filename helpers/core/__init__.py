@@ -18,7 +18,8 @@
 ``progress``       progress bars for anything longer than a second
 ``controls``       bounded sliders and ``RunPanel``: Run button, progress, plot, words
 ``lab``            ``Lab``, the executor lab (notebooks 03 and 08)
-``selfcheck``      the exercises' self-checks: ``CheckResult``, strict mode
+``selfcheck``      the exercises' self-checks: ``CheckResult``, "not answered yet", strict mode
+``guess``          predict, then measure: a learner's guess drawn beside the result, in words
 ``latency_server`` a local HTTP server with controllable latency (127.0.0.1 only) and its clients
 ``kernel_exit``    a kernel that used spawn/forkserver shuts down without a 2–3 s wait
 ``measure_cli``    measure in another interpreter, print JSON (``python -m``)

@@ -1,7 +1,7 @@
 """The lab's colours, named, in one place: the Okabe–Ito palette and a grey.
 
 Okabe and Ito chose these eight colours to stay distinguishable with the common forms
-of colour blindness. Every plot and every ✅/❌ of the lab takes its colour from here,
+of colour blindness. Every plot and every ✓/✗ of the lab takes its colour from here,
 by name, so one colour means one thing wherever it appears.
 
 This module imports nothing: the self-checks colour their HTML with it, also in a

@@ -5,6 +5,10 @@ A subclass builds its controls, passes them to :class:`RunPanel`, and writes
 ``run()``; :meth:`RunPanel.guarded` runs the measurement with the button
 disabled, the bar moving, and a failure or an interrupt (■) shown in the widget.
 Nothing runs while a slider moves (``continuous_update=False``): only on Run.
+
+A notebook cell ends with ``panel.start()``: the widget is shown *first*, then its first
+run starts, so the learner sees the bar move from the first second rather than a blank
+busy cell. In classroom mode (``LAB_PRESENT=1``) the panel's text is larger.
 """
 from __future__ import annotations
 
@@ -19,9 +23,15 @@ from IPython.display import clear_output, display
 
 from helpers.core.progress import progress_updater
 from helpers.core.runner import ProgressCallback
+from helpers.core.settings import present_mode
 
 T = TypeVar("T")
 REDRAW_INTERVAL = 1.0  # s: partial results arriving faster than this are drawn less often
+PRESENT_CLASS = "lab-present"
+PRESENT_CSS = (f"<style>.{PRESENT_CLASS} .widget-label, .{PRESENT_CLASS} .widget-readout, "
+               f".{PRESENT_CLASS} .widget-button, .{PRESENT_CLASS} .widget-html-content, "
+               f".{PRESENT_CLASS} .widget-checkbox, .{PRESENT_CLASS} select "
+               "{font-size: 18px !important; line-height: 1.3 !important;}</style>")
 
 
 class Throttle:
@@ -106,9 +116,21 @@ class RunPanel:
         shown = [self.words, self.output] if words_above_plot else [self.output, self.words]
         self.ui = widgets.VBox([*controls, widgets.HBox([self.run_button, self.progress]),
                                 *shown])
+        if present_mode():
+            self.ui.add_class(PRESENT_CLASS)
+            self.ui.children = (widgets.HTML(PRESENT_CSS), *self.ui.children)
 
     def run(self) -> object:
         raise NotImplementedError
+
+    def start(self) -> None:
+        """Show the panel, then run it once: its progress bar moves from the first second.
+
+        Returns nothing, so a cell ending in ``panel.start()`` shows the panel once. The
+        results stay on the panel as after :meth:`run`.
+        """
+        display(self)
+        self.run()
 
     def say(self, message: str) -> None:
         """Show a status message (HTML) in the words line."""

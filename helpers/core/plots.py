@@ -14,6 +14,7 @@ from collections.abc import Mapping
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from helpers.core.colours import (
     BLACK,
@@ -31,6 +32,7 @@ from helpers.core.experiments import Comparison
 from helpers.core.noise import DISTURBED, run_disturbed
 from helpers.core.noise import ideal_gain as ideal_speedup
 from helpers.core.runner import RunResult
+from helpers.core.settings import present_mode
 
 EXECUTOR_COLOURS = {"serial": BLUE, "threads": ORANGE, "processes": BLUISH_GREEN,
                     "interpreters": REDDISH_PURPLE, "asyncio": SKY_BLUE, "dask": VERMILLION}
@@ -66,11 +68,31 @@ def text_colour_on(colour: str) -> str:
     return BLACK if (light + 0.05) / 0.05 >= 1.05 / (light + 0.05) else WHITE
 
 
+PRESENT_TEXT_SCALE = 1.4  # classroom mode: every text of a plot this much larger
+SCREEN_FIT_PX = (1100, 560)  # what a figure may fill of a 1280×720 projector: JupyterLab's
+# side and top bars, the cell's prompt and margins take the rest
+
+
 def finish_figure(fig: Figure) -> Figure:
-    """Tight layout, and closed in pyplot so that it shows once, where it is displayed."""
+    """Tight layout, and closed in pyplot so that it shows once, where it is displayed.
+
+    In classroom mode (``LAB_PRESENT=1``) its text is enlarged and it is shrunk, if need
+    be, to fit a 1280×720 screen (:func:`fit_for_projector`)."""
+    if present_mode():
+        fit_for_projector(fig)
     fig.tight_layout()
     plt.close(fig)
     return fig
+
+
+def fit_for_projector(fig: Figure) -> None:
+    """Enlarge every text of ``fig`` and keep the figure within :data:`SCREEN_FIT_PX`."""
+    for text in fig.findobj(match=lambda artist: isinstance(artist, Text)):
+        text.set_fontsize(text.get_fontsize() * PRESENT_TEXT_SCALE)
+    width, height = fig.get_size_inches()
+    most_width, most_height = (pixels / fig.dpi for pixels in SCREEN_FIT_PX)
+    shrink = min(1.0, most_width / width, most_height / height)
+    fig.set_size_inches(width * shrink, height * shrink)
 
 
 def _disturbed_mark(comparison: Comparison, executor: str) -> str:
@@ -123,8 +145,8 @@ def draw_timeline(ax: Axes, run: RunResult, colour: str, span: float | None = No
     ax.invert_yaxis()
     ax.set_xlim(0, span if span else max((r.end for r in run.records), default=1) * 1.02)
     ax.set_xlabel("time since the run started (s)")
-    ax.set_title(f"{label or run.executor}: {run.tasks} tasks on {run.workers} "
-                 f"worker{'' if run.workers == 1 else 's'}, "
+    ax.set_title(f"{label or run.executor}: {run.tasks} task{'' if run.tasks == 1 else 's'} "
+                 f"on {run.workers} worker{'' if run.workers == 1 else 's'}, "
                  f"{run.wall:.2f} s, {run.utilisation:.1f} CPUs busy", fontsize=9)
 
 

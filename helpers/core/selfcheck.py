@@ -1,8 +1,14 @@
 """Self-checks for the exercises: they say what is wrong and give a hint.
 
 A check never raises on a wrong answer (a learner's "Run all" goes on); it returns
-a :class:`CheckResult` that displays as ✅ or ❌ with the hint. Tests feed every
-check a right and a wrong answer.
+a :class:`CheckResult` that displays as ✓ or ✗ with the hint. Tests feed every
+check a right and a wrong answer. The marks are plain text symbols (✓ ✗ ⚠ ✎) that
+common fonts carry: emoji such as ✅ show as an empty box where no emoji font is installed.
+
+An exercise cell starts with its answer names set to ``...`` (Python's Ellipsis), and
+its solution stays in ``notebooks/solutions/`` until the learner loads it (``%load``).
+A check that meets ``...`` says "not answered yet" and what to do — :func:`not_answered`,
+found by :func:`blank` — so "Run all" never grades an empty exercise, nor a solution.
 
 A check that rests on a timing can meet a **disturbed** measurement (other programs
 took the CPUs, :mod:`helpers.core.noise`): then it neither passes nor fails the learner
@@ -11,7 +17,11 @@ on noise — :func:`inconclusive` shows ⚠️, what was seen, and "run it again
 Strict mode, for tests: with ``LAB_STRICT_CHECKS=1`` in the environment, a failed
 :class:`CheckResult` raises :class:`CheckFailed` as it is made, so a notebook run
 (nbval) fails when a reference solution does not pass its self-check. A cell that shows
-a wrong answer on purpose wraps the check in :func:`wrong_on_purpose`.
+a wrong answer on purpose wraps the check in :func:`wrong_on_purpose`. ``LAB_ANSWERS``
+says what the tests fed the exercises: ``solutions`` (loaded: a "not answered" raises too)
+or ``empty`` (as committed: anything but "not answered" raises). With ``LAB_CHECK_LOG``
+naming a file, each result appends one line to it (``passed``, ``failed``,
+``inconclusive`` or ``unanswered``, then the message): the tests count them.
 """
 from __future__ import annotations
 
@@ -25,6 +35,9 @@ from dataclasses import dataclass
 from helpers.core.colours import BLUE, BLUISH_GREEN, VERMILLION
 
 STRICT_ENV = "LAB_STRICT_CHECKS"
+ANSWERS_ENV = "LAB_ANSWERS"  # solutions | empty: what the tests fed the exercises
+LOG_ENV = "LAB_CHECK_LOG"
+MARKS = {"passed": "✓", "failed": "✗", "inconclusive": "⚠", "unanswered": "✎"}
 _ON_PURPOSE: ContextVar[bool] = ContextVar("wrong_on_purpose", default=False)
 
 
@@ -59,25 +72,69 @@ class CheckResult:
     passed: bool
     message: str
     inconclusive: bool = False  # the measurement was disturbed: neither right nor wrong
+    answered: bool = True  # False: the exercise was left empty (``...``)
 
     def __post_init__(self) -> None:
-        if (not self.passed and not self.inconclusive and strict_checks()
-                and not _ON_PURPOSE.get()):
+        _log(self)
+        if strict_checks() and not _ON_PURPOSE.get() and not _as_expected(self):
             raise CheckFailed(self)
 
+    @property
+    def state(self) -> str:
+        """``passed``, ``failed``, ``inconclusive`` or ``unanswered``."""
+        if not self.answered:
+            return "unanswered"
+        return "inconclusive" if self.inconclusive else "passed" if self.passed else "failed"
+
     def __bool__(self) -> bool:
-        """True unless the answer was found wrong (an inconclusive check fails no one)."""
+        """True unless the answer was found wrong or missing (an inconclusive check fails
+        no one)."""
         return self.passed or self.inconclusive
 
     def __str__(self) -> str:
-        mark = "⚠️ " if self.inconclusive else "✅ " if self.passed else "❌ "
-        return mark + self.message
+        return f"{MARKS[self.state]} {self.message}"
 
     def _repr_html_(self) -> str:
-        colour = BLUE if self.inconclusive else BLUISH_GREEN if self.passed else VERMILLION
+        colour = {"passed": BLUISH_GREEN, "failed": VERMILLION}.get(self.state, BLUE)
         parts = html.escape(str(self)).split("**")  # the whole line is bold: **…** underlined
         text = "".join(f"<u>{part}</u>" if i % 2 else part for i, part in enumerate(parts))
         return f"<p style='color:{colour}'><b>{text}</b></p>"
+
+
+def _as_expected(result: CheckResult) -> bool:
+    """In strict mode: may this result stand, given what the exercises were fed?"""
+    fed = os.environ.get(ANSWERS_ENV, "").strip().lower()
+    if fed == "empty":
+        return result.state == "unanswered"
+    if result.state == "unanswered":
+        return fed != "solutions"
+    return result.state != "failed"
+
+
+def _log(result: CheckResult) -> None:
+    """One line per result in ``$LAB_CHECK_LOG``, for the tests that count them."""
+    path = os.environ.get(LOG_ENV)
+    if path:
+        with open(path, "a", encoding="utf-8") as log:
+            print(result.state, result.message.replace("\n", " "), file=log)
+
+
+def blank(answer: object) -> bool:
+    """True when ``answer`` is still the exercise's placeholder ``...``, or holds one
+    (a dict, list or tuple with a ``...`` left in it)."""
+    if answer is Ellipsis:
+        return True
+    if isinstance(answer, dict):
+        return any(blank(value) for value in answer.values())
+    if isinstance(answer, (list, tuple)):
+        return any(blank(item) for item in answer)
+    return False
+
+
+def not_answered(what_to_do: str) -> CheckResult:
+    """The exercise is still empty: neither right nor wrong. ``what_to_do`` says which
+    names to fill in (the solution can be loaded with the cell's ``%load`` line)."""
+    return CheckResult(False, f"Not answered yet: {what_to_do}", answered=False)
 
 
 def passed(message: str) -> CheckResult:
@@ -85,7 +142,7 @@ def passed(message: str) -> CheckResult:
 
 
 def inconclusive(sentence: str) -> CheckResult:
-    """Neither ✅ nor ❌: the measurement the check rests on was disturbed. ``sentence``
+    """Neither ✓ nor ✗: the measurement the check rests on was disturbed. ``sentence``
     says what was seen and that it was disturbed (e.g. from
     :func:`helpers.core.noise.run_disturbance`). Not ``passed``, yet truthy: it fails no
     one, and never raises in strict mode."""

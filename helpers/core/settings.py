@@ -7,6 +7,10 @@
 ``LAB_START_METHOD=fork|spawn|forkserver``
     Forces the multiprocessing start method for the whole lab, so the test suite
     can run every notebook under each method.
+``LAB_PRESENT=1``
+    Classroom mode, for a projector: larger text in plots and widgets, every figure
+    inside a 1280×720 screen. Set it before ``make lab``, or in one notebook with
+    ``%env LAB_PRESENT=1`` (read at each call, like the others). Sizes do not change.
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ SOURCE_ROOT = HELPERS_DIR.parent  # the folder that holds helpers/: PYTHONPATH f
 
 QUICK_ENV = "LAB_QUICK"
 START_METHOD_ENV = "LAB_START_METHOD"
+PRESENT_ENV = "LAB_PRESENT"
 
 _FALSE_WORDS = {"", "0", "false", "no", "off"}
 
@@ -28,6 +33,22 @@ _FALSE_WORDS = {"", "0", "false", "no", "off"}
 def quick_mode() -> bool:
     """True when ``LAB_QUICK`` is set to anything but 0/false/no/off."""
     return os.environ.get(QUICK_ENV, "").strip().lower() not in _FALSE_WORDS
+
+
+def plain_child_output() -> None:
+    """Ask every Python this process starts for plain, uncoloured tracebacks.
+
+    ipykernel sets ``FORCE_COLOR=1`` in the kernel's environment, and Python 3.13+ then
+    colours the tracebacks of every child it starts (workers, scripts): their captured
+    text would carry ANSI escape codes into a notebook. ``PYTHON_COLORS=0`` wins over
+    ``FORCE_COLOR``; one that is already set (your choice) is kept.
+    """
+    os.environ.setdefault("PYTHON_COLORS", "0")
+
+
+def present_mode() -> bool:
+    """True when ``LAB_PRESENT`` is set to anything but 0/false/no/off (classroom mode)."""
+    return os.environ.get(PRESENT_ENV, "").strip().lower() not in _FALSE_WORDS
 
 
 def default(normal: int | float, quick: int | float) -> int | float:

@@ -43,6 +43,15 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
+WHERE_RUN = {"serial": "run serially", "threads": "on threads", "processes": "in processes",
+             "interpreters": "in interpreters", "asyncio": "on asyncio", "dask": "on Dask"}
+
+
+def where_run(executor: str) -> str:
+    """'on threads', 'in processes': how a sentence says where tasks ran."""
+    return WHERE_RUN.get(executor, f"on {executor}")
+
+
 def _bold_to_html(line: str) -> str:
     """Escape ``line`` and turn its **bold** markers into <b> tags."""
     parts = html.escape(line).split("**")
@@ -311,8 +320,8 @@ def describe_turn_taking(run: RunResult, effective_cpus: int | None = None) -> s
     shares = [r.cpu / r.duration for r in run.records if r.duration > 0 and r.cpu == r.cpu]
     share = sum(shares) / len(shares) if shares else 0.0
     parallel = min(run.workers, run.tasks)
-    text = (f"The {run.executor} tasks spent on average {share:.0%} of their duration on a CPU "
-            f"({parallel} running side by side).")
+    text = (f"The tasks {where_run(run.executor)} spent on average {share:.0%} of their "
+            f"duration on a CPU ({parallel} running side by side).")
     if parallel == 1:
         return text + " With one worker there is no one to take turns with."
     if run_disturbed(run, effective_cpus):

@@ -140,3 +140,32 @@ def test_live_words_are_rewritten_with_each_drawn_plot():
 
     assert panel.guarded(work) == "done"
     assert (panel.figure, panel.words.value) == ("figure of 3", "3 so far")
+
+
+def test_start_shows_the_panel_before_its_first_run(monkeypatch):
+    """A cell ending in ``panel.start()``: the widget is on screen while the run goes on."""
+    import helpers.core.controls as controls
+
+    events = []
+    monkeypatch.setattr(controls, "display", lambda shown: events.append(("shown", shown)))
+
+    class Recording(RunPanel):
+        def run(self):
+            events.append(("run", None))
+            return "result"
+
+    panel = Recording([])
+    assert panel.start() is None  # nothing for the cell to display a second time
+    assert events == [("shown", panel), ("run", None)]
+
+
+def test_classroom_mode_enlarges_the_panel_text(monkeypatch):
+    from helpers.core.controls import PRESENT_CLASS, PRESENT_CSS
+
+    monkeypatch.delenv("LAB_PRESENT", raising=False)
+    plain = RunPanel([])
+    assert PRESENT_CLASS not in plain.ui._dom_classes
+    monkeypatch.setenv("LAB_PRESENT", "1")
+    shown = RunPanel([])
+    assert PRESENT_CLASS in shown.ui._dom_classes
+    assert shown.ui.children[0].value == PRESENT_CSS and "font-size: 18px" in PRESENT_CSS

@@ -3,6 +3,7 @@ import re
 from pathlib import Path
 
 import matplotlib
+import pytest
 
 from helpers.core import colours
 from helpers.core.experiments import compare, sweep_workers
@@ -125,3 +126,23 @@ def test_start_methods_share_the_processes_colour_and_differ_by_hatch():
     styles = {m: start_method_style(m) for m in ("fork", "spawn", "forkserver")}
     assert {s["color"] for s in styles.values()} == {colour_for("processes")}
     assert len({s["hatch"] for s in styles.values()}) == 3
+
+
+def test_classroom_mode_enlarges_text_and_fits_a_projector(monkeypatch):
+    import matplotlib.pyplot as plt
+
+    from helpers.core.plots import PRESENT_TEXT_SCALE, SCREEN_FIT_PX, finish_figure
+
+    def drawn():
+        fig, ax = plt.subplots(figsize=(16, 9))
+        ax.set_title("title", fontsize=10)
+        return finish_figure(fig)
+
+    monkeypatch.delenv("LAB_PRESENT", raising=False)
+    plain = drawn()
+    assert plain.axes[0].title.get_fontsize() == 10 and plain.get_figwidth() == 16
+    monkeypatch.setenv("LAB_PRESENT", "1")
+    shown = drawn()
+    assert shown.axes[0].title.get_fontsize() == pytest.approx(10 * PRESENT_TEXT_SCALE)
+    width, height = shown.get_size_inches() * shown.dpi
+    assert width <= SCREEN_FIT_PX[0] + 1 and height <= SCREEN_FIT_PX[1] + 1

@@ -1,4 +1,5 @@
 """helpers.core.settings: quick mode and the start method, read from the environment."""
+import os
 import multiprocessing
 
 import pytest
@@ -29,3 +30,23 @@ def test_reading_the_start_method_does_not_fix_it(monkeypatch):
     before = multiprocessing.get_start_method(allow_none=True)
     settings.start_method()
     assert multiprocessing.get_start_method(allow_none=True) == before
+
+
+def test_children_are_asked_for_plain_tracebacks(monkeypatch):
+    """A kernel has FORCE_COLOR=1 (ipykernel): without PYTHON_COLORS=0 a 3.13+ child's
+    traceback carries ANSI codes into the notebook."""
+    import subprocess
+    import sys
+
+    from helpers.core.settings import plain_child_output
+
+    monkeypatch.delenv("PYTHON_COLORS", raising=False)
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    plain_child_output()
+    assert os.environ["PYTHON_COLORS"] == "0"
+    child = subprocess.run([sys.executable, "-c", "1/0"], capture_output=True, text=True,
+                           timeout=60)
+    assert "ZeroDivisionError" in child.stderr and "\x1b[" not in child.stderr
+    monkeypatch.setenv("PYTHON_COLORS", "1")
+    plain_child_output()
+    assert os.environ["PYTHON_COLORS"] == "1"  # a choice already made is kept
