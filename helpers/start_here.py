@@ -18,20 +18,17 @@ from collections.abc import Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
-import matplotlib.pyplot as plt
-from matplotlib.figure import Figure
-
 from helpers.core import noise
 from helpers.core.arguments import require_int
 from helpers.core.colours import REFERENCE_GREY
-from helpers.core.plots import colour_for, finish_figure
-from helpers.core.runner import RunResult, run_tasks
-from helpers.core.settings import default
+from helpers.core.runner import ProgressCallback, RunResult, run_tasks
+from helpers.core.settings import default, present_mode
 from helpers.core.system import effective_cpu_count, gil_enabled
-from helpers.core.words import Verdict
+from helpers.core.words import Verdict, plural
 
-if TYPE_CHECKING:  # ipywidgets is imported only when the widget check runs
+if TYPE_CHECKING:  # imported only when needed: worker processes import this module
     import ipywidgets as widgets
+    from matplotlib.figure import Figure
 
 #: What the lab's widgets need from the kernel's environment.
 WIDGET_PACKAGES = ("ipywidgets", "jupyterlab_widgets", "ipykernel", "matplotlib")
@@ -104,13 +101,21 @@ def count_in_slices(iterations: int) -> list[Stretch]:
 
 
 def race_two_tasks(iterations: int | None = None,
-                   executors: Sequence[str] = ("threads", "processes")) -> dict[str, RunResult]:
+                   executors: Sequence[str] = ("threads", "processes"),
+                   on_progress: ProgressCallback | None = None) -> dict[str, RunResult]:
     """Two :func:`count_in_slices` tasks on two workers of each executor kind, measured by
-    :func:`~helpers.core.runner.run_tasks` (warm-up, repeats, median, CPU time)."""
+    :func:`~helpers.core.runner.run_tasks` (warm-up, repeats, median, CPU time).
+    ``on_progress(done, total)`` counts the tasks finished over all the runs."""
     size = int(default(6_000_000, 3_000_000)) if iterations is None else iterations
     require_int("iterations", size, SLICE, 10**8)
-    return {f"2 {kind}": run_tasks(count_in_slices, executor=kind, tasks=2, workers=2,
-                                   size=size) for kind in executors}
+    runs = {}
+    for index, kind in enumerate(executors):
+        progress = None if on_progress is None else (
+            lambda done, total, index=index: on_progress(index * total + done,
+                                                         len(executors) * total))
+        runs[f"2 {kind}"] = run_tasks(count_in_slices, executor=kind, tasks=2, workers=2,
+                                      size=size, on_progress=progress)
+    return runs
 
 
 def running_stretches(run: RunResult) -> list[list[Stretch]]:
@@ -174,6 +179,10 @@ def _run_line(name: str, run: RunResult) -> str:
 def plot_concurrency(runs: Mapping[str, RunResult]) -> Figure:
     """One panel per run, one lane per task: a grey outline while the task was under
     way, a coloured stretch wherever it was running."""
+    import matplotlib.pyplot as plt  # here: worker processes that import this module skip it
+
+    from helpers.core.plots import colour_for, finish_figure
+
     fig, axes = plt.subplots(len(runs), 1, figsize=(8, 1.5 * len(runs) + 0.8), squeeze=False)
     end = max(record.end for run in runs.values() for record in run.records) * 1.02
     for ax, (name, run) in zip(axes[:, 0], runs.items()):
@@ -208,8 +217,8 @@ def _surprise(runs: Mapping[str, RunResult], effective_cpus: int, gil: bool) -> 
     for name, run in runs.items():
         if kind_of_run(run) != _expected(run.executor, effective_cpus, gil):
             return noise.disturbed_sentence(
-                f"the {name} run", f"on {effective_cpus} effective "
-                f"CPU{'s' if effective_cpus > 1 else ''}, {name}: {_shares(run)}")
+                f"the {name} run", f"on {plural(effective_cpus, 'effective CPU')}, {name}: "
+                f"{_shares(run)}")
     return ""
 
 
@@ -265,22 +274,60 @@ def against_the_article(runs: Mapping[str, RunResult], effective_cpus: int | Non
             "can do better (notebook 03).")
 
 
+# --- key points: the measured ones -------------------------------------------------------
+
+def key_points(first: RunResult, waiting: RunResult, race: Mapping[str, RunResult],
+               effective_cpus: int | None = None, gil: bool | None = None) -> Verdict:
+    """The key points that rest on this notebook's measurements: the effective CPUs, what
+    the loop and the sleep kept busy (section 2), and how the race ran (section 3) — a
+    disturbed measurement is called **disturbed**, and nothing more."""
+    cpus = effective_cpu_count() if effective_cpus is None else effective_cpus
+    gil = gil_enabled() if gil is None else gil
+    most = (f"You have {plural(cpus, 'effective CPU')}: CPU-bound work can run at most "
+            f"{cpus}× faster here than on one CPU.")
+    noisy = [name for name, disturbed in (("loop", bool(noise.run_disturbance(first))),
+                                          ("sleep", waiting.utilisation >= IDLE)) if disturbed]
+    if noisy:
+        kinds = (f"The {' and the '.join(noisy)} (section 2) "
+                 f"{'were' if len(noisy) > 1 else 'was'} measured **disturbed**: run "
+                 f"{'them' if len(noisy) > 1 else 'it'} again.")
+    else:
+        kinds = (f"The loop kept {first.utilisation:.1f} CPUs busy and the sleep "
+                 f"{waiting.utilisation:.2f}: CPU-bound work computes, I/O-bound work waits.")
+    if _surprise(race, cpus, gil) or any(noise.run_disturbed(run, cpus) for run in race.values()):
+        ran = "The race of two counting tasks (section 3) was **disturbed**: run it again."
+    else:
+        ran = "In the race of two counting tasks, " + "; ".join(
+            f"on {name} they ran **{kind_of_run(run)}**, at the same instant "
+            f"{same_instant_share(running_stretches(run)):.0%} of the time"
+            for name, run in race.items()) + "."
+    return Verdict((most, kinds, ran))
+
+
 # --- do widgets work? ---------------------------------------------------------------------
 
-def widget_check(effective_cpus: int) -> tuple[widgets.IntSlider, widgets.HTML]:
-    """A slider and a line of text that follows it: if the text changes, widgets work."""
+def widget_check(effective_cpus: int) -> widgets.VBox:
+    """A slider and a line of text that follows it: if the text changes, widgets work.
+    In classroom mode (``LAB_PRESENT=1``) their text is larger, as in every lab panel."""
     import ipywidgets as widgets  # here, not at the top: worker processes import this module
 
+    from helpers.core.controls import PRESENT_CLASS, PRESENT_CSS
+
+    cpus = require_int("effective_cpus", effective_cpus, 1, 4096)
     slider = widgets.IntSlider(value=4, min=1, max=16, description="workers")
     answer = widgets.HTML()
 
     def show(workers: int) -> None:
-        answer.value = (f"{workers} workers → CPU-bound work at most "
-                        f"{min(workers, effective_cpus)}× faster here")
+        answer.value = (f"{plural(workers, 'worker')} → CPU-bound work at most "
+                        f"{min(workers, cpus)}× faster here")
 
     slider.observe(lambda change: show(change["new"]), "value")
     slider.value = 2  # fills the text once
-    return slider, answer
+    box = widgets.VBox([slider, answer])
+    if present_mode():
+        box.add_class(PRESENT_CLASS)
+        box.children = (widgets.HTML(PRESENT_CSS), *box.children)
+    return box
 
 
 def package_versions(packages: tuple[str, ...] = WIDGET_PACKAGES) -> str:

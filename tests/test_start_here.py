@@ -96,6 +96,14 @@ def test_count_in_slices_rejects_bad_sizes(iterations):
         sh.count_in_slices(iterations)
 
 
+def test_the_race_counts_its_tasks_over_both_runs():
+    seen = []
+    runs = sh.race_two_tasks(20_000, on_progress=lambda done, total: seen.append((done, total)))
+    assert list(runs) == ["2 threads", "2 processes"]
+    tasks = sum(len(run.walls) * run.tasks for run in runs.values())
+    assert seen == [(done, tasks) for done in range(1, tasks + 1)]
+
+
 def test_race_rejects_too_few_iterations():
     with pytest.raises(ValueError, match="iterations"):
         sh.race_two_tasks(10)
@@ -206,12 +214,26 @@ def test_the_race_plot_shows_every_stretch_in_the_executor_colours():
 
 # --- widgets and versions -----------------------------------------------------------------
 
-def test_the_widget_check_follows_its_slider_and_caps_at_the_cpus():
-    slider, answer = widget_check(effective_cpus=1)
+def test_the_widget_check_follows_its_slider_and_caps_at_the_cpus(monkeypatch):
+    monkeypatch.delenv("LAB_PRESENT", raising=False)
+    slider, answer = widget_check(effective_cpus=1).children
     assert answer.value == "2 workers → CPU-bound work at most 1× faster here"
     slider.value = 5
     assert answer.value == "5 workers → CPU-bound work at most 1× faster here"
-    assert widget_check(effective_cpus=4)[1].value.endswith("at most 2× faster here")
+    slider.value = 1
+    assert answer.value == "1 worker → CPU-bound work at most 1× faster here"
+    assert widget_check(effective_cpus=4).children[1].value.endswith("at most 2× faster here")
+    with pytest.raises(ValueError, match="effective_cpus"):
+        widget_check(effective_cpus=0)
+
+
+def test_the_widget_check_is_larger_in_classroom_mode(monkeypatch):
+    from helpers.core.controls import PRESENT_CLASS
+    monkeypatch.setenv("LAB_PRESENT", "1")
+    box = widget_check(effective_cpus=2)
+    assert PRESENT_CLASS in box._dom_classes and PRESENT_CLASS in box.children[0].value
+    monkeypatch.setenv("LAB_PRESENT", "0")
+    assert PRESENT_CLASS not in widget_check(effective_cpus=2)._dom_classes
 
 
 def test_versions_name_each_package_and_say_when_one_is_missing():
@@ -219,3 +241,33 @@ def test_versions_name_each_package_and_say_when_one_is_missing():
     lines = text.splitlines()
     assert lines[0].startswith("ipywidgets") and lines[0].split()[1][0].isdigit()
     assert lines[1].endswith("not installed")
+
+
+# --- key points ---------------------------------------------------------------------------
+
+def test_key_points_speak_from_the_measurements():
+    first, nap = serial_run("count", 0.5, 0.5), serial_run("sleep", 0.1, 0.001, size=100)
+    points = sh.key_points(first, nap, race(), effective_cpus=2, gil=True)
+    assert points.lines[0] == ("You have 2 effective CPUs: CPU-bound work can run at most 2× "
+                               "faster here than on one CPU.")
+    assert points.lines[1] == ("The loop kept 1.0 CPUs busy and the sleep 0.01: CPU-bound work "
+                               "computes, I/O-bound work waits.")
+    assert "on 2 threads they ran **interleaved**, at the same instant 0%" in points.lines[2]
+    assert "on 2 processes they ran **in parallel**, at the same instant 100%" in points.lines[2]
+    assert "disturbed" not in points.text
+    assert sh.key_points(first, nap, race(), effective_cpus=1, gil=True).lines[0].startswith(
+        "You have 1 effective CPU:")
+
+
+def test_key_points_call_disturbed_measurements_disturbed():
+    crowded = MachineLoad(others=1.7, allowed=2)  # other programs left 0.3 of a CPU
+    first, nap = serial_run("count", 0.5, 0.5, load=crowded), serial_run("sleep", 0.1, 0.05)
+    busy = race(processes_load=BUSY, threads_load=BUSY)
+    points = sh.key_points(first, nap, busy, effective_cpus=2, gil=True)
+    assert points.lines[1] == ("The loop and the sleep (section 2) were measured **disturbed**: "
+                               "run them again.")
+    calm = sh.key_points(first, serial_run("sleep", 0.1, 0.001), race(), effective_cpus=2,
+                         gil=True)
+    assert calm.lines[1] == "The loop (section 2) was measured **disturbed**: run it again."
+    assert "**disturbed**" in points.lines[2] and "interleaved" not in points.lines[2]
+    assert not any(word in points.text for word in MECHANISMS)

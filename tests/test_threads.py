@@ -1,6 +1,8 @@
 """Tests for helpers.threads.basics: the demos of notebook 01 and its self-checks."""
 from __future__ import annotations
 
+import contextlib
+import io
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -11,6 +13,7 @@ from helpers.core.runner import RunResult, run_tasks
 from helpers.core.selfcheck import CheckResult
 from helpers.core.workloads import sleep_ms
 from helpers.threads import basics as ti
+from helpers.threads.seed import print_letters, print_numbers
 
 
 def _run_all(threads: list[threading.Thread]) -> list[threading.Thread]:
@@ -63,7 +66,26 @@ def test_order_tally_words_follow_the_counts():
     varied = ti.OrderTally(5, 3, Counter({0: 1, 1: 4}), 2)
     assert "before any number in 1 run" in varied.sentence()
     assert "changed from run to run" in varied.sentence()
-    assert "In 2 runs the main line began in the middle" in varied.sentence()
+    assert "In 2 runs the main thread's line tore" in varied.sentence()
+    assert "tore" not in same.sentence()
+
+
+def test_a_line_tears_when_another_write_lands_inside_it():
+    main = ti.MAIN_LINE
+    assert not ti.tore(["1\n", main, "\n", "2\n"], 1)
+    assert ti.tore(["1\n", main, "2\n", "\n"], 1)  # a number between text and newline
+    assert ti.tore(["1", main, "\n", "\n"], 1)  # the main line began mid-line
+    assert not ti.tore(["1\n", "2\n"], 2)  # no main line at all
+
+
+def test_the_seed_functions_write_each_line_whole():
+    """One write per line: lines from several processes cannot tear (notebook 02)."""
+    recorder = ti.RecordingStream(io.StringIO())
+    with contextlib.redirect_stdout(recorder):
+        print_numbers(3)
+        print_letters("ab")
+        ti.tick(2, 0.0)
+    assert recorder.writes == ["1\n", "2\n", "3\n", "a\n", "b\n", "tick 1\n", "tick 2\n"]
 
 
 @pytest.mark.parametrize("runs, count", [(0, 3), (101, 3), (2, 0), ("2", 3)])
@@ -183,6 +205,13 @@ def _assert_rejected(result: CheckResult, *words: str) -> None:
     assert "Hint:" in result.message
     for word in words:
         assert word in result.message, result.message
+
+
+def test_empty_exercises_are_not_answered_neither_passed_nor_failed(clean_guestbook):
+    for result in (ti.check_guest_threads(...), ti.check_overlap(DELAYS, ..., ...),
+                   ti.check_overlap(DELAYS, [0.16, 0.04, 0.12, 0.08], ...)):
+        assert result.state == "unanswered" and not result.passed and not result
+        assert "Not answered yet" in str(result) and "run this cell again" in result.message
 
 
 def test_check_guest_threads_rejects_missing_and_wrong_types(clean_guestbook):
@@ -344,3 +373,40 @@ def test_check_overlap_tolerates_late_wakeups():
     late = [d / 1000 + 0.03 for d in DELAYS]
     result = ti.check_overlap(DELAYS, late, max(late) + 0.01)
     assert result.passed, result.message
+
+
+# --- key points ---------------------------------------------------------------------------
+
+def _sleeps(executor: str, workers: int, wall: float, starts: list[float]) -> RunResult:
+    from helpers.core.noise import MachineLoad
+    from helpers.core.runner import TaskRecord
+    records = [TaskRecord(i, 1, i % workers, start, start + 0.2, 0.0)
+               for i, start in enumerate(starts)]
+    return RunResult("sleep", executor, workers, len(starts), 200, None, [wall] * 3,
+                     [0.001] * 3, records, [0.2] * len(starts), MachineLoad(0.0, 2), waits=True)
+
+
+def _start_cost(walls: list[float]) -> RunResult:
+    from helpers.core.noise import MachineLoad
+    return RunResult("start_and_join", "serial", 1, 1, 200, None, walls, walls,
+                     load=MachineLoad(0.0, 2))
+
+
+def test_key_points_count_the_overlapping_waits_and_the_start_cost():
+    runs = {"serial": _sleeps("serial", 1, 0.8, [0.0, 0.2, 0.4, 0.6]),
+            "threads": _sleeps("threads", 4, 0.2, [0.0] * 4)}
+    points = ti.key_points(runs, _start_cost([0.02] * 5), effective_cpus=1)
+    assert points.lines[0] == (
+        "Waiting threads overlap, whatever the CPUs: 4 sleeps of 200 ms took 0.80 s one after "
+        "another and 0.20 s on 4 threads, up to 4 at once on 1 effective CPU: concurrency "
+        "without parallelism.")
+    assert points.lines[1] == ("Starting a thread took about 100 µs here (section 9): cheap "
+                               "next to one 200 ms wait.")
+
+
+def test_key_points_call_a_disturbed_measurement_disturbed():
+    runs = {"serial": _sleeps("serial", 1, 0.8, [0.0, 0.2, 0.4, 0.6]),  # threads in rounds:
+            "threads": _sleeps("threads", 4, 0.4, [0.0, 0.0, 0.2, 0.2])}  # fewer than 4 at once
+    points = ti.key_points(runs, _start_cost([0.01, 0.02, 0.05, 0.02, 0.03]), effective_cpus=2)
+    assert "**disturbed**" in points.lines[0] and "overlap," not in points.lines[0]
+    assert "**disturbed**" in points.lines[1] and "cheap" not in points.lines[1]

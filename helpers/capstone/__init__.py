@@ -6,6 +6,8 @@
 ``verdicts``       sentences from the measurements: profile, comparison, one choice
 ``plot``           one stacked bar per choice: each stage's time, then the pools' set-up
 ``lab``            ``CapstoneLab``: pick a tool per stage, press Run, compare
+``target``         exercise 2's target, from your own measurements of every stage
 ``exercises``      the exercises' self-checks
+``key_points``     the closing key points, from your measurements
 ``decision_guide`` which tool when, each rule pointing at the notebook that measured it
 """

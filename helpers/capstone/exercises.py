@@ -1,30 +1,55 @@
 """Notebook 09's exercises' self-checks: find the bottleneck, beat a target, pick tools.
 
-Each check returns a :class:`~helpers.core.selfcheck.CheckResult`: ✅ with why it is right,
-or ❌ with what is wrong and a hint that comes from *this* run's measurements.
+Each check returns a :class:`~helpers.core.selfcheck.CheckResult`: ✓ with why it is right,
+✗ with what is wrong and a hint that comes from *this* run's measurements, or ✎ while the
+answer is still ``...`` (not answered: neither right nor wrong).
+
+Exercise 2's target is not a fixed number: :func:`target_time` builds it from the
+learner's own comparison — the best time measured for each stage, on any tool, added up.
 """
 from __future__ import annotations
 
+from helpers.capstone.decision_guide import measured_here
 from helpers.capstone.pipeline import (
     PipelineComparison,
     PipelineRun,
     expected_summary,
     run_pipeline,
 )
-from helpers.capstone.plan import STAGES, StagePlan, check_stages, describe_plan
+from helpers.capstone.plan import (
+    JOB_OPTIONS,
+    STAGES,
+    StagePlan,
+    check_stages,
+    describe_plan,
+)
+from helpers.capstone.target import SLACK, Target, describe_target, target_time
 from helpers.capstone.verdicts import format_duration, kind_of_work, run_stage_disturbance
 from helpers.core.arguments import require_float
 from helpers.core.executors import EXECUTORS, get_executor_kind
+from helpers.core.experiments import stepped_progress
 from helpers.core.noise import cpus_wanted
-from helpers.core.selfcheck import CheckResult, first_problem, inconclusive, not_yet, passed
+from helpers.core.progress import progress_bar
+from helpers.core.selfcheck import (
+    CheckResult,
+    blank,
+    first_problem,
+    inconclusive,
+    not_answered,
+    not_yet,
+    passed,
+)
 from helpers.core.system import gil_enabled
-from helpers.core.words import plural
+from helpers.core.words import FASTER, plural
+
+__all__ = ["SLACK", "Target", "check_beat_target", "check_bottleneck", "check_tool_guide",
+           "describe_target", "target_time"]
 
 ATTEMPTS = 3  # a target check measures up to this many times and keeps the fastest
 GUIDE_JOBS = {
     "download 5,000 product pages from one slow web shop": ("asyncio", "threads"),
-    "resize 400 photos with a pure-Python loop on an 8-core laptop": ("processes",
-                                                                      "interpreters"),
+    "resize 400 photos with a pure-Python loop on an 8-core laptop": (
+        "processes", "interpreters", "free-threading"),
     "parse 30 small JSON replies that already arrived": ("serial",),
     "count words in 2 TB of logs spread over a cluster": ("dask",),
 }
@@ -41,6 +66,9 @@ def _parallel(kind: str) -> bool:
 
 def check_bottleneck(answer: object, run: object) -> CheckResult:
     """Exercise 1: ``answer`` names the longest stage of the measured ``run``."""
+    if blank(answer):
+        return not_answered("set bottleneck to the name of the longest stage of the "
+                            "'all threads' bar, e.g. \"parse\", then run this cell again.")
     if not isinstance(run, PipelineRun):
         return not_yet(f"the second argument should be a PipelineRun, got {type(run).__name__}.",
                        "pass comparison.runs['all threads'].")
@@ -76,62 +104,89 @@ def _why_bottleneck(run: PipelineRun, stage: str) -> str:
     return text + f": the GIL is off, so threads can use your {cpus} effective CPUs"
 
 
-# --- exercise 2: beat the target ------------------------------------------------------------
+# --- exercise 2: the best mix, from the learner's measurements ------------------------------
+# (the target itself: helpers.capstone.target)
 
-def target_time(comparison: PipelineComparison) -> float:
-    """Halfway between the baseline's total and the fastest measured total, in seconds."""
-    best = comparison.fastest.total
-    return best + (comparison.baseline.total - best) / 2
-
-
-def check_beat_target(stages: object, target_s: float, **options) -> CheckResult:
-    """Exercise 2: run the pipeline with ``stages``; pass when its total ≤ ``target_s``.
+def check_beat_target(stages: object, target: Target | float, *, progress: bool = False,
+                      **options) -> CheckResult:
+    """Exercise 2: run the pipeline with ``stages``; pass when its total ≤ ``target``.
 
     Timings on a shared machine vary, so it measures up to :data:`ATTEMPTS` times and
-    keeps the fastest run (it stops as soon as one beats the target).
+    keeps the fastest run (it stops as soon as one beats the target). With a
+    :class:`Target`, it runs the target's job and its hints point at the stage furthest
+    from its best; ``progress=True`` shows a bar while it measures.
     """
+    if blank(stages):
+        return not_answered("give my_stages a (kind, workers) pair for every stage, e.g. "
+                            "\"fetch\": (\"threads\", 4), then run this cell again.")
     try:
         plan = check_stages(stages)
-        target_s = require_float("target_s", target_s, 0.001, 3600)
-    except ValueError as error:
+        target_s = require_float("target", float(target), 0.001, 3600)
+    except (TypeError, ValueError) as error:
         return not_yet(f"{error}.", "use a dict such as {\"fetch\": (\"threads\", 8)}; kinds "
                        f"are {list(EXECUTORS)}.")
+    if isinstance(target, Target):
+        options = {**{name: getattr(target.job, name) for name in JOB_OPTIONS}, **options}
     try:
-        runs = _measure_until_beaten(plan, target_s, options)
+        runs = _measure_until_beaten(plan, target_s, options, progress)
     except Exception as error:  # a wrong answer must not stop "Run all"
         return not_yet(f"the pipeline failed: {type(error).__name__}: {error}",
                        "start from the reference solution and change one stage at a time.")
-    return against_target(plan, runs, target_s)
+    return against_target(plan, runs, target)
 
 
-def _measure_until_beaten(plan: StagePlan, target_s: float, options: dict) -> list[PipelineRun]:
+def _measure_until_beaten(plan: StagePlan, target_s: float, options: dict,
+                          progress: bool = False) -> list[PipelineRun]:
     """Up to :data:`ATTEMPTS` runs of ``plan``; stops after the first within ``target_s``."""
+    on_progress = progress_bar("measuring your stages") if progress else None
     runs: list[PipelineRun] = []
     while len(runs) < ATTEMPTS and (not runs or runs[-1].total > target_s):
-        runs.append(run_pipeline(plan, label="your stages", **options))
+        runs.append(run_pipeline(plan, label="your stages", **options,
+                                 on_progress=stepped_progress(on_progress, len(runs),
+                                                              ATTEMPTS)))
+    if on_progress is not None:
+        on_progress(1, 1)  # done, even when fewer than ATTEMPTS runs were needed
     return runs
 
 
-def against_target(plan: StagePlan, runs: list[PipelineRun], target_s: float) -> CheckResult:
-    """Right answer first, then the fastest of ``runs`` against ``target_s`` — unless that
+def against_target(plan: StagePlan, runs: list[PipelineRun], target: Target | float
+                   ) -> CheckResult:
+    """Right answer first, then the fastest of ``runs`` against ``target`` — unless that
     run was disturbed and over the target: then it is not judged on noise."""
+    target_s = float(target)
     run = min(runs, key=lambda r: r.total)
-    slow, tries = run.bottleneck, plural(len(runs), "run")
+    slow, tries = _stage_to_shrink(run, target), plural(len(runs), "run")
     right = all(r.summary == expected_summary(r.job) for r in runs)
     said = " ".join(text for stage in STAGES if (text := run_stage_disturbance(run, stage)))
     if right and run.total > target_s >= best_case_total(run):  # noise might explain it
         return inconclusive(f"Not judged: the fastest of {tries} took {run.total:.2f} s "
-                            f"against the target of {target_s:.2f} s, but {said} Your choice "
-                            "may well be right; if it is still over on a quiet machine: "
+                            f"against the target of {target_s:.2f} s, but "
+                            f"{said[:1].lower()}{said[1:]} Your choice may well be right; if it is still over on a quiet machine: "
                             + target_hint(run, slow))
     return first_problem([
         (right, "the aggregate is not the right answer.",
          "keep the four stages; only choose tools and workers."),
         (run.total <= target_s, _over_target(run, target_s, tries),
-         target_hint(run, slow) + (" You are close: timings vary, so run it again."
-                                    if run.total < target_s * 1.1 else "")),
+         _against_best(run, target, slow) + target_hint(run, slow)
+         + (" You are close: timings vary, so run it again." if run.total < target_s * 1.1
+            else "")),
     ], f"{run.total:.2f} s ≤ {target_s:.2f} s (fastest of {tries}) with "
-       f"{describe_plan(plan)}; longest stage: {slow}." + _go_further(run))
+       f"{describe_plan(plan)}; longest stage: {run.bottleneck}." + _go_further(run, target))
+
+
+def _stage_to_shrink(run: PipelineRun, target: Target | float) -> str:
+    """The stage furthest above its best measured time (with a Target), else the longest."""
+    if not isinstance(target, Target):
+        return run.bottleneck
+    return max(STAGES, key=lambda stage: run.wall(stage) - target.best[stage].wall)
+
+
+def _against_best(run: PipelineRun, target: Target | float, stage: str) -> str:
+    if not isinstance(target, Target):
+        return ""
+    return (f"{stage} took {format_duration(run.wall(stage))} here; the fastest any choice "
+            f"measured for it was {format_duration(target.best[stage].wall)} — find which "
+            "tool and how many workers did that in the table above. ")
 
 
 def best_case_total(run: PipelineRun) -> float:
@@ -157,8 +212,14 @@ def _over_target(run: PipelineRun, target_s: float, tries: str) -> str:
             f"{kind_of_work(run, slow)}).")
 
 
-def _go_further(run: PipelineRun) -> str:
+def _go_further(run: PipelineRun, target: Target | float | None = None) -> str:
+    """After a pass: what the measurement says about the compute stage's tool here."""
     kind = run.plan["compute"][0]
+    gain = target.gain("compute") if isinstance(target, Target) else None
+    if gain is not None and gain < FASTER:
+        return (f" No tool measured compute clearly faster than serial here (best "
+                f"{gain:.2f}×{' on 1 effective CPU' if run.effective_cpus == 1 else ''}), so "
+                "its tool hardly mattered: the target was won on the stage that waits.")
     if run.effective_cpus > 1 and gil_enabled() and not _parallel(kind):
         return (f" Compute still ran on {kind}, one CPU at a time: try processes for it "
                 f"and see how far below the target you get.")
@@ -182,19 +243,34 @@ def target_hint(run: PipelineRun, stage: str) -> str:
 
 # --- exercise 3: a tool per job -------------------------------------------------------------
 
-def check_tool_guide(choices: object) -> CheckResult:
-    """Exercise 3: a tool from :data:`GUIDE_TOOLS` for every job in :data:`GUIDE_JOBS`."""
+GUIDE_ROWS = {"serial": "no pool (serial)", "interpreters": "interpreters (3.14+)",
+              "free-threading": "free-threading (3.13t and later)", "dask": "Dask"}
+
+
+def check_tool_guide(choices: object, comparison: PipelineComparison | None = None
+                     ) -> CheckResult:
+    """Exercise 3: a tool from :data:`GUIDE_TOOLS` for every job in :data:`GUIDE_JOBS`.
+
+    With ``comparison``, a wrong tool's hint quotes what the learner's own run measured
+    for it (the decision guide's last column)."""
+    if blank(choices):
+        return not_answered("replace each ... in tools by a tool's name, e.g. \"threads\", "
+                            "then run this cell again.")
     if not isinstance(choices, dict):
         return not_yet(f"expected a dict of job → tool, got {type(choices).__name__}.",
                        "start from the dict given in the exercise and fill in each value.")
+    measured = measured_here(comparison)
     for job, good in GUIDE_JOBS.items():
         choice = choices.get(job)
         if choice not in GUIDE_TOOLS:
             return not_yet(f"the job {job!r} has {choice!r}.",
                            f"write one of {list(GUIDE_TOOLS)} for every job.")
         if choice not in good:
+            seen = measured.get(GUIDE_ROWS.get(choice, choice))
             return not_yet(f"{choice!r} is not the best fit for {job!r}.",
                            "look the job up in the decision guide: does it wait, compute, "
-                           "or need more than one machine — and is it worth a pool at all?")
+                           "or need more than one machine — and is it worth a pool at all?"
+                           + (f" Your capstone run measured for {choice}: {seen}." if seen
+                              else ""))
     return passed("every job has a good tool; the guide's last column says which notebook "
                   "measured why.")

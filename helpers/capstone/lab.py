@@ -4,6 +4,11 @@ A :class:`~helpers.core.controls.RunPanel` with one row per stage. Each run is m
 like the notebook's choices (:func:`helpers.capstone.pipeline.run_pipeline`), drawn beside
 them (:func:`helpers.capstone.plot.plot_pipelines`) and described in one line
 (:func:`helpers.capstone.verdicts.describe_choice`). A failure is shown, not raised.
+
+The plot does not wait for the whole pipeline: it is drawn after the first stage's first
+repeat, then again as stages end (at most once a second, :class:`~helpers.core.controls.
+Throttle`), always between repeats — outside the timed part — so drawing changes nothing
+that is measured.
 """
 from __future__ import annotations
 
@@ -12,14 +17,19 @@ from collections.abc import Mapping
 import ipywidgets as widgets
 
 from helpers.capstone.pipeline import PipelineComparison, PipelineRun, run_pipeline
-from helpers.capstone.plan import STAGES, StagePlan, check_stages, reference_stages, settings
+from helpers.capstone.plan import (
+    JOB_OPTIONS,
+    STAGES,
+    StagePlan,
+    check_stages,
+    reference_stages,
+    settings,
+)
 from helpers.capstone.plot import plot_pipelines
-from helpers.capstone.verdicts import describe_choice
+from helpers.capstone.verdicts import describe_choice, describe_partial
 from helpers.core.controls import RunPanel, bounded_slider
 from helpers.core.executors import EXECUTORS
 from helpers.core.runner import ProgressCallback
-
-JOB_OPTIONS = ("pages", "latency_ms", "payload_bytes", "compute_size")
 
 
 class CapstoneLab(RunPanel):
@@ -41,7 +51,8 @@ class CapstoneLab(RunPanel):
         """The stage's kind and workers controls, kept in ``self.kinds`` / ``self.workers``."""
         self.kinds[stage] = widgets.Dropdown(options=list(EXECUTORS), value=kind,
                                              description=stage,
-                                             layout=widgets.Layout(width="230px"))
+                                             style={"description_width": "80px"},
+                                             layout=widgets.Layout(width="250px"))
         self.workers[stage] = bounded_slider("workers", count, 1, 32, width="300px")
         return widgets.HBox([self.kinds[stage], self.workers[stage]])
 
@@ -57,12 +68,20 @@ class CapstoneLab(RunPanel):
         return result
 
     def _measure_and_show(self, on_progress: ProgressCallback) -> PipelineRun:
-        """Run the pipeline as the controls say, on this lab's job; plot it and say how it went."""
+        """Run the pipeline as the controls say, on this lab's job; plot each partial run
+        and then the whole one, and say how it went."""
         job = {name: getattr(self.job, name) for name in JOB_OPTIONS}
+        draw = self.live(lambda run: plot_pipelines(self._beside_the_others(run)),
+                         self._describe)
         run = run_pipeline(self.stages(), label="your choice", on_progress=on_progress,
-                           **{**job, **self.options})
-        shown = (self.comparison.with_run(run) if self.comparison
-                 else PipelineComparison({run.label: run}))
-        self.show(plot_pipelines(shown))
-        self.words.value = describe_choice(run, self.comparison)
+                           on_result=draw, **{**job, **self.options})
+        draw(run)  # the last one: drawn now or, if too soon after a partial one, at the end
         return run
+
+    def _beside_the_others(self, run: PipelineRun) -> PipelineComparison:
+        return (self.comparison.with_run(run) if self.comparison
+                else PipelineComparison({run.label: run}))
+
+    def _describe(self, run: PipelineRun) -> str:
+        return (describe_choice(run, self.comparison) if run.complete
+                else describe_partial(run))

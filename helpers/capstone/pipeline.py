@@ -11,6 +11,8 @@ lab's runner (:func:`helpers.core.runner.run_tasks`) on the executor kind you ch
 with its median wall time and CPU time, like every other measurement in the lab.
 The pipeline's **total** is the sum of the stages' median times. Starting, warming up
 and shutting down each stage's pool is reported beside it (``setup``), not in the total.
+``on_result`` gets the run measured so far — after each repeat and each stage, outside
+the timed part — so a plot can show the first stage long before the last one ends.
 
 :func:`compare_pipelines` runs several choices of the same job; :func:`stage_runs` and
 :func:`stage_speedups` compare them stage by stage. The sentences about them are in
@@ -80,6 +82,18 @@ class PipelineRun:
         return sum(self.setup.values())
 
     @property
+    def complete(self) -> bool:
+        """True once every stage ran and the aggregate is in (a partial run is not)."""
+        return self.summary is not None
+
+    def snapshot(self, stage: str | None = None, partial: RunResult | None = None
+                 ) -> PipelineRun:
+        """A copy of the run so far, with ``partial`` (the repeats done) as ``stage``."""
+        runs = {**self.runs, **({stage: partial} if stage and partial else {})}
+        return PipelineRun(self.label, self.plan, self.job, runs, dict(self.setup),
+                           None, self.effective_cpus)
+
+    @property
     def bottleneck(self) -> str:
         """The stage that took longest."""
         return max(self.runs, key=self.wall)
@@ -125,14 +139,16 @@ def run_pipeline(stages: Mapping | None = None, *, pages: int | None = None,
                  latency_ms: float | None = None, payload_bytes: int | None = None,
                  compute_size: int | None = None, repeats: int | None = None,
                  start_method: str | None = None, timeout: float = DEFAULT_TIMEOUT,
-                 label: str = "pipeline", on_progress: ProgressCallback | None = None
-                 ) -> PipelineRun:
+                 label: str = "pipeline", on_progress: ProgressCallback | None = None,
+                 on_result: Callable[[PipelineRun], None] | None = None) -> PipelineRun:
     """Fetch ``pages`` pages from a local server, parse, compute and aggregate them, each
     stage on the executor ``stages`` names for it (:func:`~helpers.capstone.plan.check_stages`).
 
     Each stage runs through :func:`helpers.core.runner.run_tasks` (warm-up, ``repeats``
     repeats, median; 3 repeats, 1 in quick mode). The server runs in a ``with`` block
     and every pool is shut down, also on errors; ``TimeoutError`` after ``timeout`` s.
+    ``on_result(partial)`` gets the run so far (:meth:`PipelineRun.snapshot`) after every
+    repeat but a stage's last, and after each stage but the last; the result is the rest.
     """
     plan = check_stages(stages)
     job = settings(pages, latency_ms, payload_bytes, compute_size)
@@ -147,26 +163,39 @@ def run_pipeline(stages: Mapping | None = None, *, pages: int | None = None,
         for index, stage in enumerate(STAGES):
             arguments = _run_stage(result, stage, arguments, repeats=repeats,
                                    start_method=start_method, deadline=deadline,
-                                   on_progress=stepped_progress(on_progress, index, len(STAGES)))
+                                   on_progress=stepped_progress(on_progress, index, len(STAGES)),
+                                   on_result=on_result)
+            if on_result is not None and index < len(STAGES) - 1:
+                on_result(result.snapshot())
     result.summary = result.runs["aggregate"].results[0]
     return result
 
 
 def _run_stage(result: PipelineRun, stage: str, arguments: list, *, repeats: int,
                start_method: str | None, deadline: float,
-               on_progress: ProgressCallback | None) -> list:
+               on_progress: ProgressCallback | None,
+               on_result: Callable[[PipelineRun], None] | None = None) -> list:
     """Run ``stage`` on its tool; note its RunResult and set-up time in ``result``.
 
     Returns the next stage's arguments. The stage may use what is left until ``deadline``.
     """
     kind, workers = result.plan[stage]
+    shown = [0.0]  # seconds spent in on_result between repeats: not the pool's set-up
+
+    def show_partial(partial: RunResult) -> None:
+        begun = time.perf_counter()
+        on_result(result.snapshot(stage, partial))
+        shown[0] += time.perf_counter() - begun
+
     started = time.perf_counter()
     run = run_tasks(_stage_function(stage, kind), executor=kind, workers=workers,
                     arguments=arguments, repeats=repeats, start_method=start_method,
                     warmup=kind != "serial",  # no pool to warm up
-                    timeout=max(deadline - started, 0.001), on_progress=on_progress)
+                    timeout=max(deadline - started, 0.001), on_progress=on_progress,
+                    on_repeat=None if on_result is None else show_partial)
     result.runs[stage] = run
-    result.setup[stage] = max(time.perf_counter() - started - sum(run.walls), 0.0)
+    spent = time.perf_counter() - started - shown[0]
+    result.setup[stage] = max(spent - sum(run.walls), 0.0)
     return _next_arguments(stage, run.results, result.job)
 
 

@@ -26,6 +26,7 @@ MIN_COMPUTE, MAX_COMPUTE = 1_000, 200_000
 MIN_PAYLOAD, MAX_PAYLOAD = 16, 100_000
 
 StagePlan = dict[str, tuple[str, int]]
+JOB_OPTIONS = ("pages", "latency_ms", "payload_bytes", "compute_size")  # Settings' fields
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,9 @@ A colour means the same here as in every plot of the lab: the executor kind
 that stage, and the stages are told apart by their place, their hatch and their name
 written on the segment. The white tail hatched in grey is the pools' set-up, paid once and
 left out of the total.
+
+A run still being measured (:attr:`PipelineRun.complete` false) shows the stages measured
+so far, then "measuring…": the lab draws it after the first stage's first repeat.
 """
 from __future__ import annotations
 
@@ -28,12 +31,14 @@ NAMED_FROM = 0.06  # a segment at least this share of the widest bar carries its
 
 
 def plot_pipelines(comparison: PipelineComparison) -> Figure:
-    """One stacked bar per choice: each stage's median time, then the pools' set-up."""
+    """One stacked bar per choice: each stage's median time, then the pools' set-up.
+
+    A run still being measured shows the stages done so far and "measuring…"."""
     runs = list(comparison.runs.values())
     fig, ax = plt.subplots(figsize=(9, 1.4 + 0.75 * len(runs)))
-    widest = max(run.total + run.setup_total for run in runs)
+    widest = max(run.total + run.setup_total for run in runs) or 1.0
     for row, run in enumerate(runs):
-        _draw_bar(ax, row, run, comparison.speedup(run.label), widest)
+        _draw_bar(ax, row, run, comparison.speedup(run.label) if run.runs else 0.0, widest)
     ax.set_yticks(range(len(runs)), [f"{run.label}\n{_tools(run.plan)}" for run in runs],
                   fontsize=LABEL_SIZE)
     ax.invert_yaxis()
@@ -51,7 +56,7 @@ def _draw_bar(ax: Axes, row: int, run: PipelineRun, speedup: float, widest: floa
     """Row ``row``: the stages end to end, each in its tool's colour with its stage's hatch
     (named when wide enough), the set-up hatched, then total and speedup."""
     left = 0.0
-    for stage in STAGES:
+    for stage in (stage for stage in STAGES if stage in run.runs):
         kind, width = run.plan[stage][0], run.wall(stage)
         fill = colour_for(kind)
         ax.barh(row, width, left=left, color=fill, hatch=STAGE_HATCHES[stage],
@@ -63,8 +68,9 @@ def _draw_bar(ax: Axes, row: int, run: PipelineRun, speedup: float, widest: floa
         left += width
     ax.barh(row, run.setup_total, left=left, color="white", edgecolor=SETUP_COLOUR,
             hatch=SETUP_HATCH)
-    ax.annotate(f" {run.total:.2f} s · {speedup:.1f}×", (left + run.setup_total, row),
-                va="center", fontsize=LABEL_SIZE)
+    label = (f" {run.total:.2f} s · {speedup:.1f}×" if run.complete
+             else " measuring…")
+    ax.annotate(label, (left + run.setup_total, row), va="center", fontsize=LABEL_SIZE)
 
 
 def _legend(runs: list[PipelineRun]) -> list[Patch]:

@@ -2,7 +2,8 @@
 
 :func:`describe_profile` says, stage by stage, whether one run waited or computed;
 :func:`describe_pipelines` compares every choice, names the fastest and explains each
-stage; :func:`describe_choice` is the lab widget's line about one run. A stage "waits"
+stage; :func:`describe_choice` is the lab widget's line about one run (and
+:func:`describe_partial` its line while the run is measured). A stage "waits"
 or "computes" by its CPUs busy (:func:`kind_of_work`), never by its name.
 """
 from __future__ import annotations
@@ -34,6 +35,7 @@ from helpers.core.words import (
     against_ideal,
     plural,
     speedup_phrase,
+    where_run,
 )
 
 NOISE = SLIGHTLY  # two totals closer than this ratio are called a tie
@@ -274,3 +276,13 @@ def describe_choice(run: PipelineRun, comparison: PipelineComparison | None = No
         text += " <b>The aggregate is wrong!</b>"
     said = " ".join(part for stage in STAGES if (part := run_stage_disturbance(run, stage)))
     return text + (" " + html.escape(said).replace("**", "") if said else "")
+
+
+def describe_partial(run: PipelineRun) -> str:
+    """A line of HTML while ``run`` is measured: the stages timed so far, and their tools."""
+    if run.complete:
+        return describe_choice(run)
+    done = ", ".join(f"{stage} {format_duration(measured.wall)} {where_run(measured.executor)}"
+                     for stage, measured in run.runs.items())
+    return (f"Measuring <b>{html.escape(run.label)}</b>, stage by stage — so far: "
+            f"{html.escape(done) or 'nothing yet'}.")

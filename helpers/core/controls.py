@@ -31,7 +31,10 @@ PRESENT_CLASS = "lab-present"
 PRESENT_CSS = (f"<style>.{PRESENT_CLASS} .widget-label, .{PRESENT_CLASS} .widget-readout, "
                f".{PRESENT_CLASS} .widget-button, .{PRESENT_CLASS} .widget-html-content, "
                f".{PRESENT_CLASS} .widget-checkbox, .{PRESENT_CLASS} select "
-               "{font-size: 18px !important; line-height: 1.3 !important;}</style>")
+               "{font-size: 18px !important; line-height: 1.3 !important;} "
+               # a description sized for 13 px text would cut the larger one: let it grow
+               f".{PRESENT_CLASS} .widget-label {{width: auto !important; "
+               "min-width: var(--jp-widgets-inline-label-width); padding-right: 6px;}</style>")
 
 
 class Throttle:

@@ -20,6 +20,16 @@ Driving it without a browser (what the tests do)::
 
 Every slider is bounded so that no setting can freeze a laptop, and none
 updates while it is dragged (``continuous_update=False``): nothing runs until Run.
+
+Predict, then measure: ``Lab(guess=1.5)`` takes the learner's guess of how many times
+faster than serial the processes will be (:mod:`helpers.core.guess`). The plot marks it
+as a dotted line on the time axis — where the processes' wall-time bar would end if the
+guess were right (serial time ÷ guess) — and the words compare it with the measured
+speedup. ``guess=None`` (the default) changes nothing.
+
+The first plot comes after the first timed repeat of the first executor (serial: one
+pass over the tasks: 1.1–1.4 s at default sizes on the bench's 2-CPU machine): the baseline's
+warm-up is a single small call, and each later repeat redraws (throttled).
 """
 from __future__ import annotations
 
@@ -27,20 +37,26 @@ import html
 from collections.abc import Sequence
 
 import ipywidgets as widgets
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from helpers.core.controls import RunPanel, bounded_slider
 from helpers.core.executors import EXECUTORS, resolve_start_method
 from helpers.core.experiments import DEFAULT_EXECUTORS, Comparison, compare
+from helpers.core.guess import check_guess, draw_guess, guess_sentence
 from helpers.core.plots import plot_comparison
 from helpers.core.runner import ProgressCallback
 from helpers.core.settings import default, quick_mode
 from helpers.core.system import default_workers, effective_cpu_count
-from helpers.core.words import describe
+from helpers.core.words import Verdict, comparison_disturbance, describe, plural
 from helpers.core.workloads import WORKLOADS, Workload, get_workload
 
 MAX_LAB_TASKS = 16
 MAX_LAB_REPEATS = 5
 MAX_LAB_WORKERS = 16
+GUESS_RANGE = (0.1, float(MAX_LAB_WORKERS))  # × serial: no pool here can beat its workers
+TIME_LABEL = "time (s)"  # the y label of plot_comparison's time axes
+GUESSED = "processes"  # the executor whose speedup over serial the learner guesses
 
 
 class Lab(RunPanel):
@@ -49,8 +65,9 @@ class Lab(RunPanel):
     def __init__(self, workload: str = "count", executors: Sequence[str] = DEFAULT_EXECUTORS,
                  *, size: int | None = None, tasks: int | None = None,
                  workers: int | None = None, repeats: int | None = None,
-                 start_method: str | None = None) -> None:
+                 start_method: str | None = None, guess: float | None = None) -> None:
         chosen = get_workload(workload)
+        self.guess = check_guess("guess", guess, *GUESS_RANGE)
         self.cpus = effective_cpu_count()
         self.start_method = resolve_start_method(start_method)
         _require_executors(executors)
@@ -58,6 +75,7 @@ class Lab(RunPanel):
         self._add_count_sliders(tasks, workers, repeats)
         self.executor_boxes = _executor_checkboxes(ticked=executors)
         self.results: Comparison | None = None
+        self._executors_run: list[str] = []  # what the run in progress (or the last) measures
         self.history: list[Comparison] = []
         super().__init__(self._control_rows(), words_above_plot=True)
         self.words.value = self._header()
@@ -68,7 +86,9 @@ class Lab(RunPanel):
         """The workload dropdown, and the size slider that follows its choice."""
         self.workload = widgets.Dropdown(
             options=[(f"{w.name} ({w.behaviour})", w.name) for w in WORKLOADS.values()],
-            value=chosen.name, description="workload")
+            value=chosen.name, description="workload",
+            style={"description_width": "initial"},  # the longest option must show whole:
+            layout=widgets.Layout(width="360px"))  # "numpy (releases the GIL)"
         self.size = bounded_slider(chosen.size_name, chosen.default_size(), 1, 2)
         self._fit_size_slider(chosen.name, size)
         self.workload.observe(lambda change: self._fit_size_slider(change["new"]), "value")
@@ -101,7 +121,8 @@ class Lab(RunPanel):
         slider.min, slider.max = workload.min_size, workload.max_size
         slider.step = workload.step
         slider.value = workload.default_size() if size is None else workload.check_size(size)
-        slider.description = f"{workload.size_name} ({workload.unit})"
+        slider.description = (workload.size_name if workload.unit == workload.size_name
+                               else f"{workload.size_name} ({workload.unit})")
 
     # --- what the words line shows ----------------------------------------------------------
 
@@ -112,7 +133,7 @@ class Lab(RunPanel):
 
     def _header(self) -> str:
         mode = " · quick mode" if quick_mode() else ""
-        return (f"<small>{self.cpus} effective CPUs · processes start with "
+        return (f"<small>{plural(self.cpus, 'effective CPU')} · processes start with "
                 f"'{html.escape(self.start_method)}'{mode} · interrupt the kernel (■) to "
                 "stop a run</small>")
 
@@ -121,8 +142,49 @@ class Lab(RunPanel):
         self.words.value = self._header() + f"<p>{message}</p>"
 
     def _describe(self, comparison: Comparison) -> str:
-        """The header, then the sentences about every run finished so far."""
-        return self._header() + describe(comparison)._repr_html_()
+        """The header, then the sentences about every run finished so far (and, with a
+        guess, how it compares with the processes' measured speedup)."""
+        verdict = describe(comparison)
+        said = self._guess_words(comparison)
+        if said:
+            verdict = Verdict((*verdict.lines, said))
+        return self._header() + verdict._repr_html_()
+
+    # --- the learner's guess ----------------------------------------------------------------
+
+    def _guess_checkable(self) -> bool:
+        """A guess was given, and the run in progress (or the last) measures serial first
+        and processes too."""
+        ticked = self._executors_run
+        return (self.guess is not None and ticked[:1] == ["serial"]
+                and GUESSED in ticked)
+
+    def _guess_words(self, comparison: Comparison) -> str:
+        """The guess sentence once the processes have a measurement; '' before that, or
+        without a guess; how to check it when serial or processes is not ticked."""
+        if self.guess is None:
+            return ""
+        if not self._guess_checkable():
+            return (f"You guessed {self.guess:g}× for the processes' speedup over serial: "
+                    "tick serial and processes, then press Run, to measure it.")
+        if GUESSED not in comparison.runs:
+            return ""
+        pair = Comparison({"serial": comparison.baseline, GUESSED: comparison.runs[GUESSED]},
+                          comparison.effective_cpus)
+        return guess_sentence(self.guess, pair.speedup(GUESSED),
+                              quantity="the processes' speedup over serial",
+                              disturbed=bool(comparison_disturbance(pair)))
+
+    def _plot(self, comparison: Comparison) -> object:
+        """:func:`plot_comparison`, with the guess marked on its time axis: serial's wall
+        time ÷ guess is where the processes' bar would end if the guess were right."""
+        figure = plot_comparison(comparison)
+        if self._guess_checkable() and comparison.baseline.executor == "serial":
+            axes = times_axes(figure)
+            draw_guess(axes, comparison.baseline.wall / self.guess,
+                       label=f"your guess for processes: {self.guess:g}×")
+            _refresh_legend(axes)
+        return figure
 
     # --- running ----------------------------------------------------------------------------
 
@@ -144,11 +206,28 @@ class Lab(RunPanel):
 
     def _compare(self, executors: list[str], on_progress: ProgressCallback) -> Comparison:
         """One comparison with the sliders' values; plot and words follow each result."""
+        self._executors_run = executors
         return compare(self.workload.value, executors, tasks=self.tasks.value,
                        size=self.size.value, workers=self.workers.value,
                        repeats=self.repeats.value, start_method=self.start_method,
-                       on_result=self.live(plot_comparison, self._describe),
+                       on_result=self.live(self._plot, self._describe),
                        on_progress=on_progress)
+
+
+def times_axes(figure: Figure) -> Axes:
+    """The axes of :func:`plot_comparison` that show wall and CPU time per executor."""
+    found = [ax for ax in figure.axes if ax.get_ylabel() == TIME_LABEL]
+    if len(found) != 1:
+        raise ValueError(f"figure must have one axes labelled {TIME_LABEL!r}, "
+                         f"found {len(found)}")
+    return found[0]
+
+
+def _refresh_legend(axes: Axes) -> None:
+    """Rebuild the legend to list every labelled line, keeping its place and text size."""
+    old = axes.get_legend()
+    size = old.get_texts()[0].get_fontsize() if old and old.get_texts() else None
+    axes.legend(loc="upper right", fontsize=size)
 
 
 def _require_executors(names: Sequence[str]) -> None:

@@ -68,9 +68,9 @@ def text_colour_on(colour: str) -> str:
     return BLACK if (light + 0.05) / 0.05 >= 1.05 / (light + 0.05) else WHITE
 
 
-PRESENT_TEXT_SCALE = 1.4  # classroom mode: every text of a plot this much larger
-SCREEN_FIT_PX = (1100, 560)  # what a figure may fill of a 1280×720 projector: JupyterLab's
-# side and top bars, the cell's prompt and margins take the rest
+PRESENT_TEXT_SCALE = 1.25  # classroom mode: every text of a plot this much larger
+SCREEN_FIT_PX = (820, 540)  # what a figure may fill of a 1280×720 projector: JupyterLab's
+# file browser (left open), top bars, the cell's prompt and margins take the rest
 
 
 def finish_figure(fig: Figure) -> Figure:

@@ -2,7 +2,10 @@
 
 ``other_pythons``   other Pythons on this machine: find them (free-threaded, a GIL twin, 3.14+),
                     ask what they are, run the lab's runner in them
+``streaming``       measure in another Python, its results read as they arrive
 ``gil_off``         measure in a free-threaded Python, GIL off and on; one thread's cost
+``gil_lab``         the lab widget (GIL on/off side by side) with the learner's guess
+``key_points``      the notebook's key points, from what it measured
 ``subinterpreters`` interpreters measured in a Python 3.14+; what extensions need
 ``lock_exercise``   the exercise: the learner's lock, run in a free-threaded Python
 """

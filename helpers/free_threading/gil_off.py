@@ -6,7 +6,8 @@ can switch the GIL back on with ``PYTHON_GIL=1``, so one interpreter shows both 
 
 This kernel stays what it is. :func:`measure_threads` starts the free-threaded
 interpreter on :mod:`helpers.core.measure_cli`, which runs the lab's own runner there and
-prints JSON; the results come back as ordinary :class:`~helpers.core.experiments.Comparison`
+prints JSON — line by line as it measures (:mod:`helpers.free_threading.streaming`), so a
+plot can follow each repeat; the results come back as ordinary :class:`~helpers.core.experiments.Comparison`
 objects that plot and describe like every other measurement in the lab. Finding that
 interpreter is :mod:`helpers.free_threading.other_pythons`' job (``find_free_threaded``).
 
@@ -21,13 +22,14 @@ builds were found and why none is one.
 from __future__ import annotations
 
 import json
+import re
 import statistics
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from helpers.core.arguments import require_choice, require_int
-from helpers.core.controls import RunPanel
 from helpers.core.experiments import Comparison
 from helpers.core.noise import (
     MachineLoad,
@@ -40,7 +42,8 @@ from helpers.core.noise import (
     starved,
 )
 from helpers.core.pairs import interleaved, ratios
-from helpers.core.selfcheck import CheckResult, first_problem, not_yet
+from helpers.core.runner import ProgressCallback
+from helpers.core.selfcheck import CheckResult, blank, first_problem, not_answered, not_yet
 from helpers.core.settings import default
 from helpers.core.system import effective_cpu_count, gil_enabled
 from helpers.core.words import (
@@ -57,12 +60,14 @@ from helpers.free_threading.other_pythons import (
     other_python_env,
     run_cli,
     run_from_json,
+    strip_ansi,
 )
+from helpers.free_threading.streaming import compare_args, stream_cli
 from helpers.shared_state.races import INCREMENTS, Race, default_times
 
 WORK_SCALE = 3
 
-GIL_OFF, GIL_ON = "PYTHON_GIL=0", "PYTHON_GIL=1"  # how labels end, in notebook 07 and GilLab
+GIL_OFF, GIL_ON = "PYTHON_GIL=0", "PYTHON_GIL=1"  # how labels end (notebook 07, gil_lab)
 
 
 def work_size(workload: str) -> int:
@@ -74,9 +79,15 @@ def work_size(workload: str) -> int:
 
 def measure_threads(interpreter: Interpreter | None, gil: bool | None,
                     workload: str = "count", size: int | None = None, workers: int = 2,
-                    repeats: int | None = None) -> Comparison:
+                    repeats: int | None = None, *,
+                    on_result: Callable[[Comparison], None] | None = None,
+                    on_progress: ProgressCallback | None = None) -> Comparison:
     """Serial vs ``workers`` threads (one task each) of ``workload``, run in ``interpreter``
-    — or in this kernel when ``interpreter`` is ``None`` (``gil`` is then ignored)."""
+    — or in this kernel when ``interpreter`` is ``None`` (``gil`` is then ignored).
+
+    As in :func:`~helpers.core.experiments.compare`, ``on_result(partial)`` follows every
+    repeat and ``on_progress(done, total)`` every task — from the other Python too: it
+    streams them as it measures (:mod:`helpers.free_threading.streaming`)."""
     spec = get_workload(workload)
     size = spec.check_size(work_size(spec.name) if size is None else size)
     workers = require_int("workers", workers, 1, 16)
@@ -85,11 +96,23 @@ def measure_threads(interpreter: Interpreter | None, gil: bool | None,
         from helpers.core.experiments import compare
 
         return compare(spec.name, ("serial", "threads"), size=size, tasks=workers,
-                       workers=workers, repeats=repeats)
-    data = run_cli(interpreter, ["compare", spec.name, str(size), "--tasks", str(workers),
-                                 "--workers", str(workers), "--repeats", str(repeats)], gil)
-    runs = {name: run_from_json(run, data["load"]) for name, run in data["runs"].items()}
-    return Comparison(runs, effective_cpus=effective_cpu_count())
+                       workers=workers, repeats=repeats, on_result=on_result,
+                       on_progress=on_progress)
+
+    def relay(kind: str, value: object) -> None:
+        if kind == "progress" and on_progress is not None:
+            on_progress(*value)
+        elif kind == "partial" and on_result is not None:
+            on_result(comparison_from_json(value))
+
+    data = stream_cli(interpreter, compare_args(spec.name, size, workers, repeats), gil, relay)
+    return comparison_from_json(data["returned"]["runs"], data["load"])
+
+
+def comparison_from_json(runs: dict, load: MachineLoad | None = None) -> Comparison:
+    """A :class:`Comparison` back from the runs another Python printed as JSON."""
+    return Comparison({name: run_from_json(run, load) for name, run in runs.items()},
+                      effective_cpus=effective_cpu_count())
 
 
 def race_in(interpreter: Interpreter, gil: bool | None, increment: str = "plain +=",
@@ -113,34 +136,53 @@ def gil_after_import(interpreter: Interpreter, module: str = "_cffi_backend") ->
             f"else:\n    print('gil on' if sys._is_gil_enabled() else 'gil off')")
     done = subprocess.run([interpreter.path, "-c", code], capture_output=True, text=True,
                           timeout=60, env=other_python_env(None))
-    said = done.stdout.strip()
-    warning = next((line.strip() for line in done.stderr.splitlines() if "GIL" in line), "")
+    said, warning = done.stdout.strip(), warning_message(done.stderr)
     if said == "missing":
         return (f"`{module}` is not installed for {interpreter.label}, so this was not "
                 "shown here (`make free-threaded` installs `cffi<2`, whose `_cffi_backend` "
                 "does not declare free-threading support).")
     if said == "gil on":
         return (f"Importing `{module}` switched the GIL **on** for the whole process. "
-                f"Python said: {warning or '(no warning text captured)'}")
+                + (f"Python warned: “{warning}”" if warning else
+                   "(Python's warning was not captured.)"))
     return f"Importing `{module}` left the GIL off: it declares free-threading support."
+
+
+WARNING_LINE = re.compile(r"\b\w*Warning: (.+)$")
+
+
+def warning_message(stderr: str, about: str = "GIL") -> str:
+    """The message alone of the first warning in ``stderr`` that mentions ``about`` —
+    without the ``<frozen importlib._bootstrap>:488: RuntimeWarning:`` Python puts before
+    it, or colour codes — or ``''``."""
+    for line in strip_ansi(stderr).splitlines():
+        found = WARNING_LINE.search(line)
+        if found and about in found.group(1):
+            return found.group(1).strip()
+    return ""
 
 
 def modes_title(results: dict[str, Comparison]) -> str:
     """The plot's title, naming only what was measured: '2 threads versus serial (count):
     this kernel (GIL on), Python 3.13.5t GIL off and on'."""
     first = next(iter(results.values())).runs["threads"]
-    kernel = f"this kernel (GIL {'on' if gil_enabled() else 'off'})"
-    others = {label.rsplit(", ", 1)[0] for label in list(results)[1:]}
-    settings = [label.rsplit(", ", 1)[-1] for label in list(results)[1:]]
+    return lab_title(list(results), first.workload, first.workers)
+
+
+def lab_title(labels: list[str], workload: str | None, threads: int | None) -> str:
+    """:func:`modes_title` from the settings' labels (the first is this kernel) — also
+    before they are measured."""
+    what = f"{plural(threads, 'thread') if threads else 'Threads'} versus serial"
+    others = sorted({label.rsplit(", ", 1)[0] for label in labels[1:]})
+    settings = {label.rsplit(", ", 1)[-1] for label in labels[1:]}
     modes = " and ".join(word for mode, word in ((GIL_OFF, "off"), (GIL_ON, "on"))
                          if mode in settings)
-    where = kernel + "".join(f", {other} GIL {modes}" for other in sorted(others))
-    if not others:
-        where += " only"
-    return f"{plural(first.workers, 'thread')} versus serial ({first.workload}): {where}"
+    where = f"this kernel (GIL {'on' if gil_enabled() else 'off'})"
+    where += "".join(f", {other} GIL {modes}" for other in others) if others else " only"
+    return f"{what} ({workload}): {where}" if workload else f"{what}: {where}"
 
 
-def _ideal(comparison: Comparison) -> int:
+def ideal_threads_gain(comparison: Comparison) -> int:
     """The most the threads can gain: one per worker for waits, else also per CPU."""
     run = comparison.runs["threads"]
     if run_waits(run):
@@ -173,9 +215,9 @@ def mode_disturbance(label: str, comparison: Comparison) -> str:
         return said
     run, gain = comparison.runs["threads"], comparison.speedup("threads")
     what = f"the {label} measurement"
-    if beyond_ideal(gain, _ideal(comparison)):
+    if beyond_ideal(gain, ideal_threads_gain(comparison)):
         return disturbed_sentence(what, f"{gain:.2f}× is more than "
-                                        f"{plural(_ideal(comparison), 'CPU')} can give")
+                                        f"{plural(ideal_threads_gain(comparison), 'CPU')} can give")
     if gain >= FASTER and run.utilisation < PARALLEL and not run_waits(run):
         return disturbed_sentence(what, f"the threads were {gain:.1f}× faster with only "
                                         f"{run.utilisation:.1f} CPUs busy")
@@ -328,20 +370,27 @@ class SingleThreadCost:
 
 
 def single_thread_cost(free: Interpreter, twin: Interpreter, workload: str = "count",
-                       size: int | None = None, pairs: int | None = None) -> SingleThreadCost:
+                       size: int | None = None, pairs: int | None = None,
+                       on_progress: ProgressCallback | None = None) -> SingleThreadCost:
     """Time one serial task of ``workload`` in ``free`` (``PYTHON_GIL=0``) and in ``twin``,
     ``pairs`` times each, alternating (:func:`helpers.core.pairs.interleaved`): this machine's
     speed drifts, and side by side both builds meet the same drift. Each run is a fresh
-    ``python -m helpers.core.measure_cli`` running one serial task (the runner warms up first)."""
+    ``python -m helpers.core.measure_cli`` running one serial task (the runner warms up first);
+    ``on_progress(done, 2 × pairs)`` follows each."""
     spec = get_workload(workload)
     size = spec.check_size(work_size(spec.name) if size is None else size)
     pairs = require_int("pairs", int(default(5, 3)) if pairs is None else pairs, 2, 20)
     args = ["compare", spec.name, str(size), "--executors", "serial", "--tasks", "1",
             "--workers", "1", "--repeats", "1"]
 
+    done = [0]
+
     def serial(interpreter: Interpreter, gil: bool | None):
         def once():
             data = run_cli(interpreter, args, gil)
+            done[0] += 1
+            if on_progress is not None:
+                on_progress(done[0], 2 * pairs)
             return run_from_json(data["runs"]["serial"], data["load"])
         return once
 
@@ -441,6 +490,9 @@ def check_speeds_up(answers: object, modes: dict[str, Comparison] | None = None
     """The exercise: ``{workload: (with_gil, without_gil)}`` for every workload above — the
     prediction, checked against the facts; then what section 1 measured (``modes``) says
     about the ``count`` row, or why it cannot say."""
+    if blank(answers):
+        return not_answered("replace each `...` in `speeds_up` with True or False, then "
+                            "run this cell again.")
     if not isinstance(answers, dict) or set(answers) != set(SPEEDS_UP):
         return not_yet(f"expected a dict with the keys {sorted(SPEEDS_UP)}.",
                        "start from the dict given in the exercise.")
@@ -484,53 +536,3 @@ def measured_count_row(measured: dict[str, Comparison] | None) -> str:
     if off and not _faster(off[0]):
         return text + " The GIL-off row did not show the gain this time: run section 1 again."
     return text
-
-
-class GilLab(RunPanel):
-    """The lab widget for notebook 07: pick a workload, its size and the number of threads;
-    Run measures serial vs threads in this kernel and — when one was found — in the
-    free-threaded interpreter with the GIL off and on. The plot follows each measurement."""
-
-    WORKLOADS = ("count", "primes", "hash-1k", "hash", "zlib", "sleep")
-
-    def __init__(self, interpreter: Interpreter | None, workload: str = "count",
-                 threads: int = 2) -> None:
-        import ipywidgets as widgets
-
-        from helpers.core.controls import bounded_slider
-
-        self.interpreter = interpreter
-        most = max(2, min(8, 2 * effective_cpu_count()))
-        self.workload = widgets.Dropdown(
-            options=[(f"{name} ({get_workload(name).behaviour})", name)
-                     for name in self.WORKLOADS],
-            value=require_choice("workload", workload, self.WORKLOADS), description="workload")
-        self.threads = bounded_slider("threads", threads, 2, most)
-        self.scale = bounded_slider(f"work per task (× {WORK_SCALE} × default)", 1, 1, 4)
-        self.results: dict[str, Comparison] = {}
-        super().__init__([widgets.HBox([self.workload]), self.threads, self.scale])
-
-    def run(self) -> dict[str, Comparison] | None:
-        return self.guarded(self._measure)
-
-    def _measure(self, on_progress) -> dict[str, Comparison]:
-        from helpers.core.plots import plot_speedup_by_workload
-
-        spec = get_workload(self.workload.value)
-        size = min(spec.max_size, work_size(spec.name) * self.scale.value)
-        threads = self.threads.value
-        steps: list[tuple[str, bool | None]] = [(this_python(), None)]
-        if self.interpreter is not None:
-            steps += [(f"{self.interpreter.label}, {GIL_OFF}", False),
-                      (f"{self.interpreter.label}, {GIL_ON}", True)]
-        results: dict[str, Comparison] = {}
-        plot = self.live(lambda shown: plot_speedup_by_workload(
-            shown, "threads", xlabel="interpreter", title=modes_title(shown)))
-        for index, (label, gil) in enumerate(steps):
-            interpreter = None if gil is None else self.interpreter
-            results[label] = measure_threads(interpreter, gil, spec.name, size, threads)
-            on_progress(index + 1, len(steps))
-            plot(dict(results))
-        self.results = results
-        self.words.value = describe_gil_modes(results)._repr_html_()
-        return results

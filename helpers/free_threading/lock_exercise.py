@@ -28,7 +28,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from helpers.core.arguments import require_int
-from helpers.core.selfcheck import CheckResult, first_problem, not_yet, passed
+from helpers.core.selfcheck import (
+    CheckResult,
+    blank,
+    first_problem,
+    not_answered,
+    not_yet,
+    passed,
+)
 from helpers.core.settings import default
 from helpers.core.system import gil_enabled
 
@@ -142,6 +149,9 @@ def check_safe_add(safe_add: object, interpreter: Interpreter | None = None,
     threads = require_int("threads", threads, 2, 16)
     times = require_int("times", int(default(1_000, 300)) if times is None else times,
                         1, 100_000)
+    if blank(safe_add):
+        return not_answered("replace `safe_add = ...` with your `def safe_add(counter, "
+                            "times):`, then run this cell again.")
     if not callable(safe_add):
         return not_yet(f"safe_add should be a function, got {type(safe_add).__name__}.",
                        "start with `def safe_add(counter, times):`.")

@@ -384,9 +384,18 @@ def other_python_env(gil: bool | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if k not in ("PYTHONHOME", "PYTHONPATH", "VIRTUAL_ENV", "PYTHON_GIL")}
     env["PYTHONPATH"] = str(ROOT)  # the helpers package, as source
+    env.update(PYTHON_COLORS="0", NO_COLOR="1")  # plain text: 3.14+ colours its tracebacks
     if gil is not None:
         env["PYTHON_GIL"] = "1" if gil else "0"
     return env
+
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def strip_ansi(text: str) -> str:
+    """``text`` without terminal colour codes (3.14+ colours tracebacks and warnings)."""
+    return ANSI.sub("", text)
 
 
 def run_cli(interpreter: Interpreter, args: list[str], gil: bool | None = None,
@@ -405,9 +414,9 @@ def run_cli(interpreter: Interpreter, args: list[str], gil: bool | None = None,
                               env=other_python_env(gil))
     if done.returncode != 0:
         raise RuntimeError(f"{interpreter.label} failed ({done.returncode}):\n"
-                           f"{done.stderr[-2000:]}")
+                           f"{strip_ansi(done.stderr)[-2000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    result["stderr"] = done.stderr
+    result["stderr"] = strip_ansi(done.stderr)
     result["load"] = watch.load
     return result
 

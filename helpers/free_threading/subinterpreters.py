@@ -34,6 +34,7 @@ from matplotlib.figure import Figure
 from helpers.core.arguments import require_choice, require_float, require_int
 from helpers.core.experiments import Comparison
 from helpers.core.noise import beyond_ideal, disturbed_sentence, run_disturbance, run_disturbed
+from helpers.core.runner import ProgressCallback
 from helpers.core.settings import default
 from helpers.core.system import effective_cpu_count, is_free_threaded_build
 from helpers.core.words import (
@@ -56,6 +57,7 @@ from helpers.free_threading.other_pythons import (
     run_cli,
     run_from_json,
 )
+from helpers.free_threading.streaming import compare_args, stream_cli
 
 MINIMUM = (3, 14)
 PYTHON_ENV = "LAB_INTERP_PYTHON"  # an explicit choice, tried first
@@ -159,12 +161,13 @@ class Measured:
 
 
 def measure(interpreter: Interpreter, workload: str = "count", size: int | None = None,
-            workers: int = 2, repeats: int | None = None, timeout: float = TIMEOUT
-            ) -> Measured:
+            workers: int = 2, repeats: int | None = None, timeout: float = TIMEOUT,
+            on_progress: ProgressCallback | None = None) -> Measured:
     """Run ``workers`` tasks (one each) of ``workload`` on serial, threads, interpreters and
     processes in ``interpreter`` (3.14+), and time each pool's start. The whole measurement
     is bounded by ``timeout`` seconds; processes use that interpreter's default start method
-    (or ``LAB_START_METHOD``)."""
+    (or ``LAB_START_METHOD``). ``on_progress(done, total)`` follows every task there (the
+    other Python streams it, :mod:`helpers.free_threading.streaming`), then the pools' start."""
     if not new_enough(interpreter):
         raise ValueError(f"interpreter must be Python 3.14 or newer, got {interpreter!r}")
     spec = get_workload(require_choice("workload", workload, MEASURABLE))
@@ -173,25 +176,44 @@ def measure(interpreter: Interpreter, workload: str = "count", size: int | None 
     repeats = require_int("repeats", int(default(3, 1)) if repeats is None else repeats, 1, 20)
     timeout = require_float("timeout", timeout, 1.0, 3600.0)
     each = timeout / (len(EXECUTORS) + 1)  # every run, and the start costs, get a share
+    tasks_then_starts = _tasks_then_starts(on_progress)
     if interpreter.path == sys.executable:
-        return _measure_here(interpreter, spec.name, size, workers, repeats, each)
-    data = run_cli(interpreter, ["compare", spec.name, str(size), "--tasks", str(workers),
-                                 "--workers", str(workers), "--repeats", str(repeats),
-                                 "--executors", ",".join(EXECUTORS), "--timeout", str(each),
-                                 "--start-cost"], timeout=timeout + 30)
-    runs = {name: run_from_json(run, data["load"]) for name, run in data["runs"].items()}
-    return Measured(interpreter, Comparison(runs, effective_cpus=effective_cpu_count()),
-                    data.get("start", {}))
+        measured = _measure_here(interpreter, spec.name, size, workers, repeats, each,
+                                 tasks_then_starts)
+    else:
+        def relay(kind: str, value: object) -> None:
+            if kind == "progress":
+                tasks_then_starts(*value)
+
+        data = stream_cli(interpreter, compare_args(spec.name, size, workers, repeats,
+                                                    EXECUTORS, each, start_cost=True),
+                          None, relay, timeout=timeout + 30)
+        runs = {name: run_from_json(run, data["load"])
+                for name, run in data["returned"]["runs"].items()}
+        measured = Measured(interpreter, Comparison(runs, effective_cpus=effective_cpu_count()),
+                            data["returned"].get("start", {}))
+    if on_progress is not None:
+        on_progress(1, 1)
+    return measured
+
+
+def _tasks_then_starts(on_progress: ProgressCallback | None) -> ProgressCallback:
+    """The tasks fill 90 % of the bar; the pools' start times (not counted) the rest."""
+    def update(done: int, total: int) -> None:
+        if on_progress is not None:
+            on_progress(done * 900 // total, 1000)
+    return update
 
 
 def _measure_here(interpreter: Interpreter, workload: str, size: int, workers: int,
-                  repeats: int, timeout: float) -> Measured:
+                  repeats: int, timeout: float, on_progress: ProgressCallback | None = None
+                  ) -> Measured:
     """The same measurement in this kernel (3.14+), with the same code measure_cli runs."""
     from helpers.core.experiments import compare
     from helpers.core.measure_cli import pool_start_seconds
 
     comparison = compare(workload, EXECUTORS, size=size, tasks=workers, workers=workers,
-                         repeats=repeats, timeout=timeout)
+                         repeats=repeats, timeout=timeout, on_progress=on_progress)
     starts = pool_start_seconds(EXECUTORS, repeats, timeout)
     return Measured(interpreter, comparison, starts, True)
 

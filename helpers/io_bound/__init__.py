@@ -7,6 +7,7 @@
 ``convoy``        round trips of an I/O thread to an echo process while CPU-bound threads run
 ``pool_cost``     start-up time and memory of a thread pool versus a process pool
 ``exercises``     the exercises' self-checks
+``key_points``    the notebook's key points, written from its measurements
 
 Everything here waits rather than computes, and every wait is bounded. The clients are
 :func:`helpers.core.latency_server.fetch` (blocking, ``urllib``) and

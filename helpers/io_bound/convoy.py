@@ -19,7 +19,7 @@ import statistics
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
@@ -227,11 +227,22 @@ def _stop_threads(stop: threading.Event, sock: socket.socket,
 
 def measure_convoy(cpu_threads: Sequence[int] = (0, 1, 2),
                    switch_intervals: Sequence[float] = (0.005, 0.001),
-                   round_trips: int | None = None) -> list[ConvoyResult]:
+                   round_trips: int | None = None,
+                   on_progress: Callable[[int, int], None] | None = None
+                   ) -> list[ConvoyResult]:
     """:func:`convoy` for every combination, all with one echo device (the switch interval
-    is restored after each)."""
+    is restored after each). ``on_progress(done, total)`` after each combination, outside
+    the timed round trips (a progress bar's update must not delay one)."""
+    plan = [(n, s) for s in switch_intervals for n in cpu_threads]
+    results = []
     with EchoDevice() as device:
-        return [convoy(n, s, round_trips, device) for s in switch_intervals for n in cpu_threads]
+        if on_progress is not None:
+            on_progress(0, len(plan))
+        for n, interval in plan:
+            results.append(convoy(n, interval, round_trips, device))
+            if on_progress is not None:
+                on_progress(len(results), len(plan))
+    return results
 
 
 # --- the words ---------------------------------------------------------------------------
@@ -309,6 +320,14 @@ def _interval_effect(results: Sequence[ConvoyResult]) -> list[str]:
     return [line + "."]
 
 
+def convoy_seen(results: Sequence[ConvoyResult]) -> bool:
+    """Did CPU-bound threads make the round trips clearly longer (``FASTER`` ×) than
+    without them?"""
+    alone = [r.median for r in results if r.cpu_threads == 0]
+    busy = [r.median for r in results if r.cpu_threads > 0]
+    return bool(alone and busy and max(busy) >= FASTER * max(alone))
+
+
 def describe_convoy(results: Sequence[ConvoyResult], effective_cpus: int | None = None) -> str:
     """Markdown: per switch interval the round trips and how many intervals the GIL cost;
     the arithmetic when it applies; a disturbed measurement is called disturbed."""
@@ -321,16 +340,14 @@ def describe_convoy(results: Sequence[ConvoyResult], effective_cpus: int | None 
     disturbed = [s for s in (r.disturbance(effective_cpus) for r in results) if s]
     if disturbed:
         return "\n".join(lines + [f"- {disturbed[0]}"])
-    alone = [r.median for r in results if r.cpu_threads == 0]
-    busy = [r.median for r in results if r.cpu_threads > 0]
-    convoy_seen = bool(alone and busy and max(busy) >= FASTER * max(alone))
+    seen = convoy_seen(results)
     gil = all(r.gil for r in results)
     if not gil:
         lines.append("- The GIL is off in this Python: the I/O thread never waits for it"
                      + (". The round trips that grew shared the CPUs with the counting "
                         "threads, which the operating system takes turns on."
-                        if convoy_seen else ", and the CPU threads did not slow it down."))
-    elif convoy_seen:
+                        if seen else ", and the CPU threads did not slow it down."))
+    elif seen:
         lines.append(_arithmetic(results))
         lines.extend(_interval_effect(results))
     else:

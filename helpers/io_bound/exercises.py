@@ -2,6 +2,9 @@
 
 ``check_fetch_all``      exercise 1: a semaphore-bounded asyncio client
 ``check_fetch_within``   exercise 2: a thread pool that meets a deadline
+
+An exercise left as committed (its answer still ``...``) is "not answered yet", never
+right or wrong (:func:`helpers.core.selfcheck.not_answered`).
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 
 from helpers.core.arguments import require_float, require_int
 from helpers.core.latency_server import LatencyServer
-from helpers.core.selfcheck import CheckResult, first_problem, not_yet
+from helpers.core.selfcheck import CheckResult, blank, first_problem, not_answered, not_yet
 from helpers.core.words import plural
 from helpers.io_bound.waiting import run_in_new_loop
 
@@ -22,6 +25,9 @@ from helpers.io_bound.waiting import run_in_new_loop
 def check_fetch_all(fetch_all: object, limit: int = 3, pages: int = 12) -> CheckResult:
     """Check ``async def fetch_all(urls, limit)``: every page, in order, at most
     ``limit`` requests in the air at once, and more than one at a time."""
+    if blank(fetch_all):
+        return not_answered("replace `fetch_all = ...` by your `async def fetch_all(urls, "
+                            "limit):`, run that cell, then run this cell again.")
     if not inspect.iscoroutinefunction(fetch_all):
         return not_yet(f"fetch_all should be an `async def` function, got "
                        f"{type(fetch_all).__name__}.",
@@ -100,6 +106,9 @@ def check_fetch_within(fetch_within: object, seconds: float = 0.3, slow_s: float
     require_float("seconds", seconds, 0.1, 5)
     require_float("slow_s", slow_s, 2 * seconds, 30)
     require_int("pages", pages, 3, 32)
+    if blank(fetch_within):
+        return not_answered("replace `fetch_within = ...` by your `def fetch_within(urls, "
+                            "seconds):`, run that cell, then run this cell again.")
     if not callable(fetch_within):
         return not_yet(f"fetch_within should be a function, got {type(fetch_within).__name__}.",
                        "start with `def fetch_within(urls, seconds):`.")

@@ -3,6 +3,15 @@
 ``measure_throughput`` sweeps thread-pool sizes over the same requests to a server in its
 own process, and measures the CPU time of both processes; the ideal is
 ``min(threads, requests) ÷ latency``, and ``PoolSizeLab`` is the widget that runs the sweep.
+
+The sweep measures the *largest* pool first: its point arrives a fraction of a second
+after Run, so the plot appears at once; the one-thread pool, which fetches the pages one
+after another (requests × latency), comes last. Each pool size is its own measurement
+(its own pool, the server's counters reset), so the order changes nothing measured; one
+fetch before the first keeps the server's first connection out of every timing.
+
+A learner's guess of the fastest pool size (``guess=``, :mod:`helpers.core.guess`) is
+drawn as a vertical line and compared in words with the pool size that measured best.
 """
 from __future__ import annotations
 
@@ -18,6 +27,7 @@ from helpers.core import noise
 from helpers.core.arguments import require_choice, require_float, require_int
 from helpers.core.colours import REFERENCE_GREY
 from helpers.core.controls import RunPanel, bounded_slider
+from helpers.core.guess import check_guess, draw_guess, guess_sentence
 from helpers.core.latency_server import MODES, LatencyServer, fetch
 from helpers.core.plots import IDEAL_STYLE, colour_for, finish_figure
 from helpers.core.runner import RunResult, run_tasks
@@ -54,6 +64,10 @@ class Throughput:
         ideal_wall = self.requests / self.ideal(workers)
         return (self.runs[workers].cpu + self.server_cpu.get(workers, 0.0)) / ideal_wall
 
+    def best(self) -> int:
+        """The pool size with the highest measured throughput."""
+        return max(sorted(self.runs), key=self.rate)
+
     def disturbance(self, workers: int) -> str:
         """The **disturbed** sentence when other programs left fewer CPUs than the requests
         needed at the ideal pace (:func:`helpers.core.noise.busy_sentence`), else ``''``."""
@@ -65,28 +79,39 @@ def measure_throughput(workers: Sequence[int], latency_ms: float = 50, requests:
                        mode: str = "threading", on_result: Callable | None = None,
                        on_progress: Callable | None = None) -> Throughput:
     """Fetch ``requests`` pages with a thread pool of each size in ``workers``, from a
-    server in its own process; also measure the server's CPU time for each pool size."""
+    server in its own process; also measure the server's CPU time for each pool size.
+
+    The largest pool goes first (see the module's docstring); ``on_result(runs)`` gets the
+    pool sizes measured so far after each one."""
     require_float("latency_ms", latency_ms, 1, 2000)
     require_int("requests", requests, 1, 256)
     require_choice("mode", mode, MODES)
-    counts = sorted({require_int("workers", w, 1, 256) for w in workers})
+    counts = sorted({require_int("workers", w, 1, 256) for w in workers}, reverse=True)
     if not counts:
         raise ValueError("workers must list at least one pool size")
     runs: dict[int, RunResult] = {}
     server_cpu: dict[int, float] = {}
     with LatencyServer(latency_ms=latency_ms, mode=mode) as server:
         urls = server.urls(requests)
+        fetch(urls[0])  # the server's first connection, before any timing
         for index, count in enumerate(counts):
             server.reset_stats()
             before = server.cpu_seconds()
             runs[count] = run_tasks(fetch, executor="threads", workers=count, arguments=urls,
                                     waits=True, repeats=1, timeout=120,
                                     on_progress=_part(on_progress, index, len(counts)))
-            handled = max(server.requests, 1)  # the warm-up's requests too
+            handled = max(server.requests, 1)
             server_cpu[count] = (server.cpu_seconds() - before) / handled * requests
             if on_result is not None:
                 on_result(runs)
-    return Throughput(latency_ms / 1000, requests, mode, runs, server_cpu)
+    return Throughput(latency_ms / 1000, requests, mode, dict(sorted(runs.items())),
+                      server_cpu)
+
+
+def _bold(text: str) -> str:
+    """Escape ``text`` for the widget's HTML and turn its **bold** markers into <b>."""
+    parts = html.escape(text).split("**")
+    return "".join(f"<b>{part}</b>" if i % 2 else part for i, part in enumerate(parts))
 
 
 def _part(on_progress: Callable | None, index: int, parts: int) -> Callable | None:
@@ -123,10 +148,37 @@ def _bend_words(result: Throughput, bend: int) -> str:
                    "does not account for it.")
 
 
-def describe_throughput(result: Throughput) -> str:
-    """Where the measured throughput leaves the ideal, and what was measured there."""
+GUESS_RANGE = (1, 64)  # pool sizes a guess may name: the lab's largest pool is 64
+
+
+def describe_guess(result: Throughput, guess: float | None) -> str:
+    """The learner's guess of the fastest pool size against the one measured best; when
+    the guessed size was measured, how close its throughput came to the best."""
+    if guess is None:
+        return ""
+    best = result.best()
+    disturbed = any(result.disturbance(w) for w in result.runs)
+    text = guess_sentence(guess, best, quantity="the number of threads in the fastest pool",
+                          unit="", digits=0, disturbed=disturbed)
+    size = round(guess)
+    if disturbed or size == best or size != guess or size not in result.runs:
+        return text
+    share = result.rate(size) / result.rate(best)
+    return text + (f" Your {plural(size, 'thread')} fetched {share:.0%} as many requests "
+                   "per second as the best pool.")
+
+
+def describe_throughput(result: Throughput, guess: float | None = None) -> str:
+    """Where the measured throughput leaves the ideal, and what was measured there; then
+    the guess of the fastest pool size, if one was given (:func:`describe_guess`)."""
+    guessed = describe_guess(result, check_guess("guess", guess, *GUESS_RANGE))
+    text = _describe_measured(result)
+    return f"{text} {guessed}" if guessed else text
+
+
+def _describe_measured(result: Throughput) -> str:
     counts = sorted(result.runs)
-    best = max(counts, key=result.rate)
+    best = result.best()
     text = (f"Best: {result.rate(best):.0f} requests/s with {plural(best, 'thread')} "
             f"(1 thread: {result.rate(1 if 1 in result.runs else counts[0]):.0f}/s). ")
     disturbed = [result.disturbance(w) for w in counts]
@@ -144,11 +196,18 @@ def describe_throughput(result: Throughput) -> str:
     return text
 
 
-def plot_throughput(result: Throughput) -> Figure:
-    """Requests per second against threads, with the ideal ``min(threads, requests) ÷ latency``."""
+def plot_throughput(result: Throughput, guess: float | None = None,
+                    planned: Sequence[int] = ()) -> Figure:
+    """Requests per second against threads, with the ideal ``min(threads, requests) ÷ latency``.
+
+    ``planned``: every pool size the sweep will measure, so that a partial plot already
+    has the whole axis; ``guess``: the learner's fastest pool size, a dotted vertical line.
+    """
     counts = sorted(result.runs)
+    guess = check_guess("guess", guess, *GUESS_RANGE)
+    axis = sorted(set(planned) | set(counts))
     fig, ax = plt.subplots(figsize=(6, 3.8))
-    span = range(1, max(counts) + 1)
+    span = range(1, max(axis) + 1)
     ax.plot(list(span), [result.ideal(w) for w in span],
             label="ideal: min(threads, requests) ÷ latency", **IDEAL_STYLE)
     if result.mode == "single":
@@ -156,8 +215,9 @@ def plot_throughput(result: Throughput) -> Figure:
                    label="one request at a time: 1 ÷ latency")
     ax.plot(counts, [result.rate(w) for w in counts], marker="o", color=colour_for("threads"),
             label=f"measured ({result.mode} server)")
+    draw_guess(ax, guess, along="x", label="your guess: the fastest pool")
     ax.set_xscale("log", base=2)
-    ax.set_xticks(counts, [str(c) for c in counts])
+    ax.set_xticks(axis, [str(c) for c in axis])
     ax.set_xlabel("threads in the pool")
     ax.set_ylabel("throughput (requests/s)")
     ax.set_title(f"{result.requests} requests, {result.latency_s * 1000:.0f} ms latency each")
@@ -166,14 +226,20 @@ def plot_throughput(result: Throughput) -> Figure:
     return finish_figure(fig)
 
 
+POOL_SIZES = (1, 2, 4, 8, 16, 32, 64)
+
+
 class PoolSizeLab(RunPanel):
     """Choose a latency, a server mode and the largest pool; press Run; see the throughput.
 
-    The plot follows the sweep, one pool size after another (redrawn at most once a second).
+    The plot follows the sweep, one pool size after another from the largest (redrawn at
+    most once a second). ``guess``: the learner's fastest pool size (1–64), drawn and
+    compared in words; ``None`` changes nothing.
     """
 
     def __init__(self, latency_ms: int = 50, requests: int | None = None,
-                 max_threads: int | None = None) -> None:
+                 max_threads: int | None = None, guess: float | None = None) -> None:
+        self.guess = check_guess("guess", guess, *GUESS_RANGE)
         requests = int(default(32, 16)) if requests is None else requests
         latency_ms = require_int("latency_ms", latency_ms, 10, 200)
         self.latency = bounded_slider("latency (ms)", latency_ms, 10, 200, 10)
@@ -183,24 +249,27 @@ class PoolSizeLab(RunPanel):
         self.max_threads = widgets.Dropdown(options=[4, 8, 16, 32, 64],
                                             value=require_choice("max_threads", most,
                                                                  [4, 8, 16, 32, 64]),
-                                            description="up to threads")
+                                            description="largest pool (threads)",
+                                            style={"description_width": "initial"})
         self.mode = widgets.Dropdown(options=list(MODES), value="threading",
-                                     description="server")
+                                     description="server",
+                                     style={"description_width": "initial"})
         self.result: Throughput | None = None
         super().__init__([self.latency, self.requests, self.max_threads, self.mode])
 
     def run(self) -> Throughput | None:
-        """Sweep the pool sizes 1, 2, 4, … up to the chosen largest."""
-        counts = [w for w in (1, 2, 4, 8, 16, 32, 64) if w <= self.max_threads.value]
+        """Measure the pool sizes 1, 2, 4, … up to the chosen largest, the largest first."""
+        counts = [w for w in POOL_SIZES if w <= self.max_threads.value]
         latency, requests, mode = self.latency.value, self.requests.value, self.mode.value
 
         def partial(runs: dict[int, RunResult]) -> Figure:
-            return plot_throughput(Throughput(latency / 1000, requests, mode, dict(runs)))
+            return plot_throughput(Throughput(latency / 1000, requests, mode, dict(runs)),
+                                   self.guess, planned=counts)
 
         result = self.guarded(lambda on_progress: measure_throughput(
             counts, latency, requests, mode, on_result=self.live(partial),
             on_progress=on_progress))
         if result is not None:
             self.result = result
-            self.words.value = html.escape(describe_throughput(result))
+            self.words.value = _bold(describe_throughput(result, self.guess))
         return result

@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -27,12 +27,23 @@ from typing import TYPE_CHECKING
 from helpers.core.arguments import require_float, require_int
 from helpers.core.executors import resolve_start_method, stop_now
 from helpers.core.noise import DISTURBED, disturbed_sentence, repeats_disagree
-from helpers.core.selfcheck import CheckResult, first_problem, not_yet, passed
+from helpers.core.runner import ProgressCallback
+from helpers.core.selfcheck import (
+    CheckResult,
+    blank,
+    first_problem,
+    not_answered,
+    not_yet,
+    passed,
+)
 from helpers.core.settings import default
 from helpers.threads.sharing import record_visit, reset_visits, visits
 
 if TYPE_CHECKING:  # matplotlib is imported only when a plot is drawn: children stay light
     from matplotlib.figure import Figure
+
+    from helpers.core.experiments import Comparison
+    from helpers.core.words import Verdict
 
 MAX_TIMEOUT = 600.0
 
@@ -246,8 +257,10 @@ class StartCost:
 
 
 def _timed_starts(start_method: str | None, repeats: int | None, default_repeats: int,
-                  start_once: Callable[[object], None]) -> StartCost:
-    """Time ``start_once(context)`` ``repeats`` times, after one untimed warm-up call."""
+                  start_once: Callable[[object], None],
+                  after_each: Callable[[], None] | None = None) -> StartCost:
+    """Time ``start_once(context)`` ``repeats`` times, after one untimed warm-up call;
+    ``after_each()`` follows every call, the warm-up's too (a progress bar moves)."""
     method = resolve_start_method(start_method)
     repeats = require_int("repeats", default_repeats if repeats is None else repeats, 1, 50)
     context = multiprocessing.get_context(method)
@@ -259,17 +272,21 @@ def _timed_starts(start_method: str | None, repeats: int | None, default_repeats
             start_once(context)
             if repeat:  # the first one was the warm-up
                 times.append(time.perf_counter() - began)
+            if after_each is not None:
+                after_each()
     return StartCost(method, times)
 
 
 def start_cost(start_method: str | None = None, repeats: int | None = None,
-               timeout: float = 30.0) -> StartCost:
+               timeout: float = 30.0, after_each: Callable[[], None] | None = None
+               ) -> StartCost:
     """Time ``Process(target=do_nothing)``: ``start()`` then ``join()``, ``repeats`` times.
 
     One untimed start comes first: it pays one-off costs (the forkserver's server
     process, first imports). Under spawn each child is a new interpreter that also
     imports the ``helpers`` package, where its target lives — as your own code would.
     Default repeats: 7, or 3 in quick mode. Raises ``RuntimeError`` if a child fails.
+    ``after_each()`` is called after every start, the untimed one too.
     """
     timeout = require_float("timeout", timeout, 0.1, MAX_TIMEOUT)
 
@@ -281,11 +298,12 @@ def start_cost(start_method: str | None = None, repeats: int | None = None,
             raise RuntimeError(f"a {context.get_start_method()} child ended with exit code "
                                f"{code}")
 
-    return _timed_starts(start_method, repeats, int(default(7, 3)), start_once)
+    return _timed_starts(start_method, repeats, int(default(7, 3)), start_once, after_each)
 
 
 def pool_start_cost(start_method: str | None = None, workers: int = 2,
-                    repeats: int | None = None, timeout: float = 60.0) -> StartCost:
+                    repeats: int | None = None, timeout: float = 60.0,
+                    after_each: Callable[[], None] | None = None) -> StartCost:
     """Time a whole pool's life: create a ``ProcessPoolExecutor`` of ``workers``, give each
     worker one empty task (so every worker process starts), shut it down (all exit).
 
@@ -305,19 +323,38 @@ def pool_start_cost(start_method: str | None = None, workers: int = 2,
             raise
         pool.shutdown(wait=True)
 
-    return _timed_starts(start_method, repeats, int(default(5, 3)), start_once)
+    return _timed_starts(start_method, repeats, int(default(5, 3)), start_once, after_each)
 
 
 def start_costs(methods: Iterable[str] | None = None, repeats: int | None = None,
-                pool_workers: int | None = None) -> dict[str, StartCost]:
+                pool_workers: int | None = None,
+                on_progress: ProgressCallback | None = None) -> dict[str, StartCost]:
     """:func:`start_cost` for each method (default: every method this platform has);
-    with ``pool_workers``, :func:`pool_start_cost` of pools that size instead."""
+    with ``pool_workers``, :func:`pool_start_cost` of pools that size instead.
+    ``on_progress(done, total)`` counts the starts (or pools), untimed ones included."""
     names = list(methods) if methods is not None else multiprocessing.get_all_start_methods()
     if not names:
         raise ValueError("methods must name at least one start method")
+    each = int(default(7, 3) if pool_workers is None else default(5, 3))
+    count = require_int("repeats", each if repeats is None else repeats, 1, 50)
+    after_each = _counter(len(names) * (count + 1), on_progress)
     if pool_workers is None:
-        return {name: start_cost(name, repeats) for name in names}
-    return {name: pool_start_cost(name, pool_workers, repeats) for name in names}
+        return {name: start_cost(name, count, after_each=after_each) for name in names}
+    return {name: pool_start_cost(name, pool_workers, count, after_each=after_each)
+            for name in names}
+
+
+def _counter(total: int, on_progress: ProgressCallback | None) -> Callable[[], None] | None:
+    """A function that reports ``on_progress(done, total)`` one more each call."""
+    if on_progress is None:
+        return None
+    done = [0]
+
+    def count_one() -> None:
+        done[0] += 1
+        on_progress(done[0], total)
+
+    return count_one
 
 
 USUAL_ORDER = ("fork", "forkserver", "spawn")  # least to most work per child started
@@ -343,6 +380,16 @@ def describe_start_costs(costs: dict[str, StartCost],
         parts.append(f"{cost.start_method} took {cost.median * 1000:.1f} ms "
                      f"({ratio:.1f}× as long)")
     return "; ".join(parts) + ". " + _why_start_costs(costs, [c.start_method for c in ranked])
+
+
+def start_costs_disturbed(costs: dict[str, StartCost]) -> bool:
+    """True when a method's repeats disagree, or the methods came out in another order than
+    the work each does predicts (:data:`USUAL_ORDER`): other programs were busy."""
+    if any(repeats_disagree(cost.seconds) for cost in costs.values()):
+        return True
+    order = [cost.start_method for cost in sorted(costs.values(), key=lambda c: c.median)]
+    usual = [method for method in USUAL_ORDER if method in costs]
+    return [method for method in order if method in usual] != usual
 
 
 def _why_start_costs(costs: dict[str, StartCost], order: list[str]) -> str:
@@ -406,7 +453,10 @@ SQUARES_EXPECTED = [n * n for n in range(10)]
 
 def check_squares(squares: object) -> CheckResult:
     """Exercise 1: ``squares`` must be the list ``[0, 1, 4, …, 81]`` from a process pool."""
-    if squares is ... or squares is None:
+    if blank(squares):
+        return not_answered("set `squares` to the list of results from your pool, then run "
+                            "this cell again.")
+    if squares is None:
         return not_yet("`squares` has no answer yet.",
                        "assign the list of results to `squares` inside your `with` block.")
     if hasattr(squares, "result") and hasattr(squares, "done"):
@@ -479,6 +529,9 @@ def check_memory_prediction(prediction: object,
     ``measured`` at all) the prediction is checked against :data:`MEMORY_EXPECTED`, and
     the message says so.
     """
+    if blank(prediction):
+        return not_answered("replace every `...` in `prediction` with a list of strings, such "
+                            "as ['parent'], then run this cell again.")
     if not isinstance(prediction, dict):
         return not_yet(f"expected a dict, got {type(prediction).__name__}.",
                        "start from the dict given in the exercise and replace each `...`.")
@@ -507,3 +560,33 @@ def check_memory_prediction(prediction: object,
                  "start method does)")
     return passed(text + ". Each process has its own memory; only fork starts from a copy "
                   "of the parent's.")
+
+
+# --- Key points: the measured ones ------------------------------------------------------
+
+def key_points(costs: dict[str, StartCost], pool_run: Comparison,
+               simulation: Mapping[str, Comparison]) -> Verdict:
+    """The key points that rest on this notebook's measurements — what starting a process
+    cost (section 5), what a process pool did for ``count`` (section 6) and what threads
+    and processes did for the random walk (section 7) — each called **disturbed** instead
+    when it was."""
+    from helpers.core.words import Verdict, comparison_disturbance, plural, speedup_phrase
+    from helpers.processes.simulation import simulation_key_point
+
+    ranked = sorted(costs.values(), key=lambda cost: cost.median)
+    start = ("Starting a process (section 5) was measured **disturbed** here: run it again."
+             if start_costs_disturbed(costs) else
+             f"Starting a process cost {ranked[0].median * 1000:.0f} ms with "
+             f"{ranked[0].start_method}" + (f" and {ranked[-1].median * 1000:.0f} ms with "
+                                            f"{ranked[-1].start_method}" if len(ranked) > 1
+                                            else "") + " here: a pool pays it once per "
+             "worker, not once per task.")
+    name = list(pool_run.runs)[-1]
+    run = pool_run.runs[name]
+    pool = (f"The process pool's run of `{pool_run.baseline.workload}` (section 6) was "
+            "**disturbed**: run it again." if comparison_disturbance(pool_run) else
+            f"A process pool of {plural(run.workers, 'worker')} ran the CPU-bound "
+            f"`{run.workload}` {speedup_phrase(pool_run.speedup(name))}, with "
+            f"{run.utilisation:.1f} CPUs busy, on "
+            f"{plural(pool_run.effective_cpus, 'effective CPU')}.")
+    return Verdict((start, pool, simulation_key_point(simulation)))

@@ -351,3 +351,18 @@ def plot_simulation(comparisons: Mapping[str, Comparison]) -> Figure:
                  f"serial{noisy}", fontsize=10)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
     return finish_figure(fig)
+
+
+def simulation_key_point(comparisons: Mapping[str, Comparison]) -> str:
+    """One key point from :func:`measure_simulation`: what threads and processes did for
+    each version — or that the measurement was **disturbed**."""
+    if set(comparisons) != set(VERSIONS):
+        raise ValueError(f"comparisons must hold exactly {list(VERSIONS)}, "
+                         f"got {list(comparisons)}")
+    if _disturbances(comparisons):
+        return "The random walk (section 7) was measured **disturbed** here: run it again."
+    python, numpy_ = comparisons[PYTHON], comparisons[NUMPY]
+    return (f"On the random walk (section 7, {plural(python.effective_cpus, 'effective CPU')})"
+            f", threads ran pure Python {python.speedup('threads'):.2f}× and numpy "
+            f"{numpy_.speedup('threads'):.2f}× as fast as serial; processes "
+            f"{python.speedup('processes'):.2f}× and {numpy_.speedup('processes'):.2f}×.")

@@ -6,6 +6,7 @@
 ``worker_memory`` memory per thread and per worker process
 ``instances``     many copies of a script, via subprocess
 ``failures``      a worker raising, dying, or being stopped
+``fork_threads``  what Python says when a kernel with threads forks (shown once)
 ``disturbance``   one sentence per sign of other work, for measurements of many runs
 ``exercises``     the exercises' self-checks
 """

@@ -90,6 +90,7 @@ class Scaling:
     effective_cpus: int
     serial_part: RunResult  # the serial part, run once in this thread
     parallel: dict[int, RunResult] = field(default_factory=dict)  # workers -> parallel part
+    planned: tuple[int, ...] = ()  # every worker count the sweep will measure (for the axis)
 
     def job_seconds(self, workers: int) -> float:
         """Median seconds of the serial part plus the parallel part on ``workers``."""
@@ -173,7 +174,9 @@ def measure_scaling(workload: str = "count", serial_fraction: float = 0.2, *,
     ``total`` is in the workload's unit (default: 4 × its default size, within its
     slider range). The serial
     part does ``serial_fraction × total`` in this thread; the rest is split into one
-    equal task per worker. ``on_result(scaling)`` follows each worker count.
+    equal task per worker. ``on_result(scaling)`` follows every repeat of every worker
+    count (each run's wall time the median of its repeats so far), so a plot shows the
+    first point after one repeat on 1 worker; the last call holds the finished sweep.
     """
     name = require_choice("workload", workload, SPLITTABLE)
     spec = get_workload(name)
@@ -188,17 +191,31 @@ def measure_scaling(workload: str = "count", serial_fraction: float = 0.2, *,
     steps = len(counts) + 1
     serial = _serial_part(spec.name, serial_size, repeats,
                           stepped_progress(on_progress, 0, steps))
-    scaling = Scaling(name, executor, fraction, cpus, serial)
+    scaling = Scaling(name, executor, fraction, cpus, serial, planned=tuple(counts))
     parallel_total = total - serial_size
     for index, count in enumerate(counts, start=1):
         size = max(spec.min_size, round(parallel_total / count))
         scaling.parallel[count] = run_tasks(
             name, executor=executor, workers=count, tasks=count, size=size, repeats=repeats,
             start_method=start_method,
-            on_progress=stepped_progress(on_progress, index, steps))
+            on_progress=stepped_progress(on_progress, index, steps),
+            on_repeat=_so_far(scaling, count, on_result))
         if on_result is not None:
             on_result(scaling)
     return scaling
+
+
+def _so_far(scaling: Scaling, count: int, on_result: Callable[[Scaling], None] | None
+            ) -> Callable[[RunResult], None] | None:
+    """An ``on_repeat`` for ``count`` workers: the sweep with that run's repeats so far."""
+    if on_result is None:
+        return None
+
+    def report(partial: RunResult) -> None:
+        scaling.parallel[count] = partial
+        on_result(scaling)
+
+    return report
 
 
 def _serial_part(name: str, size: int, repeats: int | None,
@@ -282,7 +299,7 @@ def plot_scaling(scaling: Scaling) -> Figure:
     fig, ax = plt.subplots(figsize=(7, 4))
     speedups = scaling.speedups()
     cpus = scaling.effective_cpus
-    counts = list(range(1, max(speedups) + 1))
+    counts = list(range(1, max([*speedups, *scaling.planned]) + 1))
     ideal_label = ("ideal: one task per worker (waiting needs no CPU)" if scaling.waits
                    else "ideal: min(workers, CPUs), no serial part")
     ax.plot(counts, [scaling.ideal(n) for n in counts], label=ideal_label, **IDEAL_STYLE)
@@ -323,7 +340,9 @@ class AmdahlLab(RunPanel):
                  executor: str = "processes", start_method: str | None = None) -> None:
         self.workload = widgets.Dropdown(
             options=[(f"{n} ({WORKLOADS[n].behaviour})", n) for n in SPLITTABLE],
-            value=require_choice("workload", workload, SPLITTABLE), description="workload")
+            value=require_choice("workload", workload, SPLITTABLE), description="workload",
+            style={"description_width": "initial"},
+            layout=widgets.Layout(width="320px"))  # "zlib (releases the GIL)" fits whole
         self.executor = widgets.Dropdown(options=["processes", "threads"],
                                          value=require_choice("executor", executor,
                                                               ("processes", "threads")),

@@ -1,10 +1,21 @@
-"""Self-checks for notebook 05's exercises (processes in depth)."""
+"""Self-checks for notebook 05's exercises (processes in depth).
+
+An answer still ``...`` (the exercise as committed) is "not answered yet", never ✓ or ✗
+(:func:`helpers.core.selfcheck.not_answered`)."""
 from __future__ import annotations
 
 import numbers
 from multiprocessing import shared_memory
 
-from helpers.core.selfcheck import CheckResult, first_problem, inconclusive, not_yet, passed
+from helpers.core.selfcheck import (
+    CheckResult,
+    blank,
+    first_problem,
+    inconclusive,
+    not_answered,
+    not_yet,
+    passed,
+)
 from helpers.processes_in_depth.granularity import BEAT, GranularitySweep
 
 SHARED_COUNT = 1_000_000
@@ -24,7 +35,10 @@ def _still_exists(name: str) -> bool:
 
 def check_shared_total(total: object, block_name: object) -> CheckResult:
     """Exercise 1: ``total`` summed by a worker via shared memory; the block unlinked."""
-    if total is ... or total is None:
+    if blank(total) or blank(block_name):
+        return not_answered("set `total` to the sum your worker returned and `block_name` "
+                            "to your block's name, then run this cell again.")
+    if total is None:
         return not_yet("`total` has no answer yet.",
                        "assign the worker's result: `total = future.result(timeout=30)`.")
     if hasattr(total, "result"):
@@ -56,10 +70,10 @@ def check_crossover(answer: object, sweep: GranularitySweep) -> CheckResult:
     The answer is judged against the sweep it reads; a disturbed sweep judges nothing
     (:func:`~helpers.core.selfcheck.inconclusive`): it says what it measured and asks for
     another run."""
+    if blank(answer):
+        return not_answered("set `smallest_winning_chunk` to a chunk size read from the "
+                            "plot in section 2 (or None), then run this cell again.")
     expected = sweep.crossover()
-    if answer is ...:
-        return not_yet("`smallest_winning_chunk` has no answer yet.",
-                       "read the plot (or `sweep.runs`) from section 2.")
     if sweep.disturbed():
         return inconclusive(_disturbed_reading(answer, expected, sweep))
     if expected is None:

@@ -11,7 +11,10 @@ over ``c`` items.
 process pool in chunks of 1, 4, 16, … items, all through the lab's runner, and
 :func:`describe_granularity` derives the rule of thumb from what it measured:
 the overhead per task, the work per item, and the smallest chunk that made
-processes faster than the loop. "Faster" means what it means everywhere in the lab
+processes faster than the loop. The sweep measures the cheapest runs first — the
+serial loop, then the largest chunks (fewest tasks) down to chunks of 1 — and reports
+after every repeat, so a plot can show a first point within a second or so while the
+thousands of one-item tasks come last. "Faster" means what it means everywhere in the lab
 (:func:`helpers.core.words.speedup_phrase`): at least :data:`~helpers.core.words.SLIGHTLY`
 × the loop's speed. A sweep that other programs disturbed
 (:mod:`helpers.core.noise`) is called disturbed, and no rule is drawn from it.
@@ -32,6 +35,7 @@ from helpers.core.colours import REFERENCE_GREY
 from helpers.core.controls import RunPanel, bounded_slider
 from helpers.core.executors import MAX_WORKERS
 from helpers.core.experiments import stepped_progress
+from helpers.core.guess import check_guess, draw_guess, guess_sentence
 from helpers.core.noise import DISTURBED, beyond_ideal, disturbed_sentence
 from helpers.core.plots import IDEAL_STYLE, LABEL_SIZE, colour_for, finish_figure
 from helpers.core.runner import MAX_TASKS, ProgressCallback, RunResult, run_tasks
@@ -76,6 +80,7 @@ class GranularitySweep:
     effective_cpus: int
     serial: RunResult  # one task holding every item, in this thread
     runs: dict[int, RunResult] = field(default_factory=dict)  # chunk size -> pool run
+    planned: tuple[int, ...] = ()  # every chunk size the sweep will measure (for the axis)
 
     def speedup(self, chunk_size: int) -> float:
         """Serial wall time ÷ the pool's wall time with this chunk size."""
@@ -152,7 +157,10 @@ def sweep_chunk_sizes(items: int | None = None, iterations: int | None = None, *
 
     Defaults: 4,096 items of 1,000 additions (2,048 in quick mode), workers
     as :func:`helpers.core.system.default_workers`, chunk sizes :func:`default_chunk_sizes`.
-    ``on_result(sweep)`` is called after each chunk size, so a plot can follow along.
+    The chunk sizes run from the largest (fewest tasks: quick) down to the smallest.
+    ``on_result(sweep)`` is called after every repeat of every run (the sweep so far,
+    each run's wall time the median of its repeats so far), so a plot can follow along;
+    the last call holds the finished sweep.
     """
     items = require_int("items", int(default(4096, 2048)) if items is None else items,
                         1, MAX_ITEMS)
@@ -165,24 +173,56 @@ def sweep_chunk_sizes(items: int | None = None, iterations: int | None = None, *
                     for size in (chunk_sizes or default_chunk_sizes(items, workers))})
     work = [iterations] * items
     steps = len(sizes) + 1
+    cpus = effective_cpu_count()
+
+    def loop_so_far(serial: RunResult) -> None:
+        if on_result is not None:
+            on_result(GranularitySweep(items, iterations, workers, executor, cpus, serial,
+                                       planned=tuple(sizes)))
+
     serial = run_tasks(count_each, executor="serial", arguments=[work], repeats=repeats,
-                       on_progress=stepped_progress(on_progress, 0, steps))
-    sweep = GranularitySweep(items, iterations, workers, executor, effective_cpu_count(), serial)
-    for index, size in enumerate(sizes, start=1):
+                       on_progress=stepped_progress(on_progress, 0, steps),
+                       on_repeat=loop_so_far)
+    sweep = GranularitySweep(items, iterations, workers, executor, cpus, serial,
+                             planned=tuple(sizes))
+    for index, size in enumerate(reversed(sizes), start=1):
         sweep.runs[size] = run_tasks(count_each, executor=executor, workers=workers,
                                      arguments=split(work, size), repeats=repeats,
                                      start_method=start_method,
-                                     on_progress=stepped_progress(on_progress, index, steps))
+                                     on_progress=stepped_progress(on_progress, index, steps),
+                                     on_repeat=_so_far(sweep, size, on_result))
         if on_result is not None:
             on_result(sweep)
     return sweep
 
 
-def describe_granularity(sweep: GranularitySweep) -> Verdict:
+def _so_far(sweep: GranularitySweep, size: int,
+            on_result: Callable[[GranularitySweep], None] | None
+            ) -> Callable[[RunResult], None] | None:
+    """An ``on_repeat`` for chunk ``size``: the sweep with that run's repeats so far."""
+    if on_result is None:
+        return None
+
+    def report(partial: RunResult) -> None:
+        sweep.runs[size] = partial
+        on_result(sweep)
+
+    return report
+
+
+def check_chunk_guess(guess: object) -> float | None:
+    """A guessed best chunk size: ``None`` (or ``...``) for none, else 1 … :data:`MAX_ITEMS`
+    (``ValueError`` naming ``guess`` otherwise)."""
+    return check_guess("guess", guess, 1, MAX_ITEMS)
+
+
+def describe_granularity(sweep: GranularitySweep, guess: float | None = None) -> Verdict:
     """What the sweep measured, in words: slowest and best chunk, the crossover, the rule.
 
     A disturbed sweep (:meth:`GranularitySweep.disturbances`) is called disturbed, with
-    what was seen; no overhead, crossover or rule is drawn from it."""
+    what was seen; no overhead, crossover or rule is drawn from it. With a ``guess`` of
+    the fastest chunk size, a third sentence compares it with the measured best."""
+    guess = check_chunk_guess(guess)
     smallest, best = min(sweep.runs), sweep.best()
     lines = [f"The serial loop did {sweep.items:,} items in {sweep.serial.wall * 1000:.0f} ms "
              f"({sweep.seconds_per_item() * 1e6:.0f} µs of work per item).",
@@ -191,6 +231,10 @@ def describe_granularity(sweep: GranularitySweep) -> Verdict:
              f"with chunks of {best} ({plural(sweep.runs[best].tasks, 'task')}) "
              f"{speedup_phrase(sweep.speedup(best), 'the loop')}."]
     disturbances = sweep.disturbances()
+    if guess is not None:
+        lines.append(guess_sentence(guess, best, quantity="the fastest chunk size",
+                                    unit=" items per task", digits=0,
+                                    disturbed=bool(disturbances)))
     if disturbances:
         lines.extend(disturbances)
         lines.append(f"This sweep was **{DISTURBED}**, so no cost per task and no rule of "
@@ -241,11 +285,15 @@ def _rule(overhead: float) -> float:
     return max(1.0, 10 * overhead * 1000)
 
 
-def plot_granularity(sweep: GranularitySweep) -> Figure:
+def plot_granularity(sweep: GranularitySweep, guess: float | None = None) -> Figure:
     """Wall time against chunk size (log scales, labelled), with the serial loop, the
-    line under which a chunk size beat it, and the ideal."""
+    line under which a chunk size beat it, and the ideal; with a ``guess``, a vertical
+    line at the guessed fastest chunk size. A sweep still running shows what it has
+    measured so far on the axis of every planned chunk size."""
+    guess = check_chunk_guess(guess)
     fig, ax = plt.subplots(figsize=(7, 4))
     sizes = sorted(sweep.runs)
+    axis = sorted(set(sweep.planned) | set(sizes))
     loop = sweep.serial.wall * 1000
     ax.plot(sizes, [sweep.runs[s].wall * 1000 for s in sizes], marker="o",
             color=colour_for(sweep.executor), label=f"{sweep.executor} "
@@ -258,9 +306,12 @@ def plot_granularity(sweep: GranularitySweep) -> Figure:
         ax.annotate(f"{sweep.runs[size].tasks:,} tasks", (size, sweep.runs[size].wall * 1000),
                     xytext=(0, 6), textcoords="offset points", ha="center",
                     fontsize=LABEL_SIZE)
+    draw_guess(ax, guess, along="x")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
-    ax.set_xticks(sizes, [str(size) for size in sizes])
+    ends = axis + ([guess] if guess is not None else [])
+    ax.set_xlim(min(ends) / 1.5, max(ends) * 1.5)
+    ax.set_xticks(axis, [str(size) for size in axis])
     ax.yaxis.set_major_formatter(PLAIN_NUMBER)
     ax.yaxis.set_minor_formatter(PLAIN_NUMBER)
     ax.margins(y=0.15)
@@ -277,12 +328,16 @@ def plot_granularity(sweep: GranularitySweep) -> Figure:
 class ChunkLab(RunPanel):
     """A widget: pick the items, the work per item and the workers; press Run.
 
-    The plot redraws after each chunk size; ``lab.sweep`` keeps the latest result.
-    Sliders are bounded (at most 4,096 items of 100,000 additions: ~10 s of work).
+    The plot redraws as results arrive (the serial loop first, then the largest chunks);
+    ``lab.sweep`` keeps the latest result. Sliders are bounded (at most 4,096 items of
+    100,000 additions: ~10 s of work). ``guess``: your guess of the fastest chunk size
+    (1 … 4,096, or ``None``), drawn on the plot and compared in the words.
     """
 
     def __init__(self, items: int | None = None, iterations: int | None = None,
-                 workers: int | None = None, start_method: str | None = None) -> None:
+                 workers: int | None = None, start_method: str | None = None,
+                 guess: float | None = None) -> None:
+        self.guess = check_chunk_guess(guess)
         most_workers = min(MAX_WORKERS, max(4, 2 * effective_cpu_count()))
         self.start_method = start_method
         self.items = bounded_slider("items", items or int(default(4096, 2048)), 16, MAX_ITEMS,
@@ -300,8 +355,8 @@ class ChunkLab(RunPanel):
         sweep = self.guarded(lambda on_progress: sweep_chunk_sizes(
             self.items.value, self.iterations.value, workers=self.workers.value,
             start_method=self.start_method, on_progress=on_progress,
-            on_result=self.live(plot_granularity)))
+            on_result=self.live(lambda partial: plot_granularity(partial, self.guess))))
         if sweep is not None:
             self.sweep = sweep
-            self.words.value = describe_granularity(sweep)._repr_html_()
+            self.words.value = describe_granularity(sweep, self.guess)._repr_html_()
         return sweep

@@ -1,10 +1,21 @@
-"""Self-checks for notebook 03's exercises (the GIL)."""
+"""Self-checks for notebook 03's exercises (the GIL).
+
+An exercise left as committed (its answers still ``...``) is "not answered yet" — never
+✓ nor ✗ (:func:`helpers.core.selfcheck.not_answered`)."""
 from __future__ import annotations
 
 from helpers.core.executors import MAX_WORKERS
 from helpers.core.experiments import Comparison
 from helpers.core.noise import beyond_ideal, disturbed_sentence, starved
-from helpers.core.selfcheck import CheckResult, first_problem, inconclusive, not_yet, passed
+from helpers.core.selfcheck import (
+    CheckResult,
+    blank,
+    first_problem,
+    inconclusive,
+    not_answered,
+    not_yet,
+    passed,
+)
 from helpers.core.words import PARALLEL, comparison_disturbance, plural, speedup_phrase
 
 # A prediction within this many CPUs of the measurement counts as "as you expected".
@@ -30,6 +41,9 @@ TOOLS = ("threads", "processes")
 
 def check_tool_choices(choices: object) -> CheckResult:
     """Check a dict mapping every job in :data:`JOBS` to "threads" or "processes"."""
+    if blank(choices):
+        return not_answered('replace every ... in choices with "threads" or "processes", '
+                            "then run this cell again.")
     if not isinstance(choices, dict):
         return not_yet(f"expected a dict of job → tool, got {type(choices).__name__}.",
                        "start from the dict given in the exercise and fill in each value.")
@@ -50,8 +64,14 @@ def check_zlib_comparison(comparison: object, predicted_cpus: object = None) -> 
     Wrong arguments fail with a hint. A right comparison passes, in words from its own
     numbers and the prediction — unless the measurement was disturbed (or the threads
     did not compute together on 2+ CPUs): then the check is
-    :func:`~helpers.core.selfcheck.inconclusive`.
+    :func:`~helpers.core.selfcheck.inconclusive`. Either answer still ``...``: not
+    answered yet.
     """
+    empty = [name for name, value in (("predicted_cpus", predicted_cpus),
+                                      ("zlib_comparison", comparison)) if blank(value)]
+    if empty:
+        return not_answered(f"set {' and '.join(empty)} (predict first, then measure), "
+                            "then run this cell again.")
     if not isinstance(comparison, Comparison):
         return not_yet(f"expected the Comparison that compare() returns, got "
                        f"{type(comparison).__name__}.", "assign `zlib_comparison = compare(...)`.")

@@ -23,8 +23,10 @@ import time
 from dataclasses import dataclass
 
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from helpers.core.arguments import require_choice, require_float, require_int
+from helpers.core.experiments import stepped_progress
 from helpers.core.noise import (
     busy_sentence,
     disturbed_sentence,
@@ -33,7 +35,7 @@ from helpers.core.noise import (
     starved,
 )
 from helpers.core.plots import plot_timeline
-from helpers.core.runner import RunResult, TaskRecord, run_tasks
+from helpers.core.runner import ProgressCallback, RunResult, TaskRecord, run_tasks
 from helpers.core.settings import default
 from helpers.core.system import effective_cpu_count, gil_enabled
 from helpers.core.words import Verdict
@@ -94,17 +96,22 @@ class Overlap:
 
 
 def measure_overlap(count: int | None = None, sleep: float | None = None, *,
-                    repeats: int | None = None) -> Overlap:
+                    repeats: int | None = None,
+                    on_progress: ProgressCallback | None = None) -> Overlap:
     """Run the count and the sleep serially, then in two threads (lab runner: warm-up,
-    ``repeats`` repeats, the median kept, other programs' CPU use recorded)."""
+    ``repeats`` repeats, the median kept, other programs' CPU use recorded).
+
+    ``on_progress(done, total)`` follows both runs, each one half of the way (a
+    progress bar: :func:`helpers.core.progress.progress_bar`)."""
     jobs = list(default_jobs())
     if count is not None:
         jobs[0] = ("count", require_int("count", count, 1, 10**9))
     if sleep is not None:
         jobs[1] = ("sleep", require_float("sleep", sleep, 0.01, MAX_SECONDS))
     runs = {executor: run_tasks(seed_task, executor=executor, workers=2, arguments=jobs,
-                                repeats=repeats)
-            for executor in ("serial", "threads")}
+                                repeats=repeats,
+                                on_progress=stepped_progress(on_progress, index, 2))
+            for index, executor in enumerate(("serial", "threads"))}
     return Overlap(runs["serial"], runs["threads"], effective_cpu_count(), gil_enabled())
 
 
@@ -170,18 +177,26 @@ def plot_overlap(result: Overlap) -> Figure:
     """The two runs' timelines on one time axis (core :func:`plot_timeline`): the
     serial lane runs the count then the sleep; the threads' lanes run them side by side.
     Each lane is named after the task(s) it ran, read from the records."""
-    runs = {"serial (count, then sleep)": result.serial,
-            "2 threads (count beside sleep)": result.threads}
-    fig = plot_timeline(runs)
+    runs = {"serial": result.serial,
+            "2 threads": result.threads}
+    fig = plot_timeline(runs)  # finished: in classroom mode its text is already enlarged
     for ax, run in zip(fig.axes, runs.values()):
         lanes = run.worker_ids()
         names = [[] for _ in lanes]
         for record in sorted(run.records, key=lambda r: r.start):
             names[lanes[(record.pid, record.thread)]].append(KINDS[record.task])
-        ax.set_yticks(range(len(names)), [", then ".join(n) for n in names])
-    fig.suptitle("The seed's two tasks: one after the other, then side by side")
+        size = ax.get_yticklabels()[0].get_fontsize()  # keep the size finish_figure set
+        ax.set_yticks(range(len(names)), [", then ".join(n) for n in names], fontsize=size)
+    title = _suptitle(fig)
+    title.set_text("The seed's two tasks: one after the other, then side by side")
     fig.tight_layout()
     return fig
+
+
+def _suptitle(fig: Figure) -> Text:
+    """The figure's title, as a Text artist (its size as :func:`finish_figure` left it)."""
+    return next(text for text in fig.findobj(Text) if text.get_text() == fig.get_suptitle()
+                and text.get_text())
 
 
 __all__ = ["KINDS", "Overlap", "default_jobs", "describe_overlap", "disturbance",

@@ -10,16 +10,20 @@ from collections.abc import Mapping
 
 from helpers.core.experiments import Comparison
 from helpers.core.noise import beyond_ideal, disturbed_sentence, run_waits
+from helpers.core.runner import RunResult
 from helpers.core.system import gil_enabled
 from helpers.core.words import (
     FASTER,
     PARALLEL,
     Verdict,
     comparison_disturbance,
+    describe,
+    describe_sweep,
     plural,
     speedup_phrase,
 )
 from helpers.core.workloads import WORKLOADS
+from helpers.the_gil.overlap import Overlap, describe_overlap
 
 
 def _check_comparison(comparison: object) -> Comparison:
@@ -161,4 +165,30 @@ def _workload_line(name: str, comparison: Comparison, gil: bool) -> str:
     return f"{seen}: this work holds the GIL, so the threads took turns."
 
 
-__all__ = ["compare_lanes", "describe_by_workload", "describe_cpus_busy"]
+# The key points that need no measurement: what the notebook explained.
+GIL_POINT = ("With the GIL on (the usual CPython build) one thread per process runs Python "
+             "bytecode at a time; a thread releases the GIL while it waits, and C code such as "
+             "zlib, NumPy, or hashlib on 2048 bytes or more in one call, releases it while it "
+             "computes. Each process has its own GIL; free-threaded builds (3.13t and later) "
+             "can run without one (notebook 07).")
+GUARD_POINT = ("A script that starts processes needs an `if __name__ == \"__main__\":` guard: "
+               "under spawn and forkserver each child imports the script again, top level "
+               "and all.")
+
+
+def key_points(comparison: Comparison, sweeps: Mapping[str, Mapping[int, RunResult]],
+               overlap: Overlap, effective_cpus: int) -> str:
+    """The Key points as a Markdown list: the lab's executors and why (or that the run was
+    disturbed), the worker sweeps, the count beside the sleep — each generated from its
+    measurement — then the two points the notebook explained."""
+    lab = describe(_check_comparison(comparison)).lines
+    sweep = " ".join(describe_sweep(kind, dict(runs), effective_cpus)
+                     for kind, runs in sweeps.items())
+    points = [f"In the lab: {' '.join(lab[1:-1]) or lab[0]}", lab[-1],
+              f"More workers: {sweep}", describe_overlap(overlap).lines[-1],
+              GIL_POINT, GUARD_POINT]
+    return "\n".join(f"- {point}" for point in points)
+
+
+__all__ = ["GIL_POINT", "GUARD_POINT", "compare_lanes", "describe_by_workload",
+           "describe_cpus_busy", "key_points"]

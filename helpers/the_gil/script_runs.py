@@ -326,6 +326,7 @@ def run_script(name: str, start_method: str | None = None, *, number: int | None
             process = start_script(command, folder)
             stdout, stderr, timed_out = wait_bounded(process, timeout)
             seconds = time.perf_counter() - start
+    stdout, stderr = plain_text(stdout), plain_text(stderr)
     result = parse_result(stdout) if name == FIXED else None
     counted = _children_cpu() - children_before  # watch_load counted this as ours
     uncounted = own_cpu_seconds(result, counted) - counted
@@ -346,10 +347,22 @@ def script_arguments(name: str, number: int | None) -> list[str]:
     return []
 
 
+# Unbuffered UTF-8, so lines arrive in the order they were printed; and no colours:
+# Python 3.13+ colours tracebacks for a terminal, which would show as escape codes here.
+PLAIN_OUTPUT = {"PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8", "PYTHON_COLORS": "0",
+                "NO_COLOR": "1"}
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def plain_text(text: str) -> str:
+    """``text`` without ANSI escape codes (colours, cursor moves), should any get through."""
+    return _ANSI.sub("", text)
+
+
 def start_script(command: tuple[str, ...], folder: str) -> subprocess.Popen:
     """Start ``command`` in ``folder`` as the leader of a new process group, its output
-    unbuffered and in UTF-8 so lines arrive in the order they were printed."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
+    unbuffered, in UTF-8 and without colours (:data:`PLAIN_OUTPUT`)."""
+    env = {**os.environ, **PLAIN_OUTPUT}
     return subprocess.Popen(command, cwd=folder, env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, encoding="utf-8", errors="replace", **popen_options())

@@ -37,10 +37,19 @@ from numbers import Real
 from helpers.core import noise
 from helpers.core.arguments import require_float, require_int
 from helpers.core.runner import RunResult
-from helpers.core.selfcheck import CheckResult, first_problem, not_yet, passed
+from helpers.core.selfcheck import (
+    CheckResult,
+    blank,
+    first_problem,
+    not_answered,
+    not_yet,
+    passed,
+)
 from helpers.core.settings import SOURCE_ROOT, default
-from helpers.core.words import speedup_phrase
-from helpers.threads.seed import print_numbers
+from helpers.core.system import effective_cpu_count
+from helpers.core.words import Verdict, plural, speedup_phrase
+from helpers.threads.overlap import most_at_once, waits_disturbance
+from helpers.threads.seed import print_numbers, say
 from helpers.threads.sharing import whoami
 
 MAIN_LINE = "Main thread continues..."
@@ -60,7 +69,7 @@ def tick(count: int, interval: float = 0.05, label: str = "tick") -> int:
     require_int("count", count, 0, 10_000)
     require_float("interval", interval, 0.0, 10.0)
     for number in range(1, count + 1):
-        print(f"{label} {number}", flush=True)
+        say(f"{label} {number}")  # the whole line in one write: it cannot tear
         time.sleep(interval)
     return count
 
@@ -72,7 +81,7 @@ def print_whoami() -> dict[str, object]:
     return me
 
 
-class _RecordingStream(io.TextIOBase):
+class RecordingStream(io.TextIOBase):
     """Passes every write on to ``target`` and remembers it, in call order."""
 
     def __init__(self, target: io.TextIOBase) -> None:
@@ -100,7 +109,7 @@ class OrderTally:
     runs: int
     count: int  # numbers each thread printed
     numbers_before_main: Counter  # numbers printed before the main line → how many runs
-    torn_lines: int  # runs where the main line started in the middle of a number's line
+    torn_lines: int  # runs where a number's line landed inside the main line, or before its end
 
     def _where(self, before: int) -> str:
         if before == 0:
@@ -120,9 +129,9 @@ class OrderTally:
             text += (" It landed in the same place every time here — but nothing guarantees "
                      "that: it depends on the scheduler and on where the output goes.")
         if self.torn_lines:
-            text += (f" In {self.torn_lines} run{'s' if self.torn_lines != 1 else ''} the main "
-                     "line began in the middle of a number's line: print() writes the text "
-                     "and the newline separately, and the other thread got in between.")
+            text += (f" In {plural(self.torn_lines, 'run')} the main thread's line tore: its "
+                     "print() writes the text and the newline separately, and the thread's "
+                     "number landed in between.")
         return text
 
     def _repr_markdown_(self) -> str:
@@ -146,7 +155,7 @@ def seed_without_join(runs: int = 5, count: int = 3) -> OrderTally:
     landed: Counter = Counter()
     torn = 0
     for run in range(runs):
-        recorder = _RecordingStream(sys.stdout)
+        recorder = RecordingStream(sys.stdout)
         with contextlib.redirect_stdout(recorder):
             print(f"--- run {run + 1}", flush=True)
             thread = threading.Thread(target=print_numbers, args=(count,))
@@ -156,9 +165,19 @@ def seed_without_join(runs: int = 5, count: int = 3) -> OrderTally:
         writes = recorder.writes[2:]  # skip the run header and its newline
         where = next((i for i, text in enumerate(writes) if MAIN_LINE in text), len(writes))
         landed[sum(text.strip().isdigit() for text in writes[:where])] += 1
-        if where > 0 and writes[where - 1].strip().isdigit():
-            torn += 1
+        torn += tore(writes, where)
     return OrderTally(runs, count, landed, torn)
+
+
+def tore(writes: list[str], where: int) -> bool:
+    """Did another write land inside the line whose text is ``writes[where]`` — before its
+    newline came, or after a line that had not ended?"""
+    if where >= len(writes):
+        return False
+    began_mid_line = where > 0 and not writes[where - 1].endswith("\n")
+    cut = (not writes[where].endswith("\n") and where + 1 < len(writes)
+           and not writes[where + 1].startswith("\n"))
+    return began_mid_line or cut
 
 
 @dataclass(frozen=True)
@@ -321,6 +340,9 @@ def clear_guestbook() -> None:
 def check_guest_threads(guests: object, names: Sequence[str] = GUEST_NAMES) -> CheckResult:
     """Exercise 1: ``guests`` must be started, finished threads named ``names``, each
     of which signed the guestbook once with its own name. Never raises on a wrong answer."""
+    if blank(guests):
+        return not_answered("set `guests` to your list of three started, named threads, "
+                            "then run this cell again.")
     if guests is None:
         return not_yet("there is no list called `guests` yet.",
                        "run your cell (or the solution) first.")
@@ -397,6 +419,9 @@ def check_overlap(delays_ms: Sequence[int], waited: object, elapsed: object) -> 
     Raises ``ValueError`` only for bad ``delays_ms`` (the task's data, not the answer).
     """
     _require_delays(delays_ms)
+    if blank(waited) or blank(elapsed):
+        return not_answered("set `waited` (what sleep_ms returned, in the order of "
+                            "DELAYS_MS) and `elapsed` (seconds), then run this cell again.")
     if waited is None or elapsed is None:
         return not_yet("`waited` or `elapsed` does not exist yet.",
                        "run your cell (or the solution) first.")
@@ -472,3 +497,30 @@ def _check_elapsed(delays_ms: Sequence[int], waited: Sequence[float], elapsed: o
     return passed(f"your {len(waited)} waits measured {total:.2f} s in all and together took "
                   f"{seconds:.2f} s, about as long as the longest ({longest:.2f} s): they "
                   f"overlapped, {speedup_phrase(total / seconds, 'one after another')}.")
+
+
+# --- Key points: the measured ones ------------------------------------------------------
+
+def key_points(runs: dict[str, RunResult], start_cost: RunResult,
+               effective_cpus: int | None = None) -> Verdict:
+    """The key points that rest on this notebook's measurements: how far the waits of
+    section 8 overlapped (``runs``, serial first) and what starting a thread cost in
+    section 9 (``start_cost``) — each called **disturbed** instead when it was."""
+    cpus = effective_cpu_count() if effective_cpus is None else effective_cpus
+    base = next(iter(runs.values()))
+    widest = max(runs.values(), key=most_at_once)
+    if waits_disturbance(runs, cpus):
+        waits = ("Your timeline of waits (section 8) was **disturbed**: run it again to see "
+                 "how far waits overlap on this machine.")
+    else:
+        waits = (f"Waiting threads overlap, whatever the CPUs: {plural(base.tasks, 'sleep')} "
+                 f"of {base.size} ms took {base.wall:.2f} s one after another and "
+                 f"{widest.wall:.2f} s on {plural(widest.workers, 'thread')}, up to "
+                 f"{most_at_once(widest)} at once on {plural(cpus, 'effective CPU')}: "
+                 "concurrency without parallelism.")
+    per_thread = start_cost.wall / start_cost.size * 1e6
+    start = (f"Starting a thread took about {per_thread:.0f} µs here (section 9)"
+             + (", but that measurement was **disturbed**: run it again."
+                if _start_cost_disturbance(start_cost) else
+                f": cheap next to one {base.size} ms wait."))
+    return Verdict((waits, start))

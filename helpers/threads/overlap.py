@@ -54,6 +54,13 @@ def _not_overlapped(runs: Mapping[str, RunResult]) -> str:
     return ""
 
 
+def waits_disturbance(runs: Mapping[str, RunResult], effective_cpus: int) -> str:
+    """Why these runs of sleep tasks were **disturbed** (one sentence per sign), or ``''``."""
+    disturbed = " ".join(sentence for name, run in runs.items()
+                         if (sentence := noise.run_disturbance(run, effective_cpus, name)))
+    return disturbed or _not_overlapped(runs)
+
+
 def describe_waits(runs: Mapping[str, RunResult], effective_cpus: int | None = None
                    ) -> Verdict:
     """One line per run of sleep tasks (the first is the baseline), then what they show:
@@ -62,10 +69,8 @@ def describe_waits(runs: Mapping[str, RunResult], effective_cpus: int | None = N
     cpus = effective_cpu_count() if effective_cpus is None else effective_cpus
     base = next(iter(runs.values()))
     lines = [_run_line(name, run, base) for name, run in runs.items()]
-    disturbed = " ".join(sentence for name, run in runs.items()
-                         if (sentence := noise.run_disturbance(run, cpus, name)))
     most = max(most_at_once(run) for run in runs.values())
-    lines.append(disturbed or _not_overlapped(runs) or (
+    lines.append(waits_disturbance(runs, cpus) or (
         f"Waiting needs no CPU, so the waits overlapped: up to {most} at the same "
         f"instant on {plural(cpus, 'effective CPU')}, as many as there were threads. "
         "That is **concurrency** without parallelism: each pool waits for as many tasks at "

@@ -6,6 +6,8 @@ import pytest
 
 from helpers.capstone.exercises import (
     GUIDE_JOBS,
+    SLACK,
+    against_target,
     check_beat_target,
     check_bottleneck,
     check_tool_guide,
@@ -34,10 +36,50 @@ def test_bottleneck_check_accepts_the_longest_stage_and_explains_a_wrong_one():
     assert not check_bottleneck("compute", "not a run")
 
 
-def test_target_is_halfway_between_baseline_and_fastest():
+def test_blank_answers_are_not_answered_never_graded():
+    run = fake_comparison().runs["threads + processes"]
+    target = target_time(fake_comparison())
+    for result in (check_bottleneck(..., run), check_tool_guide({job: ... for job in GUIDE_JOBS}),
+                   check_beat_target(..., target),
+                   check_beat_target({"fetch": ("threads", 4), "compute": ...}, target)):
+        assert result.state == "unanswered" and not result.passed and "Not answered" in str(result)
+
+
+def test_target_is_the_best_time_of_each_stage_plus_slack():
     comparison = fake_comparison()
-    best, base = comparison.fastest.total, comparison.baseline.total
-    assert target_time(comparison) == pytest.approx(best + (base - best) / 2)
+    target = target_time(comparison)
+    # the fakes: fetch best 0.06 (threads), parse and aggregate 0.001, compute best 0.5
+    assert float(target) == pytest.approx(SLACK * (0.06 + 0.001 + 0.5 + 0.001))
+    assert target.best["compute"].executor == "processes" and target.within == 1
+    # all threads (compute on threads, as slow as serial on this fake) is not within it
+    threads = fake_run("all threads", ["threads"] * 4, [0.06, 0.001, 1.0, 0.001],
+                       [0.02, 0.001, 1.0, 0.001])
+    assert against_target(threads.plan, [threads], target).state == "failed"
+    with pytest.raises(ValueError, match="comparison must be"):
+        target_time({"all serial": 1})
+
+
+def test_target_words_follow_the_measurement_and_the_cpus():
+    two = str(target_time(fake_comparison())._repr_markdown_())
+    assert "fetch (13.3×) and compute (2.0×) clearly faster" in two and "1 effective" not in two
+    one = target_time(fake_comparison(effective_cpus=1, processes_compute=1.0))._repr_markdown_()
+    assert "1 effective CPU" in one and "compute (" not in one and "disturbed" not in one
+    noisy = target_time(fake_comparison(effective_cpus=1))._repr_markdown_()
+    assert "**disturbed**" in noisy and "compute (2.0×)" not in noisy
+
+
+def test_a_failed_target_points_at_the_stage_furthest_from_its_best():
+    target = target_time(fake_comparison())
+    run = fake_run("yours", ["threads", "serial", "threads", "serial"], [0.06, 0.001, 1.0, 0.001],
+                   [0.02, 0.001, 1.0, 0.001])
+    result = against_target(run.plan, [run], target)
+    assert not result and "compute took 1.00 s here" in str(result)
+    assert "fastest any choice measured for it was 500 ms" in str(result)
+    on_one_cpu = target_time(fake_comparison(effective_cpus=1, processes_compute=1.0))
+    slow_compute = fake_run("yours", ["threads", "serial", "threads", "serial"],
+                            [0.06, 0.001, 1.0, 0.001], [0.02, 0.001, 1.0, 0.001], 1)
+    fine = against_target(slow_compute.plan, [slow_compute], on_one_cpu)
+    assert fine.passed and "its tool hardly mattered" in str(fine)
 
 
 def test_beat_target_passes_the_reference_and_rejects_all_serial(no_leftover_processes):
@@ -63,8 +105,10 @@ def test_tool_guide_check():
     wrong = {**solution, next(iter(solution)): "processes"}
     result = check_tool_guide(wrong)
     assert not result and "Hint" in str(result)
-    assert not check_tool_guide({**solution, next(iter(solution)): ...})
+    assert not check_tool_guide({**solution, next(iter(solution)): "free-threading"})
     assert not check_tool_guide(["asyncio"])
+    quoted = check_tool_guide(wrong, fake_comparison())  # the learner's own figures
+    assert not quoted and "Your capstone run measured for processes: compute 2.0×" in str(quoted)
 
 
 def test_hints_follow_the_tool_and_the_cpus():
@@ -85,17 +129,23 @@ def test_hints_follow_the_tool_and_the_cpus():
 def test_a_disturbed_run_over_the_target_is_not_judged_on_noise():
     import dataclasses
 
-    from helpers.capstone.exercises import against_target
     from helpers.core.noise import MachineLoad
 
     run = fake_comparison().runs["threads + processes"]
     plan = run.plan
-    assert against_target(plan, [run], target_s=10.0)  # under the target: passes
-    quiet = str(against_target(plan, [run], target_s=0.3))
+    assert against_target(plan, [run], target=10.0)  # under the target: passes
+    quiet = str(against_target(plan, [run], target=0.3))
     assert "over the target" in quiet and "disturbed" not in quiet
     run.runs["compute"] = dataclasses.replace(run.runs["compute"], load=MachineLoad(1.6, 2),
                                               cpus=[0.4])  # 0.4 CPU-s on 2 CPUs: 0.2 s
-    busy = against_target(plan, [run], target_s=0.3)
+    busy = against_target(plan, [run], target=0.3)
     assert busy.inconclusive and "Not judged" in str(busy) and "**disturbed**" in str(busy)
-    far = against_target(plan, [run], target_s=0.01)  # fetch alone, undisturbed, is over
+    far = against_target(plan, [run], target=0.01)  # fetch alone, undisturbed, is over
     assert not far and not far.inconclusive and "over the target" in str(far)
+
+
+def test_a_target_runs_its_own_job_and_passes_the_reference(no_leftover_processes):
+    target = target_time(fake_comparison())  # the fakes' job: 4 pages of 10 ms
+    result = check_beat_target(reference_stages(small_job()), target, repeats=1)
+    assert result.state in ("passed", "inconclusive"), str(result)
+    assert not check_beat_target({"fetch": ("threads", 4), "compute": ("threads", 0)}, target)

@@ -92,3 +92,14 @@ def test_a_measured_baseline_is_reused_not_run_again(no_leftover_processes):
 def test_bad_settings_are_refused_before_anything_starts(option, value):
     with pytest.raises(ValueError, match=option):
         run_pipeline({}, **{**SMALL, option: value})
+
+
+def test_partial_runs_arrive_stage_by_stage_before_the_end(no_leftover_processes):
+    seen = []
+    run = run_pipeline({"fetch": ("threads", 4)}, on_result=seen.append,
+                       **{**SMALL, "repeats": 2})
+    assert [list(partial.runs) for partial in seen][:2] == [["fetch"], ["fetch"]]
+    assert len(seen[0].runs["fetch"].walls) == 1 and len(seen[1].runs["fetch"].walls) == 2
+    assert list(seen[-1].runs) == ["fetch", "parse", "compute", "aggregate"][:len(seen[-1].runs)]
+    assert not any(partial.complete for partial in seen) and run.complete
+    assert all(partial is not run for partial in seen) and set(run.runs) == set(STAGES)

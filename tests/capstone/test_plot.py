@@ -29,3 +29,15 @@ def test_segments_wear_their_tools_colour_and_stages_their_hatch():
     assert set(STAGE_HATCHES.values()) <= hatches
     legend = [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
     assert {"serial", "threads", "processes", "fetch", "compute"} <= set(legend)
+
+
+def test_a_run_still_measured_shows_its_stages_so_far_and_measuring():
+    comparison = fake_comparison()
+    done = comparison.runs["threads + processes"]
+    partial = done.snapshot()
+    partial.label = "your choice"
+    del partial.runs["compute"], partial.runs["aggregate"]
+    fig = plot_pipelines(comparison.with_run(partial))
+    texts = [text.get_text() for text in fig.axes[0].texts]
+    assert " measuring…" in texts and sum("×" in text for text in texts) == 2
+    assert plot_pipelines(type(comparison)({"your choice": partial.snapshot()}))

@@ -3,7 +3,7 @@ import pytest
 
 from helpers.core.controls import RunPanel
 from helpers.core.experiments import compare
-from helpers.core.lab import MAX_LAB_TASKS, MAX_LAB_WORKERS, Lab
+from helpers.core.lab import MAX_LAB_TASKS, MAX_LAB_WORKERS, Lab, times_axes
 from helpers.core.words import describe
 from helpers.core.workloads import WORKLOADS
 
@@ -163,3 +163,77 @@ def test_elapsed_bar_fills_and_reports_failure():
     with pytest.raises(ValueError, match="expected_seconds"):
         with elapsed_bar("bad", expected_seconds=0):
             pass
+
+
+# --- predict, then measure: the learner's guess of the processes' speedup ----------------
+
+def guess_lines(lab):
+    """The lines on the lab figure's time axes that mark a guess."""
+    return [line for line in times_axes(lab.figure).get_lines()
+            if "your guess" in str(line.get_label())]
+
+
+@pytest.mark.parametrize("guess", [0, 0.05, 17, "2", True, float("nan")])
+def test_a_guess_out_of_range_names_the_parameter(guess):
+    with pytest.raises(ValueError, match=r"guess must be .*0\.1 to 16"):
+        Lab(guess=guess)
+
+
+@pytest.mark.parametrize("guess", [None, ...])
+def test_without_a_guess_plot_and_words_are_unchanged(guess):
+    lab = Lab(size=20_000, repeats=1, tasks=2, guess=guess)
+    lab.run()
+    assert lab.guess is None and not guess_lines(lab)
+    assert lab.words.value == lab._header() + describe(lab.results)._repr_html_()
+    assert "guess" not in lab.words.value
+
+
+def test_a_guess_is_drawn_and_compared_with_the_processes(monkeypatch):
+    lab = Lab(size=20_000, repeats=1, tasks=2, guess=1.5)
+    lab.run()
+    [line] = guess_lines(lab)
+    assert line.get_ydata()[0] == pytest.approx(lab.results.baseline.wall / 1.5)
+    assert "1.5×" in line.get_label()
+    legend = [text.get_text() for text in times_axes(lab.figure).get_legend().get_texts()]
+    assert legend[0] == line.get_label() and "wall time" in legend
+    measured = lab.results.speedup("processes")
+    said = (f"You guessed 1.5× for the processes&#x27; speedup over serial; your machine "
+            f"measured {measured:.1f}×")
+    assert said in lab.words.value
+    assert lab.words.value.startswith(lab._header() + describe(lab.results)._repr_html_()[:-5])
+
+
+def test_a_disturbed_run_cannot_settle_the_guess(monkeypatch):
+    monkeypatch.setattr("helpers.core.lab.comparison_disturbance",
+                        lambda comparison: "this measurement was **disturbed**")
+    lab = Lab(size=20_000, repeats=1, tasks=2, guess=2)
+    lab.run()
+    assert "cannot settle your guess" in lab.words.value
+    assert "<b>disturbed</b>" in lab.words.value
+
+
+def test_a_guess_without_serial_or_processes_says_what_to_tick():
+    lab = Lab(size=20_000, repeats=1, tasks=2, guess=2)
+    lab.executor_boxes["processes"].value = False
+    lab.run()
+    assert not guess_lines(lab) and "tick serial and processes" in lab.words.value
+    lab.executor_boxes["processes"].value, lab.executor_boxes["serial"].value = True, False
+    lab.executor_boxes["threads"].value = False
+    lab.run()  # processes alone: their speedup over serial is not measured
+    assert not guess_lines(lab) and "tick serial and processes" in lab.words.value
+
+
+def test_the_first_plot_comes_after_the_first_repeat_of_serial(lab, monkeypatch):
+    """What the first plot waits for: one timed pass of the baseline, nothing more."""
+    plotted = []
+    monkeypatch.setattr("helpers.core.lab.plot_comparison",
+                        lambda c: plotted.append(c) or c)
+    lab.repeats.value, lab.tasks.value = 3, 2
+    lab.run()
+    first = plotted[0]
+    assert list(first.runs) == ["serial"] and len(first.runs["serial"].walls) == 1
+
+
+def test_notebook_08s_lab_builds_with_dask_ticked():
+    lab = Lab("count", ("serial", "processes", "dask"))
+    assert lab.selected_executors() == ["serial", "processes", "dask"] and lab.guess is None

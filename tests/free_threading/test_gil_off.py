@@ -15,6 +15,7 @@ from helpers.core.experiments import Comparison
 from helpers.core.noise import MachineLoad
 from helpers.core.runner import RunResult, TaskRecord
 from helpers.core.system import effective_cpu_count
+from helpers.free_threading import gil_lab as gl
 from helpers.free_threading import gil_off as ft
 from helpers.free_threading import other_pythons as op
 from helpers.shared_state.races import Race
@@ -109,6 +110,15 @@ def test_speeds_up_self_check():
     assert not ft.check_speeds_up({**right, "sleep": (..., ...)})
     assert not ft.check_speeds_up({"count": (False, True)})
     assert not ft.check_speeds_up(None)
+
+
+def test_an_empty_speeds_up_is_not_answered_neither_right_nor_wrong():
+    empty = {name: ... for name in ft.SPEEDS_UP}
+    partly = {**{name: answer[:2] for name, answer in ft.SPEEDS_UP.items()}, "hash": ...}
+    for answer in (empty, partly, ...):
+        result = ft.check_speeds_up(answer)
+        assert result.state == "unanswered" and not result.passed
+        assert "speeds_up" in result.message
 
 
 def test_a_speedup_with_one_cpu_busy_is_called_disturbed():
@@ -206,7 +216,7 @@ def test_conclusions_follow_which_settings_were_faster():
 
 
 def test_gil_lab_runs_headless_with_and_without_a_free_threaded_python():
-    lab = ft.GilLab(None, "hash")
+    lab = gl.GilLab(None, "hash")
     lab.threads.value = 2
     lab.run_button.click()
     assert lab.error is None and list(lab.results) == [ft.this_python()]
@@ -215,11 +225,11 @@ def test_gil_lab_runs_headless_with_and_without_a_free_threaded_python():
                                        or "<b>disturbed</b>" in said)
     assert not lab.threads.continuous_update and lab.scale.max == 4
     if FOUND is not None:
-        lab = ft.GilLab(FOUND, "count")
+        lab = gl.GilLab(FOUND, "count")
         lab.run_button.click()
         assert lab.error is None and len(lab.results) == 3
     with pytest.raises(ValueError, match="workload"):
-        ft.GilLab(None, "numpy")
+        gl.GilLab(None, "numpy")
 
 
 def cost(free_cpus, twin_cpus, busy=1.0):
@@ -288,8 +298,11 @@ def test_single_thread_cost_checks_its_input():
 
 def test_single_thread_cost_alternates_two_interpreters():
     here = op.probe(sys.executable)
-    measured = ft.single_thread_cost(here, here, size=20_000, pairs=2)
+    progress = []
+    measured = ft.single_thread_cost(here, here, size=20_000, pairs=2,
+                                     on_progress=lambda done, total: progress.append((done, total)))
     assert measured.pairs == 2 and len(measured.ratios("wall")) == 2
+    assert progress == [(1, 4), (2, 4), (3, 4), (4, 4)]
     assert all(c > 0 for c in measured.free_cpus + measured.twin_cpus)
 
 

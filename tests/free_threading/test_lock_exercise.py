@@ -85,6 +85,12 @@ def test_check_safe_add_rejects_wrong_answers_without_raising(answer, words):
     assert words in result.message and "Hint:" in result.message
 
 
+def test_an_empty_exercise_is_not_answered_neither_right_nor_wrong():
+    result = lx.check_safe_add(..., times=200)
+    assert result.state == "unanswered" and not result.passed
+    assert "safe_add" in result.message
+
+
 def test_bad_settings_name_the_parameter():
     with pytest.raises(ValueError, match="threads"):
         lx.check_safe_add(safe_add, threads=1)

@@ -155,8 +155,12 @@ def test_measure_cli_rejects_unknown_executors(capsys):
 def test_interpreters_run_in_one_process_and_in_parallel(py314):
     runs = []
 
+    progress = []
+
     def interpreters_busy() -> float:
-        runs.append(si.measure(py314, size=3_000_000, repeats=1))
+        progress.clear()
+        runs.append(si.measure(py314, size=3_000_000, repeats=1,
+                               on_progress=lambda done, total: progress.append(done / total)))
         return runs[-1].comparison.runs["interpreters"].utilisation
 
     busy = best_of(interpreters_busy, enough=1.5)
@@ -172,6 +176,8 @@ def test_interpreters_run_in_one_process_and_in_parallel(py314):
     if effective_cpu_count() >= 2:
         assert busy > 1.5
     assert measured.interpreter.label in si.describe_interpreters(measured).text
+    # streamed as it ran: a step per task (4 executors × 2 tasks), then the pools' start
+    assert len(progress) == 9 and progress == sorted(progress) and progress[-1] == 1
 
 
 def test_the_lab_workloads_run_in_a_subinterpreter(py314):

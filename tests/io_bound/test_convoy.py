@@ -125,3 +125,11 @@ def test_plot_draws_the_least_the_gil_adds():
     no_gil = cv.plot_convoy([fake(0, 0.005, 0.001, gil=False), fake(1, 0.005, 0.001, gil=False)])
     assert "GIL off" in no_gil.axes[0].get_title()
     assert "GIL off" not in ax.get_title()
+
+
+def test_measure_convoy_reports_progress_after_each_combination():
+    seen = []
+    results = cv.measure_convoy((0, 1), (0.005, 0.001), round_trips=3,
+                                on_progress=lambda done, total: seen.append((done, total)))
+    assert len(results) == 4
+    assert seen == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]

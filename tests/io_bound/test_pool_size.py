@@ -105,3 +105,75 @@ def test_single_server_words_name_the_server_as_the_limit():
 def test_the_sweep_measures_the_server_process_cpu_time():
     result = ps.measure_throughput([1, 2], latency_ms=10, requests=4)
     assert set(result.server_cpu) == {1, 2} and all(c >= 0 for c in result.server_cpu.values())
+
+
+# --- feedback at once: the largest pool first --------------------------------------------
+
+
+def test_the_largest_pool_is_measured_first_and_the_result_is_in_order():
+    seen = []
+    result = ps.measure_throughput([1, 2, 4], latency_ms=10, requests=4,
+                                   on_result=lambda runs: seen.append(list(runs)))
+    assert seen == [[4], [4, 2], [4, 2, 1]]  # the quick point first, one thread last
+    assert list(result.runs) == [1, 2, 4]
+
+
+def test_a_partial_plot_already_shows_every_planned_pool_size():
+    result = fake(0.05, 16, {16: 0.06})
+    fig = ps.plot_throughput(result, planned=[1, 2, 4, 8, 16])
+    shown = [tick.get_text() for tick in fig.axes[0].get_xticklabels()]
+    assert shown == ["1", "2", "4", "8", "16"]
+
+
+def test_the_dropdowns_show_their_whole_description():
+    lab = ps.PoolSizeLab(latency_ms=20, requests=4, max_threads=4)
+    for dropdown in (lab.max_threads, lab.mode):
+        assert dropdown.style.description_width == "initial"  # as wide as its text
+    assert "threads" in lab.max_threads.description
+
+
+# --- predict, then measure: the guess of the fastest pool size --------------------------
+
+
+def test_without_a_guess_the_words_and_plot_are_unchanged():
+    result = fake(0.05, 16, {1: 0.85, 4: 0.21, 16: 0.055})
+    assert ps.describe_throughput(result) == ps.describe_throughput(result, None)
+    assert "guessed" not in ps.describe_throughput(result)
+    labels = [line.get_label() for line in ps.plot_throughput(result).axes[0].get_lines()]
+    assert not any("guess" in label for label in labels)
+
+
+def test_a_guess_is_drawn_and_compared_with_the_best_pool_size():
+    result = fake(0.05, 16, {1: 0.85, 4: 0.21, 16: 0.055})
+    text = ps.describe_throughput(result, guess=4)
+    assert "You guessed 4 for the number of threads in the fastest pool" in text
+    assert "measured 16: more than you guessed" in text
+    assert "Your 4 threads fetched 26% as many requests per second" in text
+    ax = ps.plot_throughput(result, guess=4).axes[0]
+    guess_line = next(line for line in ax.get_lines() if "guess" in line.get_label())
+    assert list(guess_line.get_xdata()) == [4, 4]  # vertical, at 4 threads
+    assert "close to your guess" in ps.describe_throughput(result, guess=16)
+
+
+def test_a_guess_on_a_disturbed_run_cannot_be_settled():
+    result = fake(0.05, 16, {1: 0.85, 16: 0.2}, cpu=0.03, server=0.03, load=BUSY)
+    text = ps.describe_throughput(result, guess=1)
+    assert "**disturbed**, so it cannot settle your guess" in text
+    assert "as many requests per second" not in text
+
+
+@pytest.mark.parametrize("guess", [0, 65, "eight"])
+def test_a_guess_out_of_range_names_the_parameter(guess):
+    result = fake(0.05, 16, {1: 0.85, 16: 0.055})
+    for call in (lambda: ps.describe_throughput(result, guess),
+                 lambda: ps.plot_throughput(result, guess),
+                 lambda: ps.PoolSizeLab(guess=guess)):
+        with pytest.raises(ValueError, match="guess"):
+            call()
+
+
+def test_the_lab_draws_the_guess_and_says_how_it_compares():
+    lab = ps.PoolSizeLab(latency_ms=20, requests=4, max_threads=4, guess=2)
+    lab.run()
+    assert "You guessed 2" in lab.words.value
+    assert any("guess" in line.get_label() for line in lab.figure.axes[0].get_lines())

@@ -70,3 +70,33 @@ def test_scrape_words_idle_and_beyond_ideal_and_busy():
     runs = {"serial": _run("serial", 1, 0.85, cpu=0.6, load=busy),
             "threads": _run("threads", 8, 0.11, load=busy)}
     assert "**disturbed**" in sc.describe_scrape(runs, 0.05)
+
+
+# --- the client listing: only the lines that speak HTTP -----------------------------------
+
+def _sample(a, b):
+    total = a + b
+    total *= 2
+    print(total)
+    return total
+
+
+def test_source_excerpt_keeps_the_marked_lines_and_marks_the_gaps():
+    text = sc.source_excerpt(_sample, {"def _sample": "", "return": "the answer"},
+                                   "tests/io_bound/test_scraping.py")
+    lines = text.splitlines()
+    assert lines[0] == "def _sample(a, b):"
+    assert lines[1].strip() == "…" and lines[2].strip() == "return total  # the answer"
+    assert lines[-1] == "# 2 of its 5 lines; all of it: tests/io_bound/test_scraping.py"
+
+
+def test_source_excerpt_names_a_marker_the_source_lost():
+    with pytest.raises(ValueError, match="steps"):
+        sc.source_excerpt(_sample, {"await": "gone"}, "here")
+
+
+def test_client_excerpt_is_short_and_shows_each_step_of_the_client():
+    text = sc.client_excerpt()
+    for step in ("open_connection", "writer.write", "readuntil", "readexactly", "close"):
+        assert step in text
+    assert len(text.splitlines()) <= 13 and "latency_server.py" in text

@@ -204,3 +204,15 @@ def test_the_plot_holds_every_bar_and_its_ideal():
     assert "disturbed" not in sim.plot_simulation(IDLE).axes[0].get_title()
     colours = {patch.get_facecolor() for patch in ax.patches}
     assert len(colours) == 3  # serial, threads, processes: one colour each
+
+
+def test_the_key_point_gives_the_measured_speedups_or_says_disturbed():
+    point = sim.simulation_key_point(IDLE)
+    assert point == ("On the random walk (section 7, 2 effective CPUs), threads ran pure Python "
+                     "1.00× and numpy 1.80× as fast as serial; processes 1.90× and 1.85×.")
+    busy = fake({"threads": (1.0, 1.0), "processes": (1.1, 1.1)},
+                {"threads": (1.1, 1.1), "processes": (1.1, 1.1)}, others=1.0)
+    assert "**disturbed**" in sim.simulation_key_point(busy)
+    assert "×" not in sim.simulation_key_point(busy)
+    with pytest.raises(ValueError, match="comparisons"):
+        sim.simulation_key_point({})

@@ -78,6 +78,23 @@ def test_measured_job_does_the_same_work_on_every_worker_count(no_leftover_proce
     assert 0 < scaling.measured_serial_share() < 1
 
 
+def test_a_plot_can_follow_every_repeat_from_the_first_on_one_worker(no_leftover_processes):
+    """The first partial result comes after one repeat on 1 worker, not after the sweep."""
+    seen = []
+    scaling = a.measure_scaling("count", 0.25, total=400_000, workers=[2], repeats=2,
+                                executor="threads", on_result=lambda s: seen.append(
+                                    {n: len(r.walls) for n, r in s.parallel.items()}))
+    assert seen == [{1: 1}, {1: 2}, {1: 2, 2: 1}, {1: 2, 2: 2}]
+    assert scaling.planned == (1, 2) and len(scaling.serial_part.walls) == 2
+
+
+def test_a_partial_sweep_plots_on_the_axis_of_every_planned_count():
+    partial = fake_scaling({1: 0.8})
+    partial.planned = (1, 2, 3, 4)
+    ax = a.plot_scaling(partial).axes[0]
+    assert list(ax.get_xticks()) == [1, 2, 3, 4] and ax.get_title()
+
+
 def test_words_follow_the_measurement():
     fitted = fake_scaling({1: 0.8, 2: 0.4, 3: 0.4, 4: 0.4}, load=IDLE)  # s = 0.2 on 2 CPUs
     text = a.describe_scaling(fitted).text

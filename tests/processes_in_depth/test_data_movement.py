@@ -135,5 +135,8 @@ def test_shared_memory_self_check(no_leftover_processes):
     assert check_shared_total(SHARED_EXPECTED, name)
     assert not check_shared_total(SHARED_EXPECTED - 1, name)
     assert not check_shared_total(..., name)
+    assert check_shared_total(..., ...).state == "unanswered"  # the exercise as committed
+    assert check_shared_total(SHARED_EXPECTED, ...).state == "unanswered"
+    assert check_shared_total(None, name).state == "failed"
     assert not check_shared_total(SHARED_EXPECTED, "")
     assert not check_shared_total("499999500000", name)

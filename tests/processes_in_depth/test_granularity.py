@@ -62,12 +62,74 @@ def test_sweep_does_the_same_work_at_every_chunk_size(executor, no_leftover_proc
     seen = []
     sweep = g.sweep_chunk_sizes(64, 200, chunk_sizes=[1, 8, 32], workers=2, executor=executor,
                                 repeats=1, on_result=lambda s: seen.append(sorted(s.runs)))
-    assert seen == [[1], [1, 8], [1, 8, 32]]
+    assert seen == [[32], [8, 32], [1, 8, 32]]  # the fewest tasks first: a quick first point
     assert sweep.serial.results == [64 * 200]
     for size, run in sweep.runs.items():
         assert sum(run.results) == 64 * 200
         assert run.tasks == -(-64 // size)
     assert sweep.best() in sweep.runs and sweep.seconds_per_item() > 0
+
+
+def test_a_plot_can_follow_every_repeat_from_the_serial_loop_on(no_leftover_processes):
+    """The first partial result is the serial loop's first repeat, then the largest chunk's:
+    a plot gets something to draw long before the thousands of one-item tasks have run."""
+    seen = []
+    sweep = g.sweep_chunk_sizes(64, 200, chunk_sizes=[1, 8, 32], workers=2,
+                                executor="threads", repeats=2,
+                                on_result=lambda s: seen.append(
+                                    (len(s.serial.walls), {k: len(r.walls)
+                                                           for k, r in s.runs.items()})))
+    assert seen[0] == (1, {}) and seen[1] == (2, {32: 1})
+    assert seen[-1] == (2, {1: 2, 8: 2, 32: 2}) and len(seen) == 1 + 3 * 2
+    assert sweep.planned == (1, 8, 32) and all(len(r.walls) == 2 for r in sweep.runs.values())
+
+
+def test_a_partial_sweep_plots_on_the_axis_of_every_planned_chunk():
+    loop_only = g.GranularitySweep(1024, 1000, 2, "processes", 2, fake("serial", 1.0, 1),
+                                   planned=(1, 16, 256))
+    ax = g.plot_granularity(loop_only).axes[0]
+    assert list(ax.get_xticks()) == [1, 16, 256] and ax.get_title()
+    one = fake_sweep({256: 0.6})
+    one.planned = (1, 16, 256)
+    assert list(g.plot_granularity(one).axes[0].get_xticks()) == [1, 16, 256]
+
+
+def guess_lines(fig):
+    return [line for line in fig.axes[0].get_lines() if line.get_label() == "your guess"]
+
+
+def test_without_a_guess_nothing_changes_and_with_one_it_is_drawn_and_compared():
+    sweep = fake_sweep({1: 4.0, 16: 0.85, 256: 0.55})
+    plain = g.describe_granularity(sweep).text
+    assert g.describe_granularity(sweep, None).text == plain and "guess" not in plain
+    assert not guess_lines(g.plot_granularity(sweep))
+    text = g.describe_granularity(sweep, 64).text
+    assert ("You guessed 64 items per task for the fastest chunk size; your machine measured "
+            "256 items per task: more than you guessed.") in text
+    assert text.replace(g.guess_sentence(64, 256, quantity="the fastest chunk size",
+                                         unit=" items per task", digits=0), "") != text
+    assert "close to your guess" in g.describe_granularity(sweep, 256).text
+    drawn = guess_lines(g.plot_granularity(sweep, 64))
+    assert len(drawn) == 1 and list(drawn[0].get_xdata()) == [64, 64]
+    low, high = g.plot_granularity(sweep, 4096).axes[0].get_xlim()
+    assert low < 1 and high > 4096  # a guess off the measured sizes is still in view
+
+
+def test_a_guess_against_a_disturbed_sweep_is_not_settled():
+    busy = fake_sweep({1: 4.0, 16: 0.9, 256: 0.55}, load=BUSY)
+    text = g.describe_granularity(busy, 16).text
+    assert "You guessed 16 items per task" in text and "cannot settle your guess" in text
+    assert "than you guessed" not in text
+
+
+@pytest.mark.parametrize("guess", [0, 0.5, g.MAX_ITEMS + 1, "64"])
+def test_a_guess_out_of_range_names_the_parameter(guess):
+    sweep = fake_sweep({1: 4.0, 256: 0.55})
+    for call in (lambda: g.ChunkLab(items=64, iterations=100, guess=guess),
+                 lambda: g.describe_granularity(sweep, guess),
+                 lambda: g.plot_granularity(sweep, guess)):
+        with pytest.raises(ValueError, match="guess"):
+            call()
 
 
 def test_progress_reaches_the_end_once_per_step():
@@ -147,6 +209,7 @@ def test_crossover_self_check_accepts_only_the_right_chunk():
     assert not check_crossover(256, sweep)
     assert not check_crossover(17, sweep)
     assert not check_crossover(..., sweep)
+    assert check_crossover(..., sweep).state == "unanswered"
     assert not check_crossover(None, sweep)
     never = fake_sweep({1: 4.0, 256: 1.5})
     assert check_crossover(None, never) and not check_crossover(256, never)
@@ -163,9 +226,22 @@ def test_crossover_self_check_accepts_only_the_right_chunk():
 def test_a_disturbed_sweep_neither_passes_nor_fails_an_answer(sweep, answer, monkeypatch):
     monkeypatch.setenv(STRICT_ENV, "1")  # a failed check would raise here
     result = check_crossover(answer, sweep)
-    assert result.inconclusive and str(result).startswith("⚠️")
+    assert result.inconclusive and str(result).startswith("⚠ ")
     assert "disturbed" in str(result) and repr(answer) in str(result)
-    assert "✅" not in result._repr_html_()
+    assert "✓" not in result._repr_html_()
+
+
+@pytest.mark.parametrize("sweep", [
+    fake_sweep({1: 4.0, 16: 0.9, 256: 0.55}, load=BUSY),  # disturbed
+    fake_sweep({1: 4.0, 16: 0.85, 256: 0.55}),
+])
+def test_an_empty_answer_is_not_answered_even_in_strict_empty_mode(sweep, monkeypatch):
+    monkeypatch.setenv(STRICT_ENV, "1")
+    monkeypatch.setenv("LAB_ANSWERS", "empty")  # anything but "not answered" would raise
+    result = check_crossover(..., sweep)
+    assert result.state == "unanswered" and not result.passed and not result
+    assert str(result).startswith("✎ Not answered yet")
+    assert "smallest_winning_chunk" in str(result)
 
 
 def test_plot_has_title_units_and_the_line_that_beats_the_loop():
@@ -186,6 +262,17 @@ def test_chunk_lab_runs_headless(no_leftover_processes):
     assert lab.error is None, lab.error
     assert lab.sweep is not None and lab.sweep.items == 48
     assert lab.progress.value == lab.progress.max and lab.figure is not None
-    assert "serial loop" in lab.words.value
+    assert "serial loop" in lab.words.value and "guess" not in lab.words.value
+    assert not guess_lines(lab.figure)
+
+
+def test_chunk_lab_starts_shown_and_compares_a_guess(no_leftover_processes, capsys):
+    lab = g.ChunkLab(items=64, iterations=100, workers=2, guess=8)
+    lab.start()  # shown first (headless: its text form), then run once
+    shown = capsys.readouterr().out
+    assert shown.index("ChunkLab object") < shown.index("Figure")  # the panel, then plots
+    assert lab.error is None, lab.error
+    assert "You guessed 8 items per task" in lab.words.value
+    assert len(guess_lines(lab.figure)) == 1
     assert all(not s.continuous_update for s in (lab.items, lab.iterations, lab.workers))
     assert lab.items.max == g.MAX_ITEMS and lab.iterations.max == g.MAX_ITERATIONS

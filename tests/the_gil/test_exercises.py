@@ -25,8 +25,17 @@ def test_tool_choices_right_and_wrong():
         wrong = dict(right, **{job: "processes" if right[job] == "threads" else "threads"})
         result = check_tool_choices(wrong)
         assert not result and "Hint" in result.message
-    assert not check_tool_choices(dict(right, **{next(iter(JOBS)): ...}))
     assert not check_tool_choices(["threads"])
+    assert not check_tool_choices(dict(right, **{next(iter(JOBS)): "both"}))
+
+
+def test_tool_choices_left_empty_are_not_answered_yet():
+    empty = {job: ... for job in JOBS}
+    half = dict(empty, **{next(iter(JOBS)): "threads"})
+    for answer in (empty, half, ...):
+        result = check_tool_choices(answer)
+        assert result.state == "unanswered" and not result.passed
+        assert str(result).startswith("✎ Not answered yet") and "choices" in result.message
 
 
 def test_zlib_comparison_right_and_wrong():
@@ -40,9 +49,20 @@ def test_zlib_comparison_right_and_wrong():
     no_serial = compare("zlib", ("threads",), workers=2, tasks=2, size=1, repeats=1)
     assert not check_zlib_comparison(no_serial, 2)
     assert not check_zlib_comparison(None, 2)
-    for prediction in (None, ..., "2", True, -1):
+    for prediction in (None, "2", True, -1):
         result = check_zlib_comparison(right, prediction)
         assert not result and "predicted_cpus" in result.message
+        assert result.state == "failed"
+
+
+def test_zlib_left_empty_is_not_answered_yet():
+    right = fake_zlib(2, 1.9, 0.53)
+    for comparison, prediction, names in ((..., ..., "predicted_cpus and zlib_comparison"),
+                                          (right, ..., "predicted_cpus"),
+                                          (..., 2, "zlib_comparison")):
+        result = check_zlib_comparison(comparison, prediction)
+        assert result.state == "unanswered" and not result.passed
+        assert f"set {names} (" in result.message and str(result).startswith("✎")
 
 
 IDLE = MachineLoad(0.0, 2)
@@ -64,7 +84,7 @@ def fake_zlib(cpus: int, threads_busy: float, threads_wall: float,
 
 def test_zlib_idle_two_cpus_speaks_from_measurement_and_prediction():
     result = check_zlib_comparison(fake_zlib(2, 1.9, 0.53), 2)
-    assert result and str(result).startswith("✅")
+    assert result and str(result).startswith("✓")
     assert "1.9 CPUs busy" in result.message
     assert "you predicted 2 — as you expected" in result.message
     assert "compressed at the same time" in result.message
@@ -82,7 +102,7 @@ def test_zlib_one_cpu_promises_no_parallelism():
 def test_zlib_busy_machine_neither_passes_nor_fails(monkeypatch):
     monkeypatch.setenv(STRICT_ENV, "1")  # an inconclusive check must not raise either
     result = check_zlib_comparison(fake_zlib(2, 1.0, 1.0, MachineLoad(1.0, 2)), 2)
-    assert result.inconclusive and str(result).startswith("⚠️")
+    assert result.inconclusive and str(result).startswith("⚠ ")
     assert "**disturbed**" in result.message and "releases the GIL" not in result.message
 
 

@@ -79,7 +79,12 @@ def test_seed_task_checks_its_job():
 
 def test_a_real_run_overlaps(monkeypatch):
     monkeypatch.delenv(STRICT_ENV, raising=False)
-    result = measure_overlap(count=1_000_000, sleep=0.2, repeats=1)
+    seen = []
+    result = measure_overlap(count=1_000_000, sleep=0.2, repeats=1,
+                             on_progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1][0] == seen[-1][1] and len({total for _, total in seen}) == 1
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)  # never goes back
+    assert len(seen) == 4  # one step per task: 2 tasks serially, then 2 in threads
     sleep = result.record(result.threads, "sleep")
     assert sleep.cpu < 0.5 * sleep.duration  # sleeping needs (almost) no CPU
     assert result.overlap > 0  # both were under way at once

@@ -7,7 +7,15 @@ import pytest
 from helpers.core.experiments import Comparison
 from helpers.core.noise import MachineLoad
 from helpers.core.runner import RunResult, TaskRecord
-from helpers.the_gil.readings import compare_lanes, describe_by_workload, describe_cpus_busy
+from helpers.the_gil.overlap import Overlap
+from helpers.the_gil.readings import (
+    GIL_POINT,
+    GUARD_POINT,
+    compare_lanes,
+    describe_by_workload,
+    describe_cpus_busy,
+    key_points,
+)
 
 IDLE = MachineLoad(0.0, 2)
 HOG = MachineLoad(1.0, 2)  # another program kept one of 2 CPUs busy
@@ -115,3 +123,40 @@ def test_bad_input_raises_value_error():
         describe_cpus_busy("lab")
     with pytest.raises(ValueError, match="comparison"):
         describe_by_workload({"zlib": None})
+
+
+def fake_overlap(load: MachineLoad = IDLE) -> Overlap:
+    """The count (0.5 s on a CPU) beside a 1 s sleep: serially, then in 2 threads."""
+    def one(executor, count, sleep):
+        records = [TaskRecord(0, 1, 1, *count, 0.5), TaskRecord(1, 1, 2, *sleep, 0.0)]
+        return RunResult("seed_task", executor, 2, 2, None, None, [max(count[1], sleep[1])],
+                         [0.5], records, [1, 1], load)
+    return Overlap(one("serial", (0.0, 0.5), (0.5, 1.5)), one("threads", (0.0, 0.5), (0.0, 1.0)),
+                   2, True)
+
+
+def sweep(executor: str, walls: dict[int, float]) -> dict[int, RunResult]:
+    return {w: run(executor, wall, min(w, 2) * wall if executor == "processes" else wall,
+                   workers=w) for w, wall in walls.items()}
+
+
+def test_key_points_come_from_the_measurements_then_two_plain_points():
+    sweeps = {"threads": sweep("threads", {1: 1.0, 2: 1.0}),
+              "processes": sweep("processes", {1: 1.0, 2: 0.52})}
+    points = key_points(comparison(2), sweeps, fake_overlap(), 2).splitlines()
+    assert 3 <= len(points) <= 6 and all(p.startswith("- ") for p in points)
+    assert points[0].startswith("- In the lab: **threads** (2 workers)") and "1.9×" in points[0]
+    assert "best 1.9× with 2 workers" in points[2] and "**threads**: best 1.0×" in points[2]
+    assert "even with the GIL on" in points[3]
+    assert points[-2:] == [f"- {GIL_POINT}", f"- {GUARD_POINT}"]
+    assert "disturbed" not in "".join(points)
+
+
+def test_key_points_of_a_disturbed_run_say_so_and_explain_nothing():
+    sweeps = {"processes": sweep("processes", {1: 1.0, 2: 0.52})}
+    points = key_points(comparison(2, processes=(1.0, 1.0), load=HOG), sweeps,
+                        fake_overlap(MachineLoad(1.9, 2)), 2).splitlines()
+    assert "**disturbed**" in points[1] and "GIL" not in points[1]
+    assert "**disturbed**" in points[3] and "GIL" not in points[3]
+    with pytest.raises(ValueError, match="comparison"):
+        key_points(None, sweeps, fake_overlap(), 2)

@@ -402,3 +402,24 @@ def test_script_load_removes_only_the_cpu_the_os_did_not_count_as_ours():
     assert script_load(MachineLoad(0.5, 2), uncounted_cpu=4.0, seconds=4.0) == MachineLoad(0.0, 2)
     assert script_load(MachineLoad(0.5, 2), uncounted_cpu=0.0, seconds=4.0) == MachineLoad(0.5, 2)
     assert script_load(None, 1.0, 1.0) is None
+
+
+def test_child_output_is_plain_text(monkeypatch):
+    """No colours: Python 3.13+ colours tracebacks (escape codes in a notebook) unless told
+    not to; whatever gets through anyway is stripped."""
+    assert script_runs.PLAIN_OUTPUT["PYTHON_COLORS"] == "0"
+    assert script_runs.PLAIN_OUTPUT["NO_COLOR"] == "1"
+    coloured = "\x1b[1;35mRuntimeError\x1b[0m: \x1b[35mboom\x1b[0m\x1b[?25h"
+    assert script_runs.plain_text(coloured) == "RuntimeError: boom"
+    started = []
+    real_start = script_runs.start_script
+
+    def recording(command, folder):
+        started.append(command)
+        return real_start((sys.executable, "-c", "import os, sys; print('\\x1b[31m' + "
+                           "os.environ['PYTHON_COLORS'] + os.environ['NO_COLOR'] + '\\x1b[0m');"
+                           " sys.stderr.write('\\x1b[1mbold\\x1b[0m')"), folder)
+
+    monkeypatch.setattr(script_runs, "start_script", recording)
+    run = run_script("seed_combined", timeout=30)
+    assert started and run.stdout.strip() == "01" and run.stderr == "bold"

@@ -1,0 +1,2 @@
+# Solution to exercise 2
+smallest_winning_chunk = sweep.crossover()
