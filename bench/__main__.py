@@ -17,8 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import measures, report
-from .figures import FAILED, MEASURED, SKIPPED, Figure, load_average, machine
+from .figures import FAILED, MEASURED, NOT_MEASURED, SKIPPED, Figure, load_average, machine
 from .notebooks import MemorySampler, find_notebooks, run_pass
+from .widget import SUMMARY_KEY, widget_cases, widget_figures
 
 REPO = Path(__file__).resolve().parent.parent
 MIB = 2**20
@@ -40,9 +41,9 @@ def new_figures() -> dict[str, Figure]:
         Figure("notebooks_default_total", "All notebooks top to bottom, default sizes", "s",
                None, None),
         Figure("peak_memory", "Peak memory, kernel + workers (PSS)", "MiB", 1024.0, "lower"),
-        Figure("widget_latency", "Widget: control change + Run → new plot", "s", 2.0, "lower"),
         Figure("free_threaded_speedup", "Free-threaded, PYTHON_GIL=0: 2-thread speedup", "×",
                1.8, "higher"),
+        *widget_figures(widget_cases()),  # the slowest widget, then one row per lab widget
     ]
     return {figure.key: figure for figure in figures}
 
@@ -115,7 +116,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                              "(none with --quick)")
     parser.add_argument("--browser", action=argparse.BooleanOptionalAction, default=None,
                         help="measure widget latency in Chromium (default: yes, no with --quick)")
-    parser.add_argument("--clicks", type=int, default=None, help="Run clicks to time")
+    parser.add_argument("--clicks", type=int, default=None,
+                        help="Run clicks to time per widget (default 3, 1 with --quick)")
+    parser.add_argument("--widgets", nargs="*", metavar="GLOB",
+                        help="only the lab widgets of these notebooks (globs, e.g. 03_*); "
+                             "default: every lab widget")
     return parser.parse_args(argv)
 
 
@@ -155,14 +160,20 @@ def main(argv: list[str] | None = None) -> int:
         figures["notebooks_quick_total"].note += f" (only {', '.join(args.notebooks)})"
 
     browser = args.browser if args.browser is not None else not args.quick
-    widget = figures["widget_latency"]
+    widgets = [figure for key, figure in figures.items() if key.startswith(SUMMARY_KEY)]
     if browser:
         from .widget import widget_latency
 
         clicks = args.clicks or (1 if args.quick else 3)
-        guarded(widget, lambda: widget_latency(widget, args.quick, clicks), log)
+        guarded(figures[SUMMARY_KEY], lambda: widget_latency(
+            figures, args.quick, clicks, only=args.widgets, log=log), log)
+        for figure in widgets:  # left unmeasured by a failure before its notebook's turn
+            if figure.status == NOT_MEASURED and not figure.note:
+                figure.skip(FAILED, figures[SUMMARY_KEY].note or "failed")
     else:
-        widget.skip(SKIPPED, "skipped in quick mode")
+        for figure in widgets:
+            figure.skip(SKIPPED, "skipped in quick mode" if args.quick
+                        else "skipped (--no-browser)")
 
     info["load_average_at_end"] = load_average()
     info["bench_seconds"] = round(time.perf_counter() - began, 1)

@@ -7,7 +7,7 @@ from pathlib import Path
 from .figures import Figure
 
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
-MARKS = {True: "✅ met", False: "❌ missed", None: "—"}
+MARKS = {True: "✓ met", False: "✗ missed", None: "—"}  # text glyphs: no emoji font needed
 
 
 def to_json(machine: dict, figures: list[Figure], notebooks: dict, mode: str) -> dict:

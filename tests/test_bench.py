@@ -21,7 +21,16 @@ sys.path.insert(0, str(ROOT))  # the bench package, also when run as `pytest` (n
 from bench import report  # noqa: E402
 from bench.__main__ import new_figures  # noqa: E402
 from bench.figures import FAILED, MEASURED, NOT_MEASURED, SKIPPED, Figure  # noqa: E402
-from bench.widget import widget_notebook  # noqa: E402
+from bench.widget import (  # noqa: E402
+    SUMMARY_KEY,
+    WidgetCase,
+    record,
+    served_notebook,
+    summarise,
+    widget_cases,
+    widget_figures,
+)
+from tools.lab_driver import LabCell  # noqa: E402
 
 KEYS = list(new_figures())
 IN_PROCESS = ("cpu_parallel_efficiency", "io_overlap_efficiency", "runner_overhead_ratio",
@@ -56,7 +65,10 @@ def test_every_figure_is_present_and_well_formed(quick_results) -> None:
                                                             stderr[-2000:])
     assert data["figures"]["notebooks_default_total"]["note"] == "skipped in quick mode"
     # The browser part is tested with the other browser tests (tests/browser/test_bench_widget.py)
-    assert data["figures"]["widget_latency"]["status"] == SKIPPED, stderr[-2000:]
+    widget_keys = [key for key in KEYS if key.startswith(SUMMARY_KEY)]
+    assert len(widget_keys) == len(widget_cases()) + 1
+    for key in widget_keys:
+        assert data["figures"][key]["status"] == SKIPPED, (key, stderr[-2000:])
     assert data["figures"]["free_threaded_speedup"]["status"] in (MEASURED, NOT_MEASURED)
 
 
@@ -105,11 +117,58 @@ def test_real_readme_has_the_markers() -> None:
     assert text.index(report.START) < text.index(report.END)
 
 
-def test_widget_notebook_stops_after_the_lab_cell(tmp_path) -> None:
-    path = widget_notebook(tmp_path)
+def test_every_lab_widget_has_a_row() -> None:
+    """Widgets are found by scanning the notebooks: one figure per lab cell, keys unique."""
+    cases = widget_cases()
+    names = {case.cell.name for case in cases}
+    assert {"Lab", "PoolSizeLab", "ChunkLab", "AmdahlLab", "CapstoneLab"} <= names, names
+    figures = widget_figures(cases)
+    keys = [figure.key for figure in figures]
+    assert keys[0] == SUMMARY_KEY and len(set(keys)) == len(keys) == len(cases) + 1
+    assert "widget_latency_03_lab" in keys
+    three = next(f for f in figures if f.key == "widget_latency_03_lab")
+    assert three.title == "Widget 03 Lab: control change + Run → first new plot"
+    assert three.unit == "s" and three.goal == "≤ 2.00 s" and three.better == "lower"
+
+
+def test_served_notebook_stops_after_the_last_lab_cell(tmp_path) -> None:
+    case = next(c for c in widget_cases() if c.notebook.name.startswith("05_"))
+    last = max(c.cell.index for c in widget_cases() if c.notebook == case.notebook)
+    path = served_notebook(case.notebook, tmp_path, last)
     cells = json.loads((tmp_path / path).read_text())["cells"]
-    assert "Lab(" in "".join(cells[-1]["source"])
-    assert path.startswith("notebooks/03_")
+    assert len(cells) == last + 1 and "Lab(" in "".join(cells[-1]["source"])
+    assert path == f"notebooks/{case.notebook.name}"
+
+
+def _case(name: str, index: int = 5) -> WidgetCase:
+    return WidgetCase(ROOT / "notebooks" / "03_x.ipynb", LabCell(index, name))
+
+
+def test_a_failed_widget_is_its_rows_status_and_the_others_go_on() -> None:
+    """One widget's failure: FAILED with the reason on its row; the slowest is of the rest."""
+    cases = [_case("Lab", 5), _case("OtherLab", 9)]
+    figures = widget_figures(cases)
+    summary, good, bad = figures
+    record(good, cases[0], {"clicks": [{"control": "c", "first_plot_s": 1.5, "complete_s": 4.0},
+                                       {"control": "c", "first_plot_s": 0.5, "complete_s": None},
+                                       {"control": "c", "first_plot_s": 0.9, "complete_s": 3.0}],
+                            "bar_after_start_s": 0.3}, quick=False, clicks=3)
+    record(bad, cases[1], "NotebookCheckFailed: kernel not idle after 300 s", False, 3)
+    assert good.status == MEASURED and good.value == 0.9 and good.details["complete_s"] == 3.5
+    assert "median of 3" in good.note and "0.30 s after its cell started" in good.note
+    assert bad.status == FAILED and bad.value is None and "kernel not idle" in bad.note
+    summarise(summary, [good, bad], [c.label for c in cases])
+    assert summary.status == MEASURED and summary.value == 0.9
+    assert "slowest of 1 widget measured" in summary.note and "FAILED: " in summary.note
+    summarise(summary, [bad], [cases[1].label])
+    assert summary.status == FAILED and summary.value is None
+
+
+def test_several_widgets_of_one_class_get_numbered_rows() -> None:
+    first, second = (WidgetCase(ROOT / "notebooks" / "07_x.ipynb", LabCell(i, "GilLab"), n)
+                     for i, n in ((4, 1), (8, 2)))
+    assert (first.key, second.key) == ("widget_latency_07_gillab", "widget_latency_07_gillab_2")
+    assert "GilLab 2" in second.figure().title
 
 
 def test_cpu_figure_reports_the_machines_own_ceiling(quick_results) -> None:

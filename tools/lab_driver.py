@@ -4,8 +4,11 @@
 a temporary directory, with its own settings, workspaces, config and runtime dirs,
 so nothing is written into the repository or the user's home.  ``check_notebook``
 opens one notebook in a fresh workspace, runs all cells, waits until the kernel is
-idle and asserts that no cell failed and every widget rendered; ``exercise_labs``
-then moves a control of each lab widget, presses Run and waits for a new plot.
+idle and asserts that no cell failed and every widget rendered, that no output shows an
+emoji glyph (which needs an emoji font) and that no widget label or dropdown text is cut;
+``exercise_labs`` then moves a control of each lab widget, presses Run and times the wait
+for a new plot. While run-all runs, the page records when each lab cell starts executing
+(the kernel's ``execute_input``) and when a progress bar first shows in its output.
 
 Playwright is imported by the caller (conftest), never here at import time, so the
 module imports on machines without it.
@@ -44,6 +47,13 @@ WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 BROKEN_WIDGET_TEXTS = ("Error displaying widget", "Loading widget...")
 LAB_FAILURE_TEXTS = ("The run failed",)
 LAB_MARKER = "Lab("
+# A lab widget constructed in a cell: ``Lab(``, ``PoolSizeLab(`` … (not ``class Lab(``).
+LAB_CALL = re.compile(r"(?<!class )\b(\w*Lab)\(")
+# What counts as a progress bar in a cell's output (ipywidgets IntProgress, tqdm.auto).
+PROGRESS_SELECTOR = ".widget-progress, .widget-hprogress, .progress-bar, progress"
+# Emoji that need an emoji font (shown as empty boxes with DejaVu): ✅ ❌, the emoji
+# variation selector (⚠️ = ⚠ + U+FE0F), and the pictographs U+1F300–U+1FAFF.
+EMOJI_PATTERN = "[\\u2705\\u274C\\uFE0F\\u{1F300}-\\u{1FAFF}]"
 
 # User settings: no news or update checks, no autosave, every cell in the DOM.
 USER_SETTINGS = {
@@ -66,15 +76,35 @@ class NotebookCheckFailed(AssertionError):
     """A cell raised, did not run, or the kernel did not become idle in time."""
 
 
-def has_lab_widget(notebook: Path) -> bool:
-    """True when a code cell of ``notebook`` constructs a lab widget (``Lab(``)."""
+class AcceptanceCheckFailed(AssertionError):
+    """Acceptance: a progress bar or a plot came too late, an output shows an emoji glyph,
+    or a widget label or dropdown text is cut (the message names each, with numbers)."""
+
+
+@dataclass(frozen=True)
+class LabCell:
+    """A code cell that constructs a lab widget: its index among all cells, the class name."""
+
+    index: int
+    name: str
+
+
+def lab_cells(notebook: Path) -> list[LabCell]:
+    """The cells of ``notebook`` that construct a lab widget (``Lab(``, ``GilLab(`` …)."""
     cells = json.loads(notebook.read_text(encoding="utf-8")).get("cells", [])
-    for cell in cells:
+    found = []
+    for index, cell in enumerate(cells):
         source = cell.get("source", "")
         source = "".join(source) if isinstance(source, list) else source
-        if cell.get("cell_type") == "code" and LAB_MARKER in source:
-            return True
-    return False
+        match = LAB_CALL.search(source) if cell.get("cell_type") == "code" else None
+        if match:
+            found.append(LabCell(index, match.group(1)))
+    return found
+
+
+def has_lab_widget(notebook: Path) -> bool:
+    """True when a code cell of ``notebook`` constructs a lab widget (``Lab(``)."""
+    return bool(lab_cells(notebook))
 
 
 def free_port() -> int:
@@ -91,7 +121,11 @@ class LabServer:
     """``jupyter lab`` serving ``root_dir`` from a private set of temporary dirs."""
 
     def __init__(self, root_dir: Path, state_dir: Path, *,
-                 disabled_extensions: tuple[str, ...] = (), startup_timeout: float = 60.0):
+                 disabled_extensions: tuple[str, ...] = (), startup_timeout: float = 60.0,
+                 env: dict[str, str | None] | None = None):
+        """``env``: variables for the server and its kernels (``None`` removes one), e.g.
+        ``{"LAB_PRESENT": "1"}`` or ``{"LAB_QUICK": None}`` for default sizes."""
+        self.env_changes = dict(env or {})
         self.root_dir = Path(root_dir)
         self.state_dir = Path(state_dir)
         self.disabled_extensions = disabled_extensions
@@ -134,6 +168,11 @@ class LabServer:
             JUPYTERLAB_WORKSPACES_DIR=str(dirs["workspaces"]),
             IPYTHONDIR=str(dirs["ipython"]),
         )
+        for name, value in self.env_changes.items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
         return env
 
     def start(self, attempts: int = 3) -> "LabServer":
@@ -406,24 +445,152 @@ const MIME = '{WIDGET_VIEW_MIME}', BROKEN = {json.dumps(list(BROKEN_WIDGET_TEXTS
   return state;
 }
 """
-
-_JS_MARK_LABS = _FIND_PANEL + """
-(path) => {
+_JS_MARK_LAB_CELLS = _FIND_PANEL + """
+([path, indices]) => {
+  // In each lab cell's output: the widget box holding a Run button and an Output area.
   const p = findPanel(path);
-  const buttons = Array.from(p.content.node.querySelectorAll('button.widget-button'))
-    .filter((b) => b.textContent.trim() === 'Run');
-  const labs = [];
-  for (const button of buttons) {
-    let node = button.parentElement;
-    while (node && node !== p.content.node) {
-      if (node.classList.contains('widget-vbox') && node.querySelector('.widget-output')) break;
-      node = node.parentElement;
+  return indices.map((index, k) => {
+    const view = p.content.widgets[index];
+    const area = view && view.outputArea ? view.outputArea.node : null;
+    const buttons = area ? Array.from(area.querySelectorAll('button.widget-button'))
+      .filter((b) => b.textContent.trim() === 'Run') : [];
+    for (const button of buttons) {
+      let node = button.parentElement;
+      while (node && node !== area) {
+        if (node.classList.contains('widget-vbox') && node.querySelector('.widget-output')) {
+          node.dataset.browserTestLab = String(k);
+          return true;
+        }
+        node = node.parentElement;
+      }
     }
-    if (!node || node === p.content.node || labs.includes(node)) continue;
-    node.dataset.browserTestLab = String(labs.length);
-    labs.push(node);
+    return false;
+  });
+}
+"""
+
+_JS_WATCH_PROGRESS = _FIND_PANEL + f"""
+const PROGRESS = {json.dumps(PROGRESS_SELECTOR)};
+""" + """
+([path, indices]) => {
+  // Before run-all: note when each lab cell starts executing (the kernel's execute_input
+  // for its code arrives) and when a progress bar first shows in its output.
+  const p = findPanel(path), w = window.__bt;
+  w.cellStart = {}; w.barSeen = {};
+  const sources = {};
+  for (const i of indices) sources[i] = p.content.model.cells.get(i).sharedModel.getSource();
+  p.sessionContext.iopubMessage.connect((_, msg) => {
+    if (msg.header.msg_type !== 'execute_input') return;
+    for (const i of indices) {
+      if (w.cellStart[i] === undefined && msg.content.code === sources[i]) {
+        w.cellStart[i] = performance.now();
+      }
+    }
+  });
+  const check = () => {
+    for (const i of indices) {
+      if (w.barSeen[i] !== undefined) continue;
+      const view = p.content.widgets[i];
+      const area = view && view.outputArea ? view.outputArea.node : null;
+      if (!area) continue;
+      for (const bar of area.querySelectorAll(PROGRESS)) {
+        const box = bar.getBoundingClientRect();
+        if (box.width > 0 && box.height > 0) { w.barSeen[i] = performance.now(); break; }
+      }
+    }
+  };
+  w.progressObserver = new MutationObserver(check);
+  w.progressObserver.observe(p.content.node, {childList: true, subtree: true});
+  w.progressTimer = setInterval(check, 50);
+  return true;
+}
+"""
+
+_JS_PROGRESS_TIMES = """
+() => {
+  const w = window.__bt;
+  if (w.progressObserver) w.progressObserver.disconnect();
+  if (w.progressTimer) clearInterval(w.progressTimer);
+  return {start: w.cellStart || {}, bar: w.barSeen || {}};
+}
+"""
+
+_JS_OUTPUT_PROBLEMS = _FIND_PANEL + f"""
+const EMOJI = new RegExp({json.dumps(EMOJI_PATTERN)}, 'u');
+""" + """
+(path) => {
+  // Emoji glyphs in rendered outputs; widget labels and dropdown texts wider than their box.
+  const p = findPanel(path), found = {emoji: [], cut: []};
+  const outputs = Array.from(p.content.node.querySelectorAll('.jp-OutputArea-output'));
+  for (const out of outputs) {
+    for (const line of (out.innerText || out.textContent || '').split('\\n')) {
+      if (EMOJI.test(line)) found.emoji.push(line.trim().slice(0, 160));
+    }
   }
-  return labs.length;
+  const visible = (el) => el.offsetParent !== null && el.clientWidth > 0;
+  for (const out of outputs) {
+    for (const el of out.querySelectorAll('.widget-label, .widget-label-basic')) {
+      if (visible(el) && el.scrollWidth > el.clientWidth + 1 && el.textContent.trim()) {
+        const shown = el.textContent.replace(/\u00a0/g, ' ').trim();
+        found.cut.push(`label "${shown}" needs ${el.scrollWidth} px, ` +
+                       `has ${el.clientWidth} px`);
+      }
+    }
+    const ctx = document.createElement('canvas').getContext('2d');
+    for (const s of out.querySelectorAll('select')) {
+      if (!visible(s) || s.multiple || s.size > 1 || s.selectedIndex < 0) continue;
+      const cs = getComputedStyle(s), text = s.options[s.selectedIndex].text;
+      const shown = text.replace(/\u00a0/g, ' ');  // ipywidgets keeps spaces as NBSP
+      ctx.font = `${cs.fontStyle} ${cs.fontWeight} ${cs.fontSize} ${cs.fontFamily}`;
+      const inner = s.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+      const needed = ctx.measureText(text).width;
+      if (needed > inner + 1) {
+        found.cut.push(`dropdown text "${shown}" needs ${needed.toFixed(0)} px, ` +
+                       `has ${inner.toFixed(0)} px`);
+      }
+    }
+  }
+  return found;
+}
+"""
+
+_JS_ARM_RUN_TIMER = """
+(key) => {
+  // Time one Run in the page: from the Run button's click event to the first new plot
+  // (the <img> in the lab's Output changes), and to Run enabled again after it was disabled.
+  const lab = document.querySelector(`[data-browser-test-lab="${key}"]`);
+  const src = () => { const img = lab.querySelector('.widget-output img');
+                      return img ? img.getAttribute('src') : null; };
+  const runs = Array.from(lab.querySelectorAll('button.widget-button'))
+    .filter((b) => b.textContent.trim() === 'Run');
+  const t = {before: src(), clicked: null, plotted: null, disabled: false, done: null};
+  window.__bt.timer = t;
+  runs.forEach((b) => b.addEventListener('click', () => {
+    if (t.clicked === null) t.clicked = performance.now();
+  }, {capture: true, once: true}));
+  const check = () => {
+    if (t.clicked === null) return;
+    const now = performance.now(), s = src();
+    if (t.plotted === null && s && s !== t.before) t.plotted = now;
+    if (runs.some((b) => b.disabled)) t.disabled = true;
+    else if (t.disabled && t.done === null) t.done = now;
+  };
+  const observer = new MutationObserver(check);
+  observer.observe(lab, {childList: true, subtree: true, attributes: true,
+                         attributeFilter: ['src', 'disabled']});
+  t.timer = setInterval(check, 20);
+  t.stop = () => { observer.disconnect(); clearInterval(t.timer); };
+  return t.before;
+}
+"""
+
+_JS_RUN_TIMES = """
+() => {
+  const t = window.__bt.timer;
+  if (t.plotted === null && t.done === null) return null;
+  if (t.plotted !== null && (t.done !== null || !t.disabled)) t.stop();
+  return {first: t.plotted === null ? null : (t.plotted - t.clicked) / 1000,
+          complete: t.done === null ? null : (t.done - t.clicked) / 1000};
 }
 """
 
@@ -473,6 +640,9 @@ _JS_SCROLL_HEIGHT = _FIND_PANEL + """
 }
 """
 
+PROGRESS_BOUND_S = 1.0  # a lab cell's progress bar shows within this long of the cell starting
+RUN_POLL_MS = 50
+
 
 @dataclass
 class NotebookReport:
@@ -483,6 +653,9 @@ class NotebookReport:
     state: dict[str, Any] = field(default_factory=dict)
     labs: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
+    bar_delays: dict[int, float | None] = field(default_factory=dict)  # cell → s, None: never
+    runs: list[dict] = field(default_factory=list)  # exercise_labs' timings
+    problems: list[str] = field(default_factory=list)  # acceptance failures, reported together
 
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -507,8 +680,13 @@ def open_notebook(page, server: LabServer, path: str, timeout: float = 60) -> No
     page.evaluate(_JS_LISTEN, path)
 
 
-def run_all(page, path: str, timeout: float) -> None:
-    """Run all cells; wait until run-all finished, the kernel is idle and no cell is queued."""
+def run_all(page, path: str, timeout: float, watch: list[LabCell] = ()) -> None:
+    """Run all cells; wait until run-all finished, the kernel is idle and no cell is queued.
+
+    ``watch``: lab cells whose start and first progress bar the page records (see
+    :func:`progress_delays`)."""
+    if watch:
+        page.evaluate(_JS_WATCH_PROGRESS, [path, [cell.index for cell in watch]])
     page.evaluate(_JS_RUN_ALL, path)
     try:
         page.wait_for_function(_JS_IDLE, arg=path, timeout=timeout * 1000, polling=250)
@@ -520,6 +698,41 @@ def run_all(page, path: str, timeout: float) -> None:
     # idle must hold for a moment: a widget callback or a queued request may follow
     time.sleep(0.5)
     page.wait_for_function(_JS_IDLE, arg=path, timeout=timeout * 1000, polling=250)
+
+
+def progress_delays(page, cells: list[LabCell]) -> dict[int, float | None]:
+    """Seconds from each watched cell's start to its first visible progress bar (None: no bar
+    ever showed, or the cell never started)."""
+    times = page.evaluate(_JS_PROGRESS_TIMES)
+    delays: dict[int, float | None] = {}
+    for cell in cells:
+        start, bar = times["start"].get(str(cell.index)), times["bar"].get(str(cell.index))
+        delays[cell.index] = None if start is None or bar is None else (bar - start) / 1000
+    return delays
+
+
+def progress_problems(path: str, cells: list[LabCell], delays: dict[int, float | None],
+                      bound: float = PROGRESS_BOUND_S) -> list[str]:
+    """A sentence for each lab cell whose progress bar came later than ``bound`` (or never)."""
+    problems = []
+    for cell in cells:
+        delay = delays.get(cell.index)
+        if delay is None:
+            problems.append(f"{path} cell {cell.index} ({cell.name}): no progress bar showed "
+                            "during run-all (or the cell's start was not seen)")
+        elif delay > bound:
+            problems.append(f"{path} cell {cell.index} ({cell.name}): progress bar visible "
+                            f"{delay:.2f} s after the cell started (bound {bound:.1f} s)")
+    return problems
+
+
+def output_problems(page, path: str) -> list[str]:
+    """Emoji glyphs in rendered outputs and cut widget labels or dropdown texts, named."""
+    found = page.evaluate(_JS_OUTPUT_PROBLEMS, path)
+    problems = [f"{path}: output shows an emoji glyph (needs an emoji font): {line!r}"
+                for line in dict.fromkeys(found["emoji"])]
+    problems += [f"{path}: cut text: {what}" for what in dict.fromkeys(found["cut"])]
+    return problems
 
 
 def check_state(page, path: str, grace: float = 15) -> dict[str, Any]:
@@ -554,36 +767,79 @@ def check_state(page, path: str, grace: float = 15) -> dict[str, Any]:
     return state
 
 
-def exercise_labs(page, path: str, timeout: float) -> list[str]:
-    """For each lab widget: change a control, press Run, assert the plot changed."""
-    count = page.evaluate(_JS_MARK_LABS, path)
-    if not count:
-        raise WidgetCheckFailed(f"{path}: has a lab widget ({LAB_MARKER!r} in a code cell) but no "
-                                "rendered widget box with a 'Run' button and an Output")
-    done = []
-    for i in range(count):
-        lab = page.locator(f'[data-browser-test-lab="{i}"]')
+def mark_labs(page, path: str, cells: list[LabCell]) -> None:
+    """Mark each lab cell's widget box ``data-browser-test-lab=K`` (K: its place in ``cells``)."""
+    found = page.evaluate(_JS_MARK_LAB_CELLS, [path, [cell.index for cell in cells]])
+    missing = [f"cell {cell.index} ({cell.name})" for cell, ok in zip(cells, found) if not ok]
+    if missing:
+        raise WidgetCheckFailed(f"{path}: widgets did not render: {', '.join(missing)} "
+                                "constructs a lab widget "
+                                f"({LAB_MARKER!r}) but shows no rendered widget box with a "
+                                "'Run' button and an Output")
+
+
+def lab_run_button(page, key: int):
+    lab = page.locator(f'[data-browser-test-lab="{key}"]')
+    return lab, lab.locator("button.widget-button", has_text=re.compile(r"^\s*Run\s*$")).first
+
+
+def timed_run(page, path: str, key: int, timeout: float) -> dict:
+    """Change a control of lab ``key``, click Run; seconds to the first new plot and to the
+    end of the run (``complete_s``, None if its Run button never went disabled), measured in
+    the page from the click event. Waits until the lab has settled afterwards."""
+    lab, run_button = lab_run_button(page, key)
+    lab.scroll_into_view_if_needed(timeout=10_000)
+    _wait_lab_settled(page, path, key, timeout)
+    changed = _change_a_control(lab)
+    page.evaluate(_JS_ARM_RUN_TIMER, key)
+    run_button.click(timeout=10_000)
+    try:
+        times = page.wait_for_function(_JS_RUN_TIMES, timeout=timeout * 1000,
+                                       polling=RUN_POLL_MS).json_value()
+    except Exception as error:
+        raise WidgetCheckFailed(f"{path}: lab widget {key}: the plot did not change within "
+                                f"{timeout:.0f} s of pressing Run") from error
+    extra = time.monotonic() + min(timeout, 10)  # the run ended: a last plot may still come
+    while times["first"] is None and time.monotonic() < extra:
+        time.sleep(0.2)
+        times = page.evaluate(_JS_RUN_TIMES)
+    if times["first"] is None:
+        raise WidgetCheckFailed(f"{path}: lab widget {key}: the run ended without a new plot "
+                                "(the plot did not change)")
+    _wait_lab_settled(page, path, key, timeout)
+    if times["complete"] is None:
+        times = page.evaluate(_JS_RUN_TIMES) or times
+    return {"control": changed, "first_plot_s": times["first"],
+            "complete_s": times["complete"]}
+
+
+def exercise_labs(page, path: str, cells: list[LabCell], timeout: float,
+                  plot_bound: float | None = None) -> tuple[list[dict], list[str]]:
+    """For each lab widget: change a control, press Run, time the first new plot.
+
+    Returns the timings and, with ``plot_bound``, a sentence for each lab whose first new
+    plot came later than that (acceptance problems, raised by the caller)."""
+    mark_labs(page, path, cells)
+    runs, problems = [], []
+    for key, cell in enumerate(cells):
+        lab, run_button = lab_run_button(page, key)
         lab.scroll_into_view_if_needed(timeout=10_000)
-        run_button = lab.locator("button.widget-button", has_text=re.compile(r"^\s*Run\s*$"))
-        _wait_lab_settled(page, path, i, timeout)
-        before = page.evaluate(_JS_PLOT, i)
-        if before is None:  # nothing drawn yet: draw once so there is a plot to compare
-            run_button.first.click(timeout=10_000)
-            _wait_plot_changed(page, path, i, None, timeout)
-            before = page.evaluate(_JS_PLOT, i)
-        changed = _change_a_control(lab)
-        run_button.first.click(timeout=10_000)
-        _wait_plot_changed(page, path, i, before, timeout)
-        after = page.evaluate(_JS_PLOT, i)
-        if not after or after == before:  # redrawn, then back to the old picture?
-            raise WidgetCheckFailed(f"{path}: lab widget {i}: no new plot after the run")
+        if page.evaluate(_JS_PLOT, key) is None:  # nothing drawn yet: draw once first
+            _wait_lab_settled(page, path, key, timeout)
+            run_button.click(timeout=10_000)
+            _wait_plot_changed(page, path, key, None, timeout)
+        run = {"cell": cell.index, "name": cell.name, **timed_run(page, path, key, timeout)}
         text = lab.text_content(timeout=10_000) or ""
         failures = [t for t in LAB_FAILURE_TEXTS + BROKEN_WIDGET_TEXTS if t in text]
         if failures:
-            raise WidgetCheckFailed(f"{path}: lab widget {i} shows {failures}: "
+            raise WidgetCheckFailed(f"{path}: lab widget {key} ({cell.name}) shows {failures}: "
                                     f"{_strip(text, 400)}")
-        done.append(f"lab {i}: {changed}, Run → new plot")
-    return done
+        if plot_bound is not None and run["first_plot_s"] > plot_bound:
+            problems.append(f"{path} cell {cell.index} ({cell.name}): first new plot "
+                            f"{run['first_plot_s']:.2f} s after Run ({run['control']}; "
+                            f"bound {plot_bound:.1f} s)")
+        runs.append(run)
+    return runs, problems
 
 
 def _change_a_control(lab) -> str:
@@ -665,9 +921,32 @@ def screenshot(page, path: str, target: Path, max_height: int = 12_000) -> None:
         page.set_viewport_size(size)
 
 
-def check_notebook(page, server: LabServer, path: str, *, lab_widget: bool,
-                   timeout: float = 180, artifact: Path | None = None) -> NotebookReport:
-    """Open, run all, check outputs and widgets, exercise lab widgets, screenshot."""
+def screenshot_lab(page, key: int, target: Path, width: int = 1280, height: int = 720) -> None:
+    """A ``width``×``height`` viewport shot with lab widget ``key`` at its top (what a learner,
+    or a projector, shows of it)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    SCREENSHOTS.append(target)
+    size = page.viewport_size
+    try:
+        page.set_viewport_size({"width": width, "height": height})
+        page.evaluate("(k) => document.querySelector(`[data-browser-test-lab=\"${k}\"]`)"
+                      ".scrollIntoView({block: 'start'})", key)
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(target), timeout=30_000)
+    finally:
+        page.set_viewport_size(size)
+
+
+def check_notebook(page, server: LabServer, path: str, *, labs: list[LabCell] = (),
+                   timeout: float = 180, artifact: Path | None = None,
+                   plot_bound: float | None = None) -> NotebookReport:
+    """Open, run all, check outputs and widgets, exercise lab widgets, screenshot.
+
+    ``labs``: the notebook's lab cells (:func:`lab_cells`): their progress bars are timed
+    during run-all (bound :data:`PROGRESS_BOUND_S`) and each is exercised (first new plot
+    within ``plot_bound`` s, when given). Those acceptance problems, emoji glyphs and cut
+    labels are gathered and raised together (:class:`AcceptanceCheckFailed`) after every
+    other check passed; a 1280×720 shot of the first lab goes beside ``artifact``."""
     report = NotebookReport(path)
     page.on("console", lambda m: report.console_errors.append(m.text)
             if m.type == "error" else None)
@@ -675,7 +954,7 @@ def check_notebook(page, server: LabServer, path: str, *, lab_widget: bool,
     start = time.monotonic()
     try:
         open_notebook(page, server, path)
-        _checks(page, path, report, lab_widget, timeout, start)
+        _checks(page, path, report, list(labs), timeout, start, plot_bound)
     except (NotebookCheckFailed, WidgetCheckFailed) as failure:
         context = "".join(f"\n  browser console: {_strip(line, 300)}"
                           for line in report.console_errors[-5:])
@@ -685,19 +964,31 @@ def check_notebook(page, server: LabServer, path: str, *, lab_widget: bool,
         if artifact is not None:
             try:
                 screenshot(page, path, artifact)
+                if report.runs:
+                    screenshot_lab(page, 0, artifact.with_name(f"{artifact.stem}-lab.png"))
             except Exception as error:  # never hide the real failure behind this one
                 print(f"screenshot of {path} failed: {error}")
+    if report.problems:
+        raise AcceptanceCheckFailed(f"{path}: acceptance checks failed:\n  "
+                                    + "\n  ".join(report.problems))
     return report
 
 
-def _checks(page, path: str, report: NotebookReport, lab_widget: bool, timeout: float,
-            start: float) -> None:
+def _checks(page, path: str, report: NotebookReport, labs: list[LabCell], timeout: float,
+            start: float, plot_bound: float | None) -> None:
     report.seconds["open"] = time.monotonic() - start
-    run_all(page, path, timeout)
+    run_all(page, path, timeout, watch=labs)
     report.seconds["run all"] = time.monotonic() - start
     report.state = check_state(page, path)
-    if lab_widget:
-        report.labs = exercise_labs(page, path, timeout=min(timeout, 120))
+    if labs:
+        report.bar_delays = progress_delays(page, labs)
+        report.problems += progress_problems(path, labs, report.bar_delays)
+    report.problems += output_problems(page, path)
+    if labs:
+        report.runs, late = exercise_labs(page, path, labs, min(timeout, 120), plot_bound)
+        report.problems += late
+        report.labs = [f"{run['name']} (cell {run['cell']}): {run['control']}, Run → new plot "
+                       f"after {run['first_plot_s']:.2f} s" for run in report.runs]
         check_state(page, path, grace=5)  # a callback may have raised
     report.seconds["total"] = time.monotonic() - start
 
@@ -707,8 +998,8 @@ def copy_tree(source: Path, target: Path) -> None:
         ".ipynb_checkpoints", "__pycache__", "*.pyc"))
 
 
-def open_page(browser):
+def open_page(browser, width: int = 1280, height: int = 900):
     """A fresh browser context (no cookies, storage or cache) and a page in it."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": width, "height": height})
     context.set_default_timeout(30_000)
     return context, context.new_page()
