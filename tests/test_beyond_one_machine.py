@@ -80,8 +80,7 @@ def test_overhead_on_a_busy_machine_is_called_disturbed(study):
         for kind, run in busy.tiny.runs.items()}))
     text = bom.describe_overhead(busy).text
     assert "**disturbed**" in text and "goes through the scheduler" not in text
-    assert "measurement that was disturbed" in str(bom.check_min_task_ms(
-        10 * busy.overhead_ms("dask"), busy))
+    assert "**disturbed**" in bom.key_points(busy, bom.ScatterResult(1, 2, 0.1, 0.1), {})
     idle = bom.describe_overhead(quiet(study)).text
     assert "goes through the scheduler" in idle
 
@@ -110,15 +109,75 @@ def test_overhead_rejects_bad_sizes(option):
         bom.measure_overhead(**option)
 
 
-def test_min_task_check_right_and_wrong(study):
-    right = 10 * study.overhead_ms("dask")
-    assert bom.check_min_task_ms(right, study)
-    too_short = bom.check_min_task_ms(study.overhead_ms("dask") / 10, study)
-    assert not too_short and "Hint" in too_short.message
-    assert "longer than needed" in bom.check_min_task_ms(3 * right + 1, study).message
-    assert not bom.check_min_task_ms(..., study)
-    assert not bom.check_min_task_ms(True, study)
-    assert not bom.check_min_task_ms(-1, study)
+def with_tiny_costs(study, per_item_ms: float, overhead_ms: float):
+    """The quiet study with tiny tasks of ``per_item_ms`` work each, and Dask adding
+    ``overhead_ms`` to every one (the process pool 0.1 ms: no speedup beyond the ideal)."""
+    calm = quiet(study)
+    runs = dict(calm.tiny.runs)
+    for kind, per_task in (("serial", per_item_ms), ("processes", per_item_ms + 0.1),
+                           ("dask", per_item_ms + overhead_ms)):
+        run = runs[kind]
+        wall = per_task / 1000 * run.tasks / run.workers
+        runs[kind] = dataclasses.replace(run, walls=[wall], cpus=[wall * run.workers])
+    return dataclasses.replace(calm, tiny=dataclasses.replace(calm.tiny, runs=runs,
+                                                              effective_cpus=2))
+
+
+def test_chunk_bounds_come_from_the_measurement(study):
+    bounds = bom.chunk_bounds(with_tiny_costs(study, 0.5, 2.0), items=4000)
+    assert bounds.per_item_ms == pytest.approx(0.5) and bounds.overhead_ms == pytest.approx(2.0)
+    assert bounds.fewest == 40 and bounds.most == 4000 // (2 * bounds.workers)
+    assert bounds.overhead_share(40) == pytest.approx(0.1)
+
+
+def test_chunk_check_blank_wrong_and_right(study):
+    shaped = with_tiny_costs(study, 0.5, 2.0)
+    bounds = bom.chunk_bounds(shaped)
+    empty = bom.check_chunk(..., shaped)
+    assert empty.state == "unanswered" and not empty.passed and "chunk" in empty.message
+    assert bom.check_chunk(bounds.fewest, shaped).passed
+    assert bom.check_chunk(bounds.most, shaped).passed
+    assert not bom.check_chunk(1, shaped)  # one per task: overhead 4× the work
+    too_small = bom.check_chunk(bounds.fewest - 1, shaped)
+    assert not too_small and "more than 10" not in too_small.message
+    assert "% of the" in too_small.message
+    too_large = bom.check_chunk(bounds.most + 1, shaped)
+    assert not too_large and "fewer than two" in too_large.message
+    assert not bom.check_chunk(bom.EXERCISE_ITEMS, shaped)  # one chunk: one worker busy
+    for bad in (0, True, 2.5, "40", bom.EXERCISE_ITEMS + 1):
+        assert not bom.check_chunk(bad, shaped)
+
+
+def test_chunk_check_on_a_disturbed_or_impossible_measurement(study):
+    shaped = with_tiny_costs(study, 0.5, 2.0)
+    busy = dataclasses.replace(shaped, tiny=dataclasses.replace(shaped.tiny, runs={
+        kind: dataclasses.replace(run, load=MachineLoad(1.6, 2))
+        for kind, run in shaped.tiny.runs.items()}))
+    said = bom.check_chunk(40, busy)  # the reasoning from the numbers is still judged
+    assert said.passed and "**disturbed**" in said.message
+    assert not bom.check_chunk(1, busy) and "**disturbed**" in bom.check_chunk(1, busy).message
+    assert "**disturbed**" not in bom.check_chunk(40, shaped).message
+    costly = with_tiny_costs(study, 0.1, 50.0)  # 5,000 per chunk needed; 1,000 at most
+    said = bom.check_chunk(1000, costly)
+    assert said.state == "inconclusive" and "no chunk" in said.message
+
+
+def test_primes_check_blank(session):
+    empty = bom.check_primes_by_limit(..., [100])
+    assert empty.state == "unanswered" and not empty.passed
+
+
+def test_key_points_state_this_run(study):
+    shaped = with_tiny_costs(study, 0.5, 2.0)
+    moved = bom.ScatterResult(8, 6, 0.5, 0.1, None, MachineLoad(0.1, 2), (0.5,) * 3,
+                              (0.1,) * 3, workers=2)
+    text = bom.key_points(shaped, moved, {"processes": [], "threads": [], "ports": []})
+    assert text.count("\n- ") + 1 == 5 and "2.00 ms" in text and "~20 ms" in text
+    assert "5.0× faster" in text and "nothing it started was left" in text
+    assert "an 8 MiB array" in text
+    assert "disturbed" not in text
+    left = bom.key_points(shaped, moved, {"processes": [123], "threads": [], "ports": []})
+    assert "still running" in left
 
 
 def test_scatter_measures_both_ways(session):

@@ -1,9 +1,13 @@
 """Every notebook runs top to bottom under every start method, and leaves nothing behind.
 
 Each notebook runs in its own nbval session (a child pytest) in quick mode with
-``LAB_START_METHOD`` forced. This test process is a child subreaper (see
-conftest), so a worker that outlives its kernel becomes *our* child and is
-caught here rather than vanishing under PID 1.
+``LAB_START_METHOD`` forced, its exercises answered by their solutions (loaded as ``%load``
+would, :mod:`tools.solutions`): every self-check must pass. Once more as committed, every
+exercise left empty: every self-check must say "not answered" and none may pass
+(``LAB_ANSWERS``, :mod:`helpers.core.selfcheck`; the checks are counted in a log).
+
+This test process is a child subreaper (see conftest), so a worker that outlives its
+kernel becomes *our* child and is caught here rather than vanishing under PID 1.
 
 Besides processes, a run must leave no semaphore or shared-memory segment: none of the
 names it created may remain in ``/dev/shm``, and the kernel's stderr (which nbval passes
@@ -29,16 +33,20 @@ from conftest import (
 )
 from test_notebook_files import NOTEBOOKS
 
+from tools.solutions import load_lines, with_solutions
+
 METHODS = [m for m in ("fork", "spawn", "forkserver") if m in multiprocessing.get_all_start_methods()]
 CELL_TIMEOUT = 180
 NOTEBOOK_TIMEOUT = 600
 TESTS = ROOT / "tests"
 
 
-def run_nbval(notebook, method, kernel_stderr):
+def run_nbval(notebook, method, kernel_stderr, answers="solutions", check_log=None):
     """nbval in a child pytest; the kernel ends as under JupyterLab (see nbval_lab_kernel)
-    and writes its stderr to the file ``kernel_stderr``."""
+    and writes its stderr to the file ``kernel_stderr``; its self-checks strict for
+    ``answers`` (``solutions`` or ``empty``), each logged to ``check_log`` if given."""
     env = {**os.environ, "LAB_QUICK": "1", "LAB_START_METHOD": method, "LAB_STRICT_CHECKS": "1",
+           "LAB_ANSWERS": answers, "LAB_CHECK_LOG": str(check_log or os.devnull),
            "LAB_KERNEL_STDERR": str(kernel_stderr),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")]))}
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
@@ -49,7 +57,7 @@ def run_nbval(notebook, method, kernel_stderr):
                           timeout=NOTEBOOK_TIMEOUT)
 
 
-def run_and_find_leaks(notebook, method, folder):
+def run_and_find_leaks(notebook, method, folder, **answers):
     """Run ``notebook`` under ``method``; return the nbval result and what it left behind.
 
     ``folder`` keeps the kernel's stderr (``kernel-stderr.txt``), read here for the
@@ -57,7 +65,7 @@ def run_and_find_leaks(notebook, method, folder):
     """
     processes, kernel_stderr = descendants(), folder / "kernel-stderr.txt"
     with ShmWatch() as shm:
-        result = run_nbval(notebook, method, kernel_stderr)
+        result = run_nbval(notebook, method, kernel_stderr, **answers)
     stderr = kernel_stderr.read_text(errors="replace") if kernel_stderr.exists() else ""
     left = {"processes": new_descendants(processes),
             "semaphores/shared memory in /dev/shm": shm.leaked(),
@@ -65,13 +73,46 @@ def run_and_find_leaks(notebook, method, folder):
     return result, {kind: found for kind, found in left.items() if found}
 
 
+def solved_copy(notebook, folder):
+    """``notebook`` with its solutions loaded, written into ``folder`` under its own name."""
+    solved = with_solutions(json.loads(notebook.read_text(encoding="utf-8")))
+    path = folder / notebook.name
+    path.write_text(json.dumps(solved), encoding="utf-8")
+    return path
+
+
+def logged_checks(log):
+    """The states (``passed``, ``failed``, ``inconclusive``, ``unanswered``) logged."""
+    return [line.split(" ", 1)[0] for line in log.read_text(encoding="utf-8").splitlines()
+            ] if log.exists() else []
+
+
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs_and_leaves_nothing(notebook, method, tmp_path):
-    result, left = run_and_find_leaks(notebook, method, tmp_path)
+def test_notebook_runs_with_its_solutions_and_leaves_nothing(notebook, method, tmp_path):
+    log, exercises = tmp_path / "checks.log", load_lines(json.loads(notebook.read_text()))
+    result, left = run_and_find_leaks(solved_copy(notebook, tmp_path), method, tmp_path,
+                                      answers="solutions", check_log=log)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
     assert "passed" in result.stdout
     assert not left, f"{notebook.name} under {method} left: {left}"
+    states = logged_checks(log)
+    assert "unanswered" not in states and "failed" not in states, states
+    assert len(states) >= len(exercises), f"{len(exercises)} exercises, checks run: {states}"
+
+
+@pytest.mark.parametrize("method", METHODS[:1])  # one method is enough: no exercise runs
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_empty_exercises_are_not_answered_and_never_pass(notebook, method, tmp_path):
+    """Run all as committed: each exercise's check says "not answered yet", none passes."""
+    log, exercises = tmp_path / "checks.log", load_lines(json.loads(notebook.read_text()))
+    result, left = run_and_find_leaks(notebook, method, tmp_path, answers="empty",
+                                      check_log=log)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    assert not left, f"{notebook.name} left: {left}"
+    states = logged_checks(log)
+    assert set(states) <= {"unanswered"}, states
+    assert len(states) >= len(exercises), f"{len(exercises)} exercises, checks run: {states}"
 
 
 LEAKY_CELLS = [

@@ -161,7 +161,8 @@ def against_target(plan: StagePlan, runs: list[PipelineRun], target: Target | fl
     if right and run.total > target_s >= best_case_total(run):  # noise might explain it
         return inconclusive(f"Not judged: the fastest of {tries} took {run.total:.2f} s "
                             f"against the target of {target_s:.2f} s, but "
-                            f"{said[:1].lower()}{said[1:]} Your choice may well be right; if it is still over on a quiet machine: "
+                            f"{said[:1].lower()}{said[1:]} Your choice may well be right; "
+                            "if it is still over on a quiet machine: "
                             + target_hint(run, slow))
     return first_problem([
         (right, "the aggregate is not the right answer.",

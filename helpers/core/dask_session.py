@@ -28,7 +28,9 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 
 import psutil
 
@@ -38,8 +40,10 @@ SCHEDULER_ENV = "LAB_DASK_SCHEDULER"
 MAX_DASK_WORKERS = 16
 START_TIMEOUT = 60.0  # seconds for the cluster to start or the client to connect
 CLOSE_TIMEOUT = 10.0
+QUIET_TIMEOUT = 5.0  # seconds for the workers to hear "be quiet" before they are closed
 _ADDRESS = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://\S+$")
 _DASK_MODULES = ("distributed", "dask", "tornado", "multiprocessing.queues")
+_LOGGER_PREFIXES = ("distributed", "tornado", "asyncio")
 # Strong references: a session nobody holds any more still owns worker processes, so it
 # stays listed until it is closed (at the latest when the kernel exits).
 open_sessions: set[DaskSession] = set()
@@ -132,20 +136,49 @@ class DaskSession:
                 "through Jupyter": proxied_dashboard_path(port)}
 
     def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
-        """Close the client, then the local cluster (its worker processes); idempotent."""
+        """Close the client, then the local cluster, and wait (bounded) for its worker
+        processes to end; idempotent.
+
+        Closing is quiet: a worker whose heartbeat meets a scheduler that has just gone
+        would log a traceback ("Failed to communicate with scheduler during heartbeat")
+        into the notebook, and so may Dask's own loggers here. The workers are told to
+        log nothing below CRITICAL first, and this kernel's Dask loggers are held there
+        while the cluster closes.
+        """
         if self.closed:
             return
         self.closed = True
-        try:
-            self.client.close(timeout=timeout)
-        finally:
-            if self.cluster is not None:
-                self.cluster.close(timeout=timeout)
-            with _lock:
-                open_sessions.discard(self)
-                if not open_sessions:
-                    _retire_offload_thread()
-                    self._join_threads(timeout)
+        deadline = time.monotonic() + timeout
+        if self.cluster is not None:
+            self._quiet_workers(timeout)
+        with quiet_dask_logs():
+            try:
+                self.client.close(timeout=timeout)
+            finally:
+                if self.cluster is not None:
+                    self.cluster.close(timeout=timeout)
+                    self._wait_for_workers(max(deadline - time.monotonic(), 1.0))
+                with _lock:
+                    open_sessions.discard(self)
+                    if not open_sessions:
+                        _retire_offload_thread()
+                        self._join_threads(timeout)
+
+    def _quiet_workers(self, timeout: float) -> None:
+        """Raise every worker's Dask loggers to CRITICAL (best effort: a worker that
+        cannot be reached any more has nothing left to say)."""
+        with suppress(Exception):  # Client.run has no timeout of its own: bound it here
+            self.client.sync(self.client._run, silence_dask_loggers, on_error="ignore",
+                             callback_timeout=min(timeout, QUIET_TIMEOUT))
+
+    def _wait_for_workers(self, timeout: float) -> None:
+        """Wait until the worker processes have ended (at most ``timeout`` s), so none
+        writes into a later cell."""
+        processes = []
+        for pid in self._pids:
+            with suppress(psutil.NoSuchProcess):
+                processes.append(psutil.Process(pid))
+        psutil.wait_procs(processes, timeout=timeout)
 
     def _join_threads(self, timeout: float) -> None:
         """Wait (bounded) for the threads Dask started to notice the close and end."""
@@ -178,6 +211,34 @@ class DaskSession:
         body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{v}</td></tr>"
                        for k, v in rows)
         return f"<table>{body}</table>"
+
+
+def _dask_loggers() -> list[logging.Logger]:
+    """Dask's logger and those below it that have a level of their own, with tornado's
+    and asyncio's (the event loop Dask runs on)."""
+    names = [name for name in logging.root.manager.loggerDict
+             if name.startswith(_LOGGER_PREFIXES)]
+    return [logging.getLogger(name) for name in dict.fromkeys([*_LOGGER_PREFIXES, *names])]
+
+
+def silence_dask_loggers() -> None:
+    """Log nothing below CRITICAL from Dask in this process (run on workers before they
+    are closed: they are going away, and their complaints about it are not news)."""
+    for logger in _dask_loggers():
+        logger.setLevel(logging.CRITICAL)
+
+
+@contextmanager
+def quiet_dask_logs() -> Iterator[None]:
+    """Hold this process's Dask loggers at CRITICAL inside the block, then restore them."""
+    loggers = _dask_loggers()
+    levels = [logger.level for logger in loggers]
+    silence_dask_loggers()
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 def _is_dask_thread(thread: threading.Thread) -> bool:

@@ -7,7 +7,8 @@ can switch the GIL back on with ``PYTHON_GIL=1``, so one interpreter shows both 
 This kernel stays what it is. :func:`measure_threads` starts the free-threaded
 interpreter on :mod:`helpers.core.measure_cli`, which runs the lab's own runner there and
 prints JSON — line by line as it measures (:mod:`helpers.free_threading.streaming`), so a
-plot can follow each repeat; the results come back as ordinary :class:`~helpers.core.experiments.Comparison`
+plot can follow each repeat; the results come back as ordinary
+:class:`~helpers.core.experiments.Comparison`
 objects that plot and describe like every other measurement in the lab. Finding that
 interpreter is :mod:`helpers.free_threading.other_pythons`' job (``find_free_threaded``).
 

@@ -3,7 +3,8 @@
 :func:`~helpers.free_threading.other_pythons.run_cli` waits for the other Python to finish
 and reads its one line of JSON: a measurement of 10 s there is 10 s of a silent cell here.
 This module streams instead. The other Python runs :func:`compare_lines` (through
-``python -m helpers.core.measure_cli call``): the lab's own :func:`~helpers.core.experiments.compare`,
+``python -m helpers.core.measure_cli call``): the lab's own
+:func:`~helpers.core.experiments.compare`,
 printing one JSON line per finished task (progress) and per finished repeat (the runs so
 far) as it goes, then the usual last line. :func:`stream_cli` starts it, reads those lines
 as they come — every wait bounded by a deadline — and hands each to a callback, so a

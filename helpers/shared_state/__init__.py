@@ -6,4 +6,5 @@
 ``process_sharing`` a counter shared between processes, five ways
 ``coordination``    Event, Semaphore, threading.local; what is atomic
 ``bank``            the exercise: transfers that must not create money
+``summary``         the closing key points, from this notebook's measurements
 """

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from helpers.core.selfcheck import CheckResult, first_problem, not_yet
+from helpers.core.selfcheck import CheckResult, blank, first_problem, not_answered, not_yet
 
 ACCOUNTS = ("alice", "bob", "carol")
 START = 1_000
@@ -81,8 +81,26 @@ def run_transfers(transfer: Callable[[Bank, str, str, int], None], threads: int 
     return bank, transfers
 
 
+def describe_transfers(transfer: Callable[[Bank, str, str, int], None]) -> str:
+    """Run ``transfer`` from four threads at once and say what happened to the bank's
+    total (a demonstration, not a self-check: nothing here grades anyone)."""
+    bank, transfers = run_transfers(transfer)
+    made = bank.total() - START * len(ACCOUNTS)
+    said = (f"{len(transfers):,} transfers from 4 threads side by side: the bank's total "
+            f"{START * len(ACCOUNTS):,} became {bank.total():,}")
+    if made:
+        return (f"{said} — money was **{'created' if made > 0 else 'destroyed'}** "
+                f"({made:+,}): two transfers read the same balances, and one's write "
+                "overwrote the other's.")
+    return (f"{said}: nothing lost this time. The race did not show in this run; it can — "
+            "run the cell again.")
+
+
 def check_transfer(transfer: object) -> CheckResult:
     """Exercise: ``transfer(bank, source, target, amount)`` safe when threads overlap."""
+    if blank(transfer):
+        return not_answered("define `safe_transfer(bank, source, target, amount)` in place "
+                            "of `safe_transfer = ...`, then run this cell again.")
     if not callable(transfer):
         return not_yet(f"`safe_transfer` should be a function, got {type(transfer).__name__}.",
                        "define `def safe_transfer(bank, source, target, amount):`.")

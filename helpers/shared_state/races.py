@@ -25,14 +25,21 @@ from __future__ import annotations
 import statistics
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from helpers.core.arguments import require_choice, require_int
 from helpers.core.noise import busy_sentence, disturbed_sentence, repeats_disagree
-from helpers.core.runner import run_tasks
-from helpers.core.selfcheck import CheckResult, first_problem, not_yet, passed
+from helpers.core.runner import ProgressCallback, run_tasks
+from helpers.core.selfcheck import (
+    CheckResult,
+    blank,
+    first_problem,
+    not_answered,
+    not_yet,
+    passed,
+)
 from helpers.core.settings import default
 from helpers.core.system import effective_cpu_count, gil_enabled, is_free_threaded_build
 from helpers.core.words import Verdict
@@ -158,11 +165,31 @@ def timing_disturbance(results: list[Race], what: str) -> str:
     return ""
 
 
-def races(increment: str, repeats: int = 5, threads: int = 4, times: int | None = None
-          ) -> list[Race]:
-    """:func:`race` ``repeats`` times (each on a fresh counter)."""
+def races(increment: str, repeats: int = 5, threads: int = 4, times: int | None = None,
+          on_progress: ProgressCallback | None = None) -> list[Race]:
+    """:func:`race` ``repeats`` times (each on a fresh counter); ``on_progress(done,
+    total)`` after each."""
     require_int("repeats", repeats, 1, 50)
-    return [race(increment, threads, times) for _ in range(repeats)]
+    done: list[Race] = []
+    for _ in range(repeats):
+        done.append(race(increment, threads, times))
+        if on_progress is not None:
+            on_progress(len(done), repeats)
+    return done
+
+
+def races_by_increment(increments: Sequence[str], repeats: int = 5,
+                       on_progress: ProgressCallback | None = None) -> dict[str, list[Race]]:
+    """:func:`races` for each increment in turn, with one progress count over them all."""
+    for name in increments:
+        require_choice("increment", name, INCREMENTS)
+    found: dict[str, list[Race]] = {}
+    for index, name in enumerate(increments):
+        step = None if on_progress is None else (
+            lambda done, total, index=index: on_progress(index * total + done,
+                                                         len(increments) * total))
+        found[name] = races(name, repeats, on_progress=step)
+    return found
 
 
 def describe_plain(results: list[Race], gil: bool | None = None) -> str:
@@ -271,6 +298,9 @@ def check_guesses(guesses: object, repeats: int = 3) -> CheckResult:
     Measured now: a guess is judged against what this machine did. One thread has nobody
     to race with; two threads that lost nothing in these runs did not show the race,
     which does not prove it impossible — the check says so instead of judging on it."""
+    if blank(guesses):
+        return not_answered("replace each `...` in `guesses` with True (updates lost) or "
+                            "False (none lost), then run this cell again.")
     if not isinstance(guesses, dict) or set(guesses) != {1, 2}:
         return not_yet("`guesses` should be a dict with the keys 2 and 1.",
                        "start from `guesses = {2: ..., 1: ...}`.")

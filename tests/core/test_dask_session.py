@@ -1,4 +1,5 @@
 """The Dask session and the registry's `dask` executor: they work, and they clean up."""
+import logging
 import os
 import socket
 import subprocess
@@ -213,3 +214,55 @@ def test_an_interrupt_while_the_cluster_starts_leaves_no_worker(monkeypatch, pyt
         started.append(dc.start_dask(2, start_method="spawn"))
     assert not started and not dc.open_sessions
     assert not new_descendants(before, grace=10, ignore=INTERPRETER_HELPERS)
+
+
+
+HEARTBEAT_ERROR = "Failed to communicate with scheduler during heartbeat."
+# A kernel whose worker logs, as a worker does when its heartbeat meets a scheduler that
+# closed first; the kernel's stderr is what a notebook shows under the cell.
+LOGGING_WORKER = ("import logging, sys, time\n"
+                  "from helpers.core.dask_session import start_dask\n"
+                  "if __name__ == '__main__':\n"
+                  "    with start_dask(1) as session:\n"
+                  "        if sys.argv[1] == 'quiet':\n"
+                  "            session._quiet_workers(10)\n"
+                  "        session.client.run(logging.getLogger('distributed.worker').error,\n"
+                  f"                           {HEARTBEAT_ERROR!r})\n"
+                  "        time.sleep(0.5)\n"
+                  "    print(session.leftovers())\n")
+
+
+def _stderr_of_a_logging_worker(mode: str) -> str:
+    finished = subprocess.run([sys.executable, "-c", LOGGING_WORKER, mode], cwd=ROOT,
+                              capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    assert finished.stdout.strip() == "{'processes': [], 'threads': [], 'ports': []}"
+    return finished.stderr
+
+
+def test_a_worker_left_loud_is_heard_in_the_kernel():
+    """The control for the next test: a worker's log line does reach the kernel's stderr."""
+    assert HEARTBEAT_ERROR in _stderr_of_a_logging_worker("loud")
+
+
+def test_closing_quiets_the_workers_first():
+    """Python 3.14+ in a notebook: heartbeats that met the closed scheduler printed ~4 KB
+    of tracebacks under ``session.close()``. Workers are quieted before they are closed."""
+    assert HEARTBEAT_ERROR not in _stderr_of_a_logging_worker("quiet")
+    with dc.start_dask(1) as session:
+        session._quiet_workers(dc.CLOSE_TIMEOUT)
+        assert set(session.client.run(_distributed_level).values()) == {logging.CRITICAL}
+    assert not any(session.leftovers().values()), "close() returned before the workers ended"
+
+
+def _distributed_level() -> int:
+    return logging.getLogger("distributed.worker").getEffectiveLevel()
+
+
+def test_quiet_dask_logs_restores_the_levels_here():
+    logger = logging.getLogger("distributed.client")
+    before = logger.level
+    with dc.quiet_dask_logs():
+        assert logging.getLogger("distributed").level == logging.CRITICAL
+        assert logger.level == logging.CRITICAL
+    assert logger.level == before

@@ -94,6 +94,8 @@ def test_each_result_is_logged_when_asked(monkeypatch, tmp_path):
     log = tmp_path / "checks.log"
     monkeypatch.setenv(LOG_ENV, str(log))
     CheckResult(True, "fine")
+    with wrong_on_purpose():
+        not_yet("shown on purpose", "not an exercise")
     not_answered("set x\nthen run")
     assert log.read_text().splitlines() == ["passed fine", "unanswered Not answered yet: "
                                                            "set x then run"]

@@ -1,6 +1,6 @@
 """helpers.core.settings: quick mode and the start method, read from the environment."""
-import os
 import multiprocessing
+import os
 
 import pytest
 

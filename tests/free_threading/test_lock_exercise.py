@@ -1,4 +1,5 @@
-"""Tests for helpers.free_threading.lock_exercise: notebook 07's second exercise (a counter safe without the GIL).
+"""Tests for helpers.free_threading.lock_exercise: notebook 07's second exercise (a counter
+safe without the GIL).
 
 Counts, never times. The free-threaded part runs only where a free-threaded Python is found.
 """

@@ -128,8 +128,14 @@ def test_bad_input_names_the_parameter(call, name):
 def test_guess_self_check(monkeypatch):
     assert r.check_guesses({2: True, 1: False})
     assert not r.check_guesses({2: True, 1: True})
-    assert not r.check_guesses({2: ..., 1: ...})
     assert not r.check_guesses([True, False])
+    assert not r.check_guesses({2: True, 1: "no"})
+
+
+@pytest.mark.parametrize("guesses", [{2: ..., 1: ...}, {2: True, 1: ...}, ...])
+def test_guesses_left_blank_are_not_answered(guesses):
+    result = r.check_guesses(guesses)
+    assert result.state == "unanswered" and not result.passed and "guesses" in result.message
 
 
 def test_guesses_are_judged_from_the_measurement():
@@ -143,3 +149,14 @@ def test_guesses_are_judged_from_the_measurement():
         assert result and "did not show" in str(result)
     assert not r.judge_guesses({2: True, 1: True}, hidden, 3)
     assert not r.judge_guesses({2: True, 1: False}, {2: True, 1: True}, 3)
+
+
+def test_races_report_progress_over_all_increments():
+    seen = []
+    found = r.races_by_increment(("plain +=", "read, pause, write"), repeats=2,
+                                 on_progress=lambda done, total: seen.append((done, total)))
+    assert list(found) == ["plain +=", "read, pause, write"]
+    assert all(len(runs) == 2 for runs in found.values())
+    assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    with pytest.raises(ValueError, match="increment"):
+        r.races_by_increment(("plain +=", "no such"))

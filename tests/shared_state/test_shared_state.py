@@ -203,6 +203,8 @@ def test_bank_self_check_rejects_the_race_and_accepts_a_lock():
 
     assert bank.check_transfer(locked)
     assert not bank.check_transfer("not a function")
+    empty = bank.check_transfer(...)
+    assert empty.state == "unanswered" and not empty.passed and "safe_transfer" in empty.message
 
     def broken(b, source, target, amount):
         raise KeyError(source)
@@ -217,3 +219,15 @@ def test_bank_self_check_rejects_the_race_and_accepts_a_lock():
             b.balances[target] = to_balance + amount
 
     assert not bank.check_transfer(lock_only_the_write)
+
+
+def test_the_racy_bank_is_described_not_graded():
+    said = bank.describe_transfers(bank.racy_transfer)
+    assert "1,200 transfers" in said
+    assert ("money was **" in said) != ("nothing lost this time" in said)
+
+    def locked(b, source, target, amount):
+        with b.lock:
+            bank.racy_transfer(b, source, target, amount)
+
+    assert "became 3,000: nothing lost" in bank.describe_transfers(locked)
