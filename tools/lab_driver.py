@@ -829,6 +829,13 @@ def exercise_labs(page, path: str, cells: list[LabCell], timeout: float,
             run_button.click(timeout=10_000)
             _wait_plot_changed(page, path, key, None, timeout)
         run = {"cell": cell.index, "name": cell.name, **timed_run(page, path, key, timeout)}
+        tries = [run["first_plot_s"]]
+        while plot_bound is not None and run["first_plot_s"] > plot_bound and len(tries) < 3:
+            # one slow click can be a busy machine (the browser, server and kernel share
+            # it); a widget that draws late does so every time: the best of 3 tells them apart
+            run = {"cell": cell.index, "name": cell.name, **timed_run(page, path, key, timeout)}
+            tries.append(run["first_plot_s"])
+        run["tries_s"] = tries
         text = lab.text_content(timeout=10_000) or ""
         failures = [t for t in LAB_FAILURE_TEXTS + BROKEN_WIDGET_TEXTS if t in text]
         if failures:
@@ -836,8 +843,8 @@ def exercise_labs(page, path: str, cells: list[LabCell], timeout: float,
                                     f"{_strip(text, 400)}")
         if plot_bound is not None and run["first_plot_s"] > plot_bound:
             problems.append(f"{path} cell {cell.index} ({cell.name}): first new plot "
-                            f"{run['first_plot_s']:.2f} s after Run ({run['control']}; "
-                            f"bound {plot_bound:.1f} s)")
+                            f"{', '.join(f'{t:.2f}' for t in tries)} s after Run in "
+                            f"{len(tries)} tries ({run['control']}; bound {plot_bound:.1f} s)")
         runs.append(run)
     return runs, problems
 

@@ -121,12 +121,32 @@ def instances_disturbances(runs: dict[str, InstancesRun], effective_cpus: int) -
             found.append(sentence)
     serial, together = runs["one after another"], runs["all at once"]
     gain = serial.seconds / together.seconds
-    ideal = min(effective_cpus, together.count)
+    ideal = ideal_gain(runs, effective_cpus)
     if beyond_ideal(gain, ideal):
         found.append(disturbed_sentence(
             "the comparison", f"all at once finished {gain:.1f}× sooner, more than "
-            f"{plural(effective_cpus, 'effective CPU')} can give (at most {ideal}×)"))
+            f"{plural(effective_cpus, 'effective CPU')} can give (at most {_times(ideal)})"))
     return found
+
+
+def serial_busy(runs: dict[str, InstancesRun]) -> float:
+    """CPUs the copies kept busy one after another (at most 1): below 1 when starting an
+    interpreter also waited, time that copies started together can overlap."""
+    serial = runs["one after another"]
+    if serial.seconds <= 0 or serial.cpu <= 0:
+        return 1.0
+    return min(1.0, serial.cpu / serial.seconds)
+
+
+def ideal_gain(runs: dict[str, InstancesRun], effective_cpus: int) -> float:
+    """The most "all at once" can gain: one copy per CPU computing, and the waits of
+    the one-after-another run overlapped (its CPUs busy, :func:`serial_busy`)."""
+    return min(effective_cpus, runs["all at once"].count) / serial_busy(runs)
+
+
+def _times(value: float) -> str:
+    """'2×', '2.4×'."""
+    return f"{value:.1f}".rstrip("0").rstrip(".") + "×"
 
 
 def describe_instances(runs: dict[str, InstancesRun], effective_cpus: int) -> Verdict:
@@ -149,4 +169,9 @@ def describe_instances(runs: dict[str, InstancesRun], effective_cpus: int) -> Ve
                      f"{_copies(min(effective_cpus, serial.count))} can compute at "
                      f"once on {plural(effective_cpus, 'effective CPU')}; the gain is capped "
                      "there, and each start costs an interpreter's start-up time.")
+    if gain > min(effective_cpus, serial.count) * 1.05:
+        lines.append(f"It went beyond {min(effective_cpus, serial.count)}× because one after "
+                     f"another the copies kept only {serial_busy(runs):.2f} CPUs busy: part of "
+                     "each start-up waited rather than computed, and together those waits "
+                     "overlapped.")
     return Verdict(tuple(lines))

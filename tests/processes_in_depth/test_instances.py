@@ -20,8 +20,8 @@ def test_compare_runs_both_ways(no_leftover_processes):
     assert "2 copies one after another" in inst.describe_instances(runs, 2).text
 
 
-def fake_runs(serial_s, together_s, load=None, count=4):
-    reports = [{"count": 1, "pid": i, "cpu": 0.1} for i in range(count)]
+def fake_runs(serial_s, together_s, load=None, count=4, cpu=0.2):
+    reports = [{"count": 1, "pid": i, "cpu": cpu} for i in range(count)]
     return {"one after another": inst.InstancesRun(count, 1, False, serial_s, reports, load),
             "all at once": inst.InstancesRun(count, 1, True, together_s, reports, load)}
 
@@ -35,6 +35,18 @@ def test_words_idle_busy_one_cpu_and_beyond_ideal():
     assert "1 effective CPU" in one_cpu and "disturbed" not in one_cpu
     beyond = inst.describe_instances(fake_runs(0.8, 0.34, MachineLoad(0.1, 1)), 1).text
     assert "at most 1×" in beyond and "**disturbed**" in beyond and "GIL" not in beyond
+
+
+def test_waits_of_the_one_after_another_run_raise_the_ideal():
+    """Started one after another, the copies kept 0.8 CPUs busy (an interpreter's start-up
+    waits too): at once, 2 CPUs can then gain up to 2 ÷ 0.8 = 2.5×, not only 2×."""
+    runs = fake_runs(0.8, 0.35, MachineLoad(0.1, 2), cpu=0.16)
+    assert inst.serial_busy(runs) == pytest.approx(0.8)
+    assert inst.ideal_gain(runs, 2) == pytest.approx(2.5)
+    text = inst.describe_instances(runs, 2).text
+    assert "disturbed" not in text and "kept only 0.80 CPUs busy" in text
+    beyond = inst.describe_instances(fake_runs(0.8, 0.28, MachineLoad(0.1, 2), cpu=0.16), 2)
+    assert "at most 2.5×" in beyond.text and "**disturbed**" in beyond.text
 
 
 def test_the_copies_own_cpu_is_not_counted_as_other_programs(no_leftover_processes):
