@@ -135,10 +135,11 @@ def kernel_env(quick: bool) -> dict[str, str]:
 def run_notebook(path: Path, quick: bool, cell_timeout: int = CELL_TIMEOUT) -> NotebookRun:
     """Execute ``path`` top to bottom in a fresh kernel; return how long it took."""
     import nbformat
-    from nbclient import NotebookClient
+
+    from tools.polling_client import PollingNotebookClient
 
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(notebook, timeout=cell_timeout, kernel_name="python3",
+    client = PollingNotebookClient(notebook, timeout=cell_timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
     try:

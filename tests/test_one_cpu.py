@@ -52,8 +52,8 @@ NOISE = re.compile(r"\bnois(e|y)\b|\bdisturbed\b")
 # The kernel talks over Unix sockets in a fresh folder: no TCP port race with other kernels.
 EXECUTE = """
 import os, shutil, sys, tempfile, nbformat
-from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+from tools.polling_client import PollingNotebookClient
 from traitlets.config import Config
 source, target, cell_timeout, folder = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 sockets = tempfile.mkdtemp(prefix="lab-kernel-")
@@ -61,7 +61,7 @@ config = Config()
 config.KernelManager.transport = "ipc"
 config.KernelManager.ip = os.path.join(sockets, "kernel")
 notebook = nbformat.read(source, as_version=4)
-client = NotebookClient(notebook, timeout=cell_timeout, startup_timeout=60, config=config,
+client = PollingNotebookClient(notebook, timeout=cell_timeout, startup_timeout=60, config=config,
                         kernel_name="python3", allow_errors=False,
                         resources={"metadata": {"path": folder}})
 try:
