@@ -100,6 +100,9 @@ class CheckResult:
         colour = {"passed": BLUISH_GREEN, "failed": VERMILLION}.get(self.state, BLUE)
         parts = html.escape(str(self)).split("**")  # the whole line is bold: **…** underlined
         text = "".join(f"<u>{part}</u>" if i % 2 else part for i, part in enumerate(parts))
+        if text.count("`") % 2 == 0:  # `name` in code font, as in the notebook's Markdown
+            pieces = text.split("`")
+            text = "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(pieces))
         return f"<p style='color:{colour}'><b>{text}</b></p>"
 
 

@@ -133,3 +133,10 @@ def test_inconclusive_is_neither_pass_nor_fail_and_never_raises(monkeypatch):
     result = inconclusive("Threads kept 0.6 CPUs busy: the run was **disturbed**.")
     assert result and not result.passed and result.inconclusive
     assert str(result).startswith("⚠ ") and "disturbed" in result._repr_html_()
+
+
+def test_names_in_backticks_show_in_code_font():
+    shown = not_answered("set `guesses`, then run this cell again.")._repr_html_()
+    assert "<code>guesses</code>" in shown and "`" not in shown
+    odd = not_answered("a lone ` stays as it is")._repr_html_()
+    assert "`" in odd and "<code>" not in odd
