@@ -177,3 +177,11 @@ def test_stated_run_time_agrees_with_the_benchmark(path):
     assert seconds / 1.5 <= stated <= seconds * 1.5 + 5, \
         f"the notebook says its cells run in about {number} {unit}; make bench measured " \
         f"{seconds:.0f} s: update the first cell (or re-run make bench)"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_cell_has_its_own_id(path):
+    """nbformat 4.5 wants an id on every cell (a missing one is a warning today, an error
+    in a future nbformat): a cell added by a script must get one."""
+    ids = [cell.get("id") for cell in cells(path)]
+    assert None not in ids and len(ids) == len(set(ids)), "give every cell a unique id"
