@@ -201,6 +201,13 @@ def main(argv: list[str] | None = None) -> None:
         except (ValueError, AttributeError, ImportError) as error:
             parser.error(str(error))
     out["info"]["gil_enabled_after"] = gil_enabled()
+    # Stop and wait for multiprocessing's fork server and resource tracker: reaped, their
+    # CPU time (and that of the pool workers the fork server reaped) is counted as ours by
+    # the Python that started this one; left to exit on their own, it looked like other
+    # programs' (noise.watch_load) and every run was called disturbed.
+    from helpers.core.kernel_exit import stop_multiprocessing_helpers
+
+    stop_multiprocessing_helpers()
     print(json.dumps(out))
 
 
