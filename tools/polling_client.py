@@ -6,8 +6,8 @@ nbclient waited for that cell's execute reply until the cell's whole timeout was
 went on as if nothing had happened: the kernel had sent the reply at once (its timestamp
 says so). Most likely the asyncio poll of the shell socket missed the wake-up: pyzmq's poll
 looks at the socket once more when its timeout ends, which would explain why the run then
-carried on (not proven: the stall comes about once in a few runs). Polling in slices of :data:`SLICE` seconds
-bounds such a missed wake-up to one slice. JupyterLab does not use nbclient: learners are not
+carried on (not proven: the stall comes about once in a few runs). Polling in slices of
+:data:`SLICE` seconds bounds such a missed wake-up to one slice. JupyterLab does not use nbclient: learners are not
 affected; our tests and ``make bench`` are (a 300 s cell timeout became a 322 s notebook).
 """
 from __future__ import annotations

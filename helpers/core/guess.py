@@ -40,8 +40,8 @@ def guess_sentence(guess: float | None, measured: float, *, quantity: str, unit:
     """One sentence comparing the guess for ``quantity`` with the measured value ("" when
     there was no guess).
 
-    >>> guess_sentence(1.5, 1.9, quantity="the processes' speedup")
-    "You guessed 1.5× for the processes' speedup; your machine measured 1.9×: more than you guessed."
+    >>> guess_sentence(1.5, 1.9, quantity="the speedup")
+    'You guessed 1.5× for the speedup; your machine measured 1.9×: more than you guessed.'
     """
     if guess is None:
         return ""
