@@ -52,27 +52,38 @@ NOISE = re.compile(r"\bnois(e|y)\b|\bdisturbed\b")
 # The kernel talks over Unix sockets in a fresh folder: no TCP port race with other kernels.
 EXECUTE = """
 import os, shutil, sys, tempfile, nbformat
-from nbclient.exceptions import CellExecutionError
+from nbclient.exceptions import CellExecutionError, CellTimeoutError
 from tools.polling_client import PollingNotebookClient
 from traitlets.config import Config
 source, target, cell_timeout, folder = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-sockets = tempfile.mkdtemp(prefix="lab-kernel-")
-config = Config()
-config.KernelManager.transport = "ipc"
-config.KernelManager.ip = os.path.join(sockets, "kernel")
-notebook = nbformat.read(source, as_version=4)
-client = PollingNotebookClient(notebook, timeout=cell_timeout, startup_timeout=60, config=config,
-                        kernel_name="python3", allow_errors=False,
-                        resources={"metadata": {"path": folder}})
-try:
-    client.execute()
-except CellExecutionError as error:
-    print(error, file=sys.stderr)
-    sys.exit(3)
-finally:
-    nbformat.write(notebook, target)
-    shutil.rmtree(sockets, ignore_errors=True)
+for attempt in (1, 2):
+    sockets = tempfile.mkdtemp(prefix="lab-kernel-")
+    config = Config()
+    config.KernelManager.transport = "ipc"
+    config.KernelManager.ip = os.path.join(sockets, "kernel")
+    notebook = nbformat.read(source, as_version=4)
+    client = PollingNotebookClient(notebook, timeout=cell_timeout, startup_timeout=60,
+                                   config=config, kernel_name="python3", allow_errors=False,
+                                   resources={"metadata": {"path": folder}})
+    try:
+        client.execute()
+        break
+    except CellExecutionError as error:
+        print(error, file=sys.stderr)
+        sys.exit(3)
+    except CellTimeoutError as error:  # see RETRY below
+        if attempt == 2:
+            raise
+        print(f"STALLED, running the notebook once more: {str(error)[:300]}", file=sys.stderr)
+    finally:
+        nbformat.write(notebook, target)
+        shutil.rmtree(sockets, ignore_errors=True)
 """
+# RETRY: now and then, on a loaded machine, nbclient gets no reply to the cell after a lab
+# widget's cell until the cell timeout (seen once in CI on 3.10 beside the CPU hog: 05's
+# `describe_granularity` after `chunk_lab.start()`), while nbval's runs of the same notebooks
+# and JupyterLab (the browser tests) never stalled. The notebook then runs once more in a
+# fresh kernel, and the stall is printed; a second stall fails the test. Issue 20 follows it.
 
 
 def one_cpu() -> int:
