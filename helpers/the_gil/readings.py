@@ -12,6 +12,7 @@ from helpers.core.experiments import Comparison
 from helpers.core.noise import beyond_ideal, disturbed_sentence, run_waits
 from helpers.core.runner import RunResult
 from helpers.core.system import gil_enabled
+from helpers.core.thread_trace import Trace
 from helpers.core.words import (
     FASTER,
     PARALLEL,
@@ -24,6 +25,7 @@ from helpers.core.words import (
 )
 from helpers.core.workloads import WORKLOADS
 from helpers.the_gil.overlap import Overlap, describe_overlap
+from helpers.the_gil.turns import trace_key_point
 
 
 def _check_comparison(comparison: object) -> Comparison:
@@ -177,14 +179,17 @@ GUARD_POINT = ("A script that starts processes needs an `if __name__ == \"__main
 
 
 def key_points(comparison: Comparison, sweeps: Mapping[str, Mapping[int, RunResult]],
-               overlap: Overlap, effective_cpus: int) -> str:
+               overlap: Overlap, effective_cpus: int,
+               traces: Mapping[str, Trace] | None = None) -> str:
     """The Key points as a Markdown list: the lab's executors and why (or that the run was
-    disturbed), the worker sweeps, the count beside the sleep — each generated from its
-    measurement — then the two points the notebook explained."""
+    disturbed), the millisecond traces (when given), the worker sweeps, the count beside
+    the sleep — each generated from its measurement — then the two points the notebook
+    explained."""
     lab = describe(_check_comparison(comparison)).lines
     sweep = " ".join(describe_sweep(kind, dict(runs), effective_cpus)
                      for kind, runs in sweeps.items())
-    points = [f"In the lab: {' '.join(lab[1:-1]) or lab[0]}", lab[-1],
+    traced = [trace_key_point(traces)] if traces else []
+    points = [f"In the lab: {' '.join(lab[1:-1]) or lab[0]}", lab[-1], *traced,
               f"More workers: {sweep}", describe_overlap(overlap).lines[-1],
               GIL_POINT, GUARD_POINT]
     return "\n".join(f"- {point}" for point in points)
