@@ -13,6 +13,9 @@
 ``memory``         how much memory a set of processes uses (USS/PSS)
 ``dask_session``   a local Dask cluster that is always closed
 ``words``          sentences derived from the measurements
+``thread_trace``   when each thread ran: workers note their progress, lanes and turns from it
+``trace_words``    what a thread trace shows, in words (turns, side by side, or disturbed)
+``lane_plots``     lanes over time: when each thread ran, held the GIL or waited
 ``colours``        the lab's colours by name: the Okabe–Ito palette and a reference grey
 ``plots``          times, speedup and timeline plots, each executor in its own colour
 ``progress``       progress bars for anything longer than a second

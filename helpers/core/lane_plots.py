@@ -15,8 +15,10 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from helpers.core.noise import DISTURBED
 from helpers.core.plots import LABEL_SIZE, colour_for, finish_figure
 from helpers.core.thread_trace import Trace, turn_stats
+from helpers.core.trace_words import trace_disturbance
 
 
 @dataclass(frozen=True)
@@ -64,13 +66,15 @@ def default_window_ms(trace: Trace) -> tuple[float, float]:
 
 def trace_title(name: str, trace: Trace) -> str:
     """'2 threads: turns of 5.1 ms (median) · switch interval 5 ms', or how much of the
-    time two or more ran at once — what was measured, nothing more."""
+    time two or more ran at once — what was measured, nothing more; "(disturbed)" after
+    it when :func:`~helpers.core.trace_words.trace_disturbance` says so."""
     stats, overlap = turn_stats(trace), trace.share_running(2)
     shape = (f"turns of {stats.median * 1000:.1f} ms (median)" if stats and overlap < 0.1
              else f"2 or more ran at once {overlap:.0%} of the time")
     interval = (f" · switch interval {trace.switch_interval * 1000:g} ms"
                 if trace.kind == "threads" else "")
-    return f"{name}: {shape}{interval}"
+    mark = f" ({DISTURBED})" if trace_disturbance(trace) else ""
+    return f"{name}: {shape}{interval}{mark}"
 
 
 def _ran_style(trace: Trace) -> LaneStyle:
