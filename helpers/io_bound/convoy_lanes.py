@@ -37,8 +37,13 @@ from helpers.core.lane_plots import LaneStyle, draw_lanes, legend_for
 from helpers.core.plots import LABEL_SIZE, colour_for, finish_figure
 from helpers.core.settings import default
 from helpers.core.system import effective_cpu_count, gil_enabled
-from helpers.core.thread_trace import (MAX_SECONDS, START_MARGIN, Lane, default_seconds,
-                                       trace_progress)
+from helpers.core.thread_trace import (
+    MAX_SECONDS,
+    START_MARGIN,
+    Lane,
+    default_seconds,
+    trace_progress,
+)
 from helpers.core.words import FASTER, plural
 from helpers.io_bound.convoy import MAX_CPU_THREADS, EchoDevice
 from helpers.io_bound.waiting import JOIN_TIMEOUT
