@@ -16,13 +16,13 @@ from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 
 from helpers.core.executors import resolve_start_method
 from helpers.core.latency_server import LatencyServer, fetch
+from helpers.core.other_pythons import find_free_threaded
 from helpers.core.pairs import interleaved, median_ratio  # shared with notebook 07
 from helpers.core.runner import run_tasks, warm_up_call
 from helpers.core.settings import default
 from helpers.core.system import default_workers, effective_cpu_count
 from helpers.core.workloads import get_workload
 from helpers.free_threading.gil_off import measure_threads
-from helpers.free_threading.other_pythons import find_free_threaded
 from helpers.io_bound.scraping import ideal_wall
 
 from .figures import MEASURED, NOT_MEASURED, Figure

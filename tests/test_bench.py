@@ -121,11 +121,13 @@ def test_every_lab_widget_has_a_row() -> None:
     """Widgets are found by scanning the notebooks: one figure per lab cell, keys unique."""
     cases = widget_cases()
     names = {case.cell.name for case in cases}
-    assert {"Lab", "PoolSizeLab", "ChunkLab", "AmdahlLab", "CapstoneLab"} <= names, names
+    labs = {"Lab", "PoolSizeLab", "ChunkLab", "AmdahlLab", "CapstoneLab", "ThreadTraceLab"}
+    assert labs <= names, names
     figures = widget_figures(cases)
     keys = [figure.key for figure in figures]
     assert keys[0] == SUMMARY_KEY and len(set(keys)) == len(keys) == len(cases) + 1
     assert "widget_latency_03_lab" in keys
+    assert "widget_latency_03_threadtracelab" in keys
     three = next(f for f in figures if f.key == "widget_latency_03_lab")
     assert three.title == "Widget 03 Lab: control change + Run → first new plot"
     assert three.unit == "s" and three.goal == "≤ 2.00 s" and three.better == "lower"

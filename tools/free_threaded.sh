@@ -255,7 +255,7 @@ main() {
   if [ -x .venv/bin/python ]; then
     timeout 120 .venv/bin/python - "$FT" <<'EOF' || warn "could not look for its GIL twin"
 import sys
-from helpers.free_threading.other_pythons import find_twin, probe
+from helpers.core.other_pythons import find_twin, probe
 search = find_twin(probe(sys.argv[1]))
 if search.twin:
     print(f"free-threaded: its GIL twin (same source and options): {search.twin.path}")

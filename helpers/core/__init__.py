@@ -26,4 +26,6 @@
 ``latency_server`` a local HTTP server with controllable latency (127.0.0.1 only) and its clients
 ``kernel_exit``    a kernel that used spawn/forkserver shuts down without a 2–3 s wait
 ``measure_cli``    measure in another interpreter, print JSON (``python -m``)
+``other_pythons``  other Pythons on this machine: find them (free-threaded, a GIL twin, 3.14+,
+                   3.15+), ask what they are, run the lab's runner in them
 """

@@ -69,8 +69,12 @@ def trace_title(name: str, trace: Trace) -> str:
     time two or more ran at once — what was measured, nothing more; "(disturbed)" after
     it when :func:`~helpers.core.trace_words.trace_disturbance` says so."""
     stats, overlap = turn_stats(trace), trace.share_running(2)
-    shape = (f"turns of {stats.median * 1000:.1f} ms (median)" if stats and overlap < 0.1
-             else f"2 or more ran at once {overlap:.0%} of the time")
+    if len(trace.lanes) == 1:
+        shape = f"ran {trace.share_running(1):.0%} of the time"
+    elif stats and overlap < 0.1:
+        shape = f"turns of {stats.median * 1000:.1f} ms (median)"
+    else:
+        shape = f"2 or more ran at once {overlap:.0%} of the time"
     interval = (f" · switch interval {trace.switch_interval * 1000:g} ms"
                 if trace.kind == "threads" else "")
     mark = f" ({DISTURBED})" if trace_disturbance(trace) else ""

@@ -290,10 +290,10 @@ def trace_run(workload: str = "count", workers: int = 2, seconds: float | None =
     deadline = time.perf_counter() + timeout
     with switch_interval_set(interval), watch_load() as watch, \
             open_executor(kind, workers, start_method) as pool:
-        _results([pool.submit(_ready, n) for n in range(workers)], deadline)
+        wait_for_results([pool.submit(_ready, n) for n in range(workers)], deadline)
         start = time.perf_counter() + START_MARGIN
-        lanes = _results([pool.submit(trace_progress, workload, start, seconds, interval)
-                          for _ in range(workers)], deadline)
+        lanes = wait_for_results([pool.submit(trace_progress, workload, start, seconds,
+                                              interval) for _ in range(workers)], deadline)
         used_interval = sys.getswitchinterval()
     return Trace(kind, workload, lanes, start, seconds, used_interval, gil_enabled(),
                  sys.version.split()[0], effective_cpu_count(), watch.load)
@@ -309,7 +309,9 @@ def trace_as_dict(workload: str, workers: int, seconds: float, kind: str = "thre
     return trace_run(workload, workers, seconds, kind, switch_interval_ms).to_dict()
 
 
-def _results(futures: list[Future], deadline: float) -> list:
+def wait_for_results(futures: list[Future], deadline: float) -> list:
+    """Each future's result, in order, all by ``deadline`` (``perf_counter``); else
+    ``TimeoutError`` (the executor's block then stops the worker processes)."""
     try:
         return [future.result(timeout=max(deadline - time.perf_counter(), 0.0))
                 for future in futures]

@@ -33,13 +33,15 @@ def mean_running(trace: Trace) -> float:
 def trace_disturbance(trace: Trace) -> str:
     """The sentence saying a trace was disturbed, or ``''``."""
     wanted = can_run_together(trace)
-    what = f"the {_counted(trace)}' trace"
+    possessive = "'s" if len(trace.lanes) == 1 else "'"
+    what = f"the {_counted(trace)}{possessive} trace"
     if load_disturbed(trace.load, wanted):
         return busy_sentence(trace.load, wanted, what)
     idle = 1 - trace.share_running(1)
     if idle > IDLE_LIMIT:
-        return disturbed_sentence(what, f"for {idle:.0%} of the {_ms(trace.seconds)} none "
-                                  f"of the {_nouns(trace)} ran")
+        nobody = (f"none of the {_nouns(trace)} ran" if len(trace.lanes) > 1
+                  else f"the {_noun(trace)} did not run")
+        return disturbed_sentence(what, f"for {idle:.0%} of the {_ms(trace.seconds)} {nobody}")
     if wanted > 1 and mean_running(trace) < wanted * STARVED_SHARE:
         return disturbed_sentence(what, f"{_nouns(trace)} that could run {wanted} at a time "
                                   f"ran {mean_running(trace):.1f} at a time on average")
@@ -50,10 +52,11 @@ def describe_trace(trace: Trace) -> str:
     """Markdown: took turns or ran side by side, the turns beside the switch interval,
     and why — or that the trace was disturbed."""
     noun, count = _noun(trace), len(trace.lanes)
-    if count == 1:
-        return (f"1 {noun} ran for {trace.share_running(1):.0%} of the "
-                f"{_ms(trace.seconds)}: with one there is no one to take turns with.")
     disturbance = trace_disturbance(trace)
+    if count == 1:
+        text = (f"1 {noun} ran for {trace.share_running(1):.0%} of the "
+                f"{_ms(trace.seconds)}: with one there is no one to take turns with.")
+        return f"{text} {disturbance}".strip()
     overlap = trace.share_running(2)
     shape = _shape(trace, overlap)
     shares = [f"{_noun(trace)} {i} for {lane.ran / trace.seconds:.0%}"

@@ -1,7 +1,5 @@
 """Notebook 07 · free-threading and subinterpreters.
 
-``other_pythons``   other Pythons on this machine: find them (free-threaded, a GIL twin, 3.14+),
-                    ask what they are, run the lab's runner in them
 ``streaming``       measure in another Python, its results read as they arrive
 ``gil_off``         measure in a free-threaded Python, GIL off and on; one thread's cost
 ``gil_lab``         the lab widget (GIL on/off side by side) with the learner's guess

@@ -24,6 +24,7 @@ from helpers.core.arguments import require_choice
 from helpers.core.controls import RunPanel, bounded_slider
 from helpers.core.experiments import Comparison, stepped_progress
 from helpers.core.guess import check_guess, draw_guess, guess_sentence
+from helpers.core.other_pythons import Interpreter
 from helpers.core.plots import IDEAL_STYLE, LABEL_SIZE, colour_for, finish_figure
 from helpers.core.runner import ProgressCallback
 from helpers.core.settings import default
@@ -42,7 +43,6 @@ from helpers.free_threading.gil_off import (
     this_python,
     work_size,
 )
-from helpers.free_threading.other_pythons import Interpreter
 
 GUESS_RANGE = (0.1, 10.0)  # a speedup of 2 threads over serial
 GUESS_QUESTION = "the threads' speedup with the GIL off"

@@ -10,7 +10,7 @@ prints JSON — line by line as it measures (:mod:`helpers.free_threading.stream
 plot can follow each repeat; the results come back as ordinary
 :class:`~helpers.core.experiments.Comparison`
 objects that plot and describe like every other measurement in the lab. Finding that
-interpreter is :mod:`helpers.free_threading.other_pythons`' job (``find_free_threaded``).
+interpreter is :mod:`helpers.core.other_pythons`' job (``find_free_threaded``).
 
 What does free-threading cost one thread? Only a like-for-like pair can say: the same
 source built with the same options, once with ``--disable-gil`` and once without — its
@@ -42,6 +42,14 @@ from helpers.core.noise import (
     run_waits,
     starved,
 )
+from helpers.core.other_pythons import (
+    Interpreter,
+    TwinSearch,
+    other_python_env,
+    run_cli,
+    run_from_json,
+    strip_ansi,
+)
 from helpers.core.pairs import interleaved, ratios
 from helpers.core.runner import ProgressCallback
 from helpers.core.selfcheck import CheckResult, blank, first_problem, not_answered, not_yet
@@ -55,14 +63,6 @@ from helpers.core.words import (
     speedup_phrase,
 )
 from helpers.core.workloads import get_workload
-from helpers.free_threading.other_pythons import (
-    Interpreter,
-    TwinSearch,
-    other_python_env,
-    run_cli,
-    run_from_json,
-    strip_ansi,
-)
 from helpers.free_threading.streaming import compare_args, stream_cli
 from helpers.shared_state.races import INCREMENTS, Race, default_times
 

@@ -40,7 +40,7 @@ from helpers.core.settings import default
 from helpers.core.system import gil_enabled
 
 if TYPE_CHECKING:
-    from helpers.free_threading.other_pythons import Interpreter
+    from helpers.core.other_pythons import Interpreter
 
 JOIN_TIMEOUT = 10.0  # seconds a check waits for its threads (a lock never released)
 FT_TIMEOUT = 120.0  # seconds the free-threaded run may take
@@ -110,7 +110,7 @@ def run_in(interpreter: Interpreter, source: str, name: str, threads: int, times
            gil: bool | None = False) -> dict:
     """Run ``name`` from ``source`` in ``interpreter`` (this module's :func:`main` there)
     from ``threads`` threads, ``times`` additions each; its JSON answer as a dict."""
-    from helpers.free_threading.other_pythons import ROOT, other_python_env
+    from helpers.core.other_pythons import ROOT, other_python_env
 
     request = json.dumps({"source": source, "name": name, "threads": threads, "times": times})
     done = subprocess.run([interpreter.path, "-m", "helpers.free_threading.lock_exercise"],

@@ -1,6 +1,6 @@
 """Measuring in another Python, with results arriving as they are measured.
 
-:func:`~helpers.free_threading.other_pythons.run_cli` waits for the other Python to finish
+:func:`~helpers.core.other_pythons.run_cli` waits for the other Python to finish
 and reads its one line of JSON: a measurement of 10 s there is 10 s of a silent cell here.
 This module streams instead. The other Python runs :func:`compare_lines` (through
 ``python -m helpers.core.measure_cli call``): the lab's own
@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import IO
 
-from helpers.free_threading.other_pythons import (
+from helpers.core.other_pythons import (
     ROOT,
     TIMEOUT,
     Interpreter,
@@ -102,7 +102,7 @@ def _stop(child: subprocess.Popen) -> None:
 def stream_cli(interpreter: Interpreter, args: list[str], gil: bool | None = None,
                on_line: OnLine | None = None, timeout: float = TIMEOUT) -> dict:
     """``python -m helpers.core.measure_cli ARGS`` in ``interpreter``, like
-    :func:`~helpers.free_threading.other_pythons.run_cli` (same result: its last JSON line,
+    :func:`~helpers.core.other_pythons.run_cli` (same result: its last JSON line,
     with ``stderr`` and ``load``), but each streamed line goes to ``on_line(kind, value)``
     as it arrives. Bounded: after ``timeout`` seconds, or on ■ (KeyboardInterrupt), the
     child and its own children are killed; ``TimeoutError`` / ``RuntimeError`` say why."""

@@ -34,6 +34,14 @@ from matplotlib.figure import Figure
 from helpers.core.arguments import require_choice, require_float, require_int
 from helpers.core.experiments import Comparison
 from helpers.core.noise import beyond_ideal, disturbed_sentence, run_disturbance, run_disturbed
+from helpers.core.other_pythons import (
+    Interpreter,
+    Wanted,
+    candidates,
+    probe,
+    run_cli,
+    run_from_json,
+)
 from helpers.core.runner import ProgressCallback
 from helpers.core.settings import default
 from helpers.core.system import effective_cpu_count, is_free_threaded_build
@@ -49,14 +57,6 @@ from helpers.core.words import (
 )
 from helpers.core.workloads import WORKLOADS, get_workload
 from helpers.free_threading.gil_off import first_disturbance, work_size
-from helpers.free_threading.other_pythons import (
-    Interpreter,
-    Wanted,
-    candidates,
-    probe,
-    run_cli,
-    run_from_json,
-)
 from helpers.free_threading.streaming import compare_args, stream_cli
 
 MINIMUM = (3, 14)
@@ -124,7 +124,7 @@ def find_python314(environ: Mapping[str, str] | None = None, home: Path | None =
 def _asked(env: Mapping[str, str], home: Path | None, include_kernel: bool
            ) -> Iterator[Interpreter | None]:
     """This kernel (if 3.14+), then each candidate (:data:`NEW_ENOUGH`) as it answers
-    :func:`~helpers.free_threading.other_pythons.probe` — lazily, so the search stops at the
+    :func:`~helpers.core.other_pythons.probe` — lazily, so the search stops at the
     first normal 3.14+ without starting the others."""
     if include_kernel:
         yield kernel_python()

@@ -6,7 +6,7 @@ free-threaded binary: once with the GIL off — two counting threads run side by
 there are two CPUs for them — and once with ``PYTHON_GIL=1``, which turns the GIL back on:
 they take turns again, a turn lasting about the switch interval.
 
-:func:`trace_on` traces in any Python (:mod:`helpers.free_threading.other_pythons` finds
+:func:`trace_on` traces in any Python (:mod:`helpers.core.other_pythons` finds
 them) through ``python -m helpers.core.measure_cli call helpers.core.thread_trace:
 trace_as_dict``, bounded by a timeout; when that Python is this kernel and its GIL is
 already as wanted, it traces right here. :func:`trace_gil_lanes` makes the pair (or, with
@@ -22,11 +22,13 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 
 from helpers.core.arguments import require_float
+from helpers.core.other_pythons import Interpreter, probe
 from helpers.core.system import gil_enabled, is_free_threaded_build
 from helpers.core.thread_trace import (
     Trace,
@@ -37,7 +39,6 @@ from helpers.core.thread_trace import (
 )
 from helpers.core.trace_words import SIDE_BY_SIDE, TOOK_TURNS, describe_trace, trace_disturbance
 from helpers.core.words import plural
-from helpers.free_threading.other_pythons import Interpreter, probe
 from helpers.free_threading.streaming import stream_cli
 
 TIMEOUT = 60.0  # s: one trace, the other Python's start included (about 1 s here)
@@ -98,6 +99,24 @@ def trace_on(interpreter: Interpreter | None, gil: bool | None, workload: str = 
     arguments = json.dumps([workload, workers, seconds, "threads", switch_interval_ms])
     data = stream_cli(interpreter, ["call", TRACE_TARGET, arguments], gil, timeout=timeout)
     return Trace.from_dict(data["returned"])
+
+
+def gil_tracers(free_threaded: Interpreter | None) -> dict[str, Callable[..., Trace]]:
+    """For :class:`~helpers.the_gil.trace_lab.ThreadTraceLab`'s "Python" control: trace
+    threads in ``free_threaded`` (or this kernel, if it is free-threaded) with the GIL off
+    and with ``PYTHON_GIL=1``; with neither, in this kernel as it is. Each takes the lab's
+    keywords (threads only: ``kind`` must be ``"threads"``)."""
+    free = free_threaded or this_kernel_if_free_threaded()
+    settings = {GIL_OFF_LABEL: False, GIL_ON_LABEL: True} if free else {kernel_label(): None}
+    return {label: partial(_trace_threads, free, gil) for label, gil in settings.items()}
+
+
+def _trace_threads(interpreter: Interpreter | None, gil: bool | None, *, workload: str,
+                   workers: int, seconds: float, kind: str,
+                   switch_interval_ms: float | None) -> Trace:
+    if kind != "threads":
+        raise ValueError(f"kind must be 'threads' here, got {kind!r}")
+    return trace_on(interpreter, gil, workload, workers, seconds, switch_interval_ms)
 
 
 # --- the pair, for notebook 07 -----------------------------------------------------------

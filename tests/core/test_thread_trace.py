@@ -195,3 +195,13 @@ def test_processes_run_elsewhere_and_leave_no_child() -> None:
     assert all(lane.steps > 0 for lane in trace.lanes)
     assert not [child for child in psutil.Process().children(recursive=True)
                 if child.pid in {lane.pid for lane in trace.lanes} and child.is_running()]
+
+
+def test_one_worker_has_no_turns_but_may_be_disturbed() -> None:
+    alone = make_trace([Lane(1, 10, [(100.0, 100.3)], 0.3, 100)])
+    assert "no one to take turns with" in describe_trace(alone)
+    starved = make_trace([Lane(1, 10, [(100.0, 100.1)], 0.1, 100)])
+    words = describe_trace(starved)
+    assert DISTURBED in words and "the 1 thread's trace" in words
+    assert "the thread did not run" in words
+    assert "ran 33% of the time" in plot_traces({"1 thread": starved}).axes[0].get_title()

@@ -11,13 +11,13 @@ import sys
 import pytest
 from conftest import best_of
 
+from helpers.core import other_pythons as op
 from helpers.core.experiments import Comparison
 from helpers.core.noise import MachineLoad
 from helpers.core.runner import RunResult, TaskRecord
 from helpers.core.system import effective_cpu_count
 from helpers.free_threading import gil_lab as gl
 from helpers.free_threading import gil_off as ft
-from helpers.free_threading import other_pythons as op
 from helpers.shared_state.races import Race
 
 FOUND = op.find_free_threaded()

@@ -9,8 +9,8 @@ import threading
 
 import pytest
 
+from helpers.core.other_pythons import find_free_threaded
 from helpers.free_threading import lock_exercise as lx
-from helpers.free_threading.other_pythons import find_free_threaded
 
 GLOBAL_LOCK = threading.Lock()
 

@@ -4,8 +4,8 @@ import time
 
 import pytest
 
+from helpers.core import other_pythons as op
 from helpers.free_threading import gil_off as ft
-from helpers.free_threading import other_pythons as op
 from helpers.free_threading import streaming as st
 
 HERE = op.probe(sys.executable)

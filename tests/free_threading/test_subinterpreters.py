@@ -15,10 +15,10 @@ from conftest import best_of
 from helpers.core import measure_cli
 from helpers.core.experiments import Comparison
 from helpers.core.noise import MachineLoad
+from helpers.core.other_pythons import Interpreter, candidates
 from helpers.core.runner import RunResult, TaskRecord
 from helpers.core.system import effective_cpu_count
 from helpers.free_threading import subinterpreters as si
-from helpers.free_threading.other_pythons import Interpreter, candidates
 
 FOUND = si.find_python314()
 SIZE = 20_000

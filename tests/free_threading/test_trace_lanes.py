@@ -11,11 +11,11 @@ import sys
 
 import pytest
 
+from helpers.core import other_pythons as op
 from helpers.core.noise import MachineLoad
 from helpers.core.system import gil_enabled
 from helpers.core.thread_trace import Lane, Trace
 from helpers.core.trace_words import trace_disturbance
-from helpers.free_threading import other_pythons as op
 from helpers.free_threading import trace_lanes as tl
 
 FOUND = op.find_free_threaded()

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from helpers.free_threading import other_pythons as op
+from helpers.core import other_pythons as op
 
 
 def test_this_interpreter_is_probed_correctly():

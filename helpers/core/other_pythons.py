@@ -1,8 +1,9 @@
 """Other Pythons on this machine: where to look, what each one is, and running the lab there.
 
 Notebook 07 measures in Pythons other than its kernel: a free-threaded build, the GIL build
-that is that build's like-for-like *twin*, and a Python 3.14+ for subinterpreters. All three
-searches go the same way. :func:`candidates` lists the paths worth asking for what is
+that is that build's like-for-like *twin*, and a Python 3.14+ for subinterpreters; notebook
+03 looks for a Python 3.15+, whose sampling profiler sees the GIL. Every search goes the
+same way. :func:`candidates` lists the paths worth asking for what is
 :class:`Wanted`, in order: first the path an environment variable names (an explicit choice
 always wins), then the places where such a Python is usually installed. :func:`probe` starts
 each one to ask what it is (an :class:`Interpreter`) — the only reliable way: a file called
