@@ -13,7 +13,7 @@ import pytest
 
 from helpers.core import other_pythons as op
 from helpers.core.noise import MachineLoad
-from helpers.core.system import gil_enabled
+from helpers.core.system import gil_enabled, is_free_threaded_build
 from helpers.core.thread_trace import Lane, Trace
 from helpers.core.trace_words import trace_disturbance
 from helpers.free_threading import trace_lanes as tl
@@ -213,3 +213,19 @@ def test_without_matplotlib_or_ipywidgets_one_sentence_each(monkeypatch, capsys)
     with tl.tracing_progress(2.0, shown=True):
         pass
     assert "Tracing (about 2 s)" in capsys.readouterr().out
+
+
+def test_gil_tracers_name_the_settings_and_trace_threads_only(monkeypatch):
+    seen = []
+    monkeypatch.setattr(tl, "trace_on", lambda *args: seen.append(args) or _turns())
+    free = FOUND or op.Interpreter("/nowhere/python3.13t", "3.13.5", True)
+    tracers = tl.gil_tracers(free)
+    assert list(tracers) == [tl.GIL_OFF_LABEL, tl.GIL_ON_LABEL]
+    tracers[tl.GIL_ON_LABEL](workload="hash", workers=3, seconds=0.1, kind="threads",
+                             switch_interval_ms=20)
+    assert seen == [(free, True, "hash", 3, 0.1, 20)]
+    with pytest.raises(ValueError, match="kind"):
+        tracers[tl.GIL_OFF_LABEL](workload="count", workers=2, seconds=0.1,
+                                  kind="processes", switch_interval_ms=None)
+    if not is_free_threaded_build():  # no free-threaded Python given: this kernel as it is
+        assert list(tl.gil_tracers(None)) == [tl.kernel_label()]

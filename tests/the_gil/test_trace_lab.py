@@ -217,3 +217,33 @@ def test_a_lone_worker_that_often_did_not_run_is_called_disturbed():
     assert "no one to take turns with" in said and said.count("<b>disturbed</b>") == 1
     steady = tl.lab_words([synthetic([[(0, 100)]])])
     assert "disturbed" not in steady
+
+
+def test_other_pythons_are_offered_by_name_and_traced_there():
+    calls = []
+
+    def tracer(label):
+        def trace(**setting):
+            calls.append((label, setting))
+            return TURNS
+        return trace
+
+    lab = ThreadTraceLab(pythons={"GIL off": tracer("off"), "PYTHON_GIL=1": tracer("on")},
+                         kinds=("threads",))
+    shown = [child for row in lab.ui.children for child in getattr(row, "children", ())]
+    assert lab.python in shown and lab.kind not in shown
+    lab.python.value, lab.switch_interval.value = "PYTHON_GIL=1", 20
+    lab.run_button.click()
+    assert [label for label, _ in calls] == ["on"] * TRACES
+    assert calls[0][1] == {"workload": "count", "workers": 2, "seconds": lab.seconds,
+                           "kind": "threads", "switch_interval_ms": 20}
+    assert "PYTHON_GIL=1" in lab.figure.axes[0].get_title()
+
+
+@pytest.mark.parametrize("kwargs, name", [({"pythons": {}}, "pythons"),
+                                          ({"kinds": ("fibers",)}, "kinds"),
+                                          ({"kinds": ("threads",), "kind": "processes"},
+                                           "kind")])
+def test_bad_pythons_or_kinds_are_named(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        ThreadTraceLab(**kwargs)
