@@ -212,7 +212,9 @@ def profile_gil(workload: str = "count", workers: int = 2, seconds: float | None
                                           f"({type(error).__name__})", python.label)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    trace = trace if trace.load is not None else replace(trace, load=watch.load)
+    # Judge other programs from here: the profiler is our child, so its CPU is ours (seen
+    # from the traced process it would look like another program's).
+    trace = trace if watch.load is None else replace(trace, load=watch.load)
     return read_profile(gecko, trace, python.label)
 
 

@@ -104,6 +104,8 @@ def gil_disturbance(profile: GilProfile) -> str:
         return disturbed_sentence(what, f"the profiler saw the threads hold the GIL for only "
                                   f"{profile.agreement:.0%} of the time they made progress "
                                   "(a counting thread makes progress only while it holds it)")
+    if trace.effective_cpus < 2:  # the sampler shares the one CPU: nobody-ran is expected
+        return ""
     return trace_disturbance(trace)
 
 
@@ -143,8 +145,10 @@ def _why(profile: GilProfile) -> str:
     waited = statistics.mean(row.waited for row in table)
     off = statistics.mean(row.off_cpu + row.on_cpu for row in table)
     if trace.effective_cpus < 2:
-        return ("With 1 effective CPU the operating system takes turns too: the lanes show "
-                "how long each thread waited for the GIL and how long for the CPU.")
+        return ("With 1 effective CPU the profiler needs that CPU too (the threads ran "
+                f"{trace.share_running(1):.0%} of the time), and the operating system takes "
+                "turns as well: the lanes show how long each thread waited for the GIL and how "
+                "long for the CPU. Only a machine with 2 or more CPUs shows the GIL alone.")
     if waited <= off or waited < 0.2:
         return ""
     stats, switch = hand_offs(profile), trace.switch_interval * 1000

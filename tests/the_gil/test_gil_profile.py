@@ -270,15 +270,22 @@ def test_the_environment_variable_is_asked_first(monkeypatch):
 
 @needs_315
 def test_a_real_run_shows_two_counting_threads_taking_turns(no_leftover_processes):
-    profile = profile_gil("count", 2, 0.3, switch_interval_ms=5, python=FOUND)
-    assert profile.available, profile.reason
-    assert [t.tid for t in profile.threads] == [lane.tid for lane in profile.trace.lanes]
-    if gil_disturbance(profile):  # a busy machine: the words must say so
-        assert "**disturbed**" in describe_gil_profile(profile)
-        return
-    for row in shares(profile):
-        assert 0.3 <= row.waited <= 0.7 and 0.3 <= row.held <= 0.7
-    assert hand_offs(profile) is not None
+    """Near one half each, or the words say disturbed; a live measurement may land on a
+    hiccup the checks do not catch, so it gets three tries."""
+    seen = []
+    for _ in range(3):
+        profile = profile_gil("count", 2, 0.3, switch_interval_ms=5, python=FOUND)
+        assert profile.available, profile.reason
+        assert [t.tid for t in profile.threads] == [lane.tid for lane in profile.trace.lanes]
+        if gil_disturbance(profile):  # a busy machine: the words must say so
+            assert "**disturbed**" in describe_gil_profile(profile)
+            return
+        rows = shares(profile)
+        seen.append([(round(row.waited, 2), round(row.held, 2)) for row in rows])
+        if all(0.3 <= row.waited <= 0.7 and 0.3 <= row.held <= 0.7 for row in rows):
+            assert hand_offs(profile) is not None
+            return
+    pytest.fail(f"waited/held shares far from one half in 3 undisturbed runs: {seen}")
 
 
 def temp_folders() -> set[str]:
