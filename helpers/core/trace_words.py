@@ -13,7 +13,7 @@ from helpers.core.thread_trace import Trace, turn_stats
 TOOK_TURNS = 0.1  # at most this share of the time with two workers running: they took turns
 SIDE_BY_SIDE = 0.6  # at least this share of the time (of what the CPUs allow): side by side
 IDLE_LIMIT = 0.15  # a trace in which no worker ran for longer than this share: disturbed
-ABOUT_ONE = (0.7, 1.6)  # a turn this many switch intervals long is "about one"
+ABOUT_ONE = (0.7, 1.4)  # a turn this many switch intervals long is "about one"
 STARVED_SHARE = 0.8  # workers expected to run side by side ran on average less than this
 
 
@@ -30,13 +30,21 @@ def mean_running(trace: Trace) -> float:
     return sum(length * count for length, count in trace.running_counts()) / trace.seconds
 
 
+def cpus_for_timing(trace: Trace) -> int:
+    """CPUs the trace needs to time its workers undisturbed: one per worker (up to the
+    effective CPUs). Threads that take turns need them too: a waiting thread must get a CPU
+    the moment its wait runs out, or the turn it ends is the operating system's, not
+    Python's."""
+    return max(min(len(trace.lanes), trace.effective_cpus), 1)
+
+
 def trace_disturbance(trace: Trace) -> str:
     """The sentence saying a trace was disturbed, or ``''``."""
     wanted = can_run_together(trace)
     possessive = "'s" if len(trace.lanes) == 1 else "'"
     what = f"the {_counted(trace)}{possessive} trace"
-    if load_disturbed(trace.load, wanted):
-        return busy_sentence(trace.load, wanted, what)
+    if load_disturbed(trace.load, cpus_for_timing(trace)):
+        return busy_sentence(trace.load, cpus_for_timing(trace), what)
     idle = 1 - trace.share_running(1)
     if idle > IDLE_LIMIT:
         nobody = (f"none of the {_nouns(trace)} ran" if len(trace.lanes) > 1
@@ -101,6 +109,9 @@ def _gil_turns(trace: Trace) -> bool:
 
 def _why(trace: Trace, shape: str) -> str:
     cpus = trace.effective_cpus
+    if shape == "took turns" and cpus == 1 and not trace.gil_enabled:
+        return ("With 1 effective CPU they take turns without a GIL too: the operating "
+                "system shares the one CPU out.")
     if shape == "took turns" and cpus == 1:
         return ("With 1 effective CPU they would take turns even without the GIL: the "
                 "operating system shares the one CPU out. Only a machine with 2 or more "

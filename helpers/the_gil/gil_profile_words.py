@@ -20,7 +20,7 @@ from helpers.core.colours import BLUE, ORANGE, SKY_BLUE, YELLOW
 from helpers.core.lane_plots import LaneStyle, draw_lanes, legend_for
 from helpers.core.noise import busy_sentence, disturbed_sentence
 from helpers.core.plots import finish_figure
-from helpers.core.trace_words import IDLE_LIMIT, can_run_together, trace_disturbance
+from helpers.core.trace_words import IDLE_LIMIT, cpus_for_timing, trace_disturbance
 from helpers.the_gil.gil_profile import GilProfile, Span, ThreadStates
 
 HELD = LaneStyle("holds the GIL", ORANGE)
@@ -92,7 +92,7 @@ def gil_disturbance(profile: GilProfile) -> str:
     trace = profile.trace
     what = "the profiled run"
     load = profile.load
-    wanted = can_run_together(trace) + SAMPLER_CPUS
+    wanted = cpus_for_timing(trace) + SAMPLER_CPUS
     if load is not None and busy_sentence(load, min(wanted, load.allowed), what):
         return busy_sentence(load, min(wanted, load.allowed), what)
     counting = trace.gil_enabled and trace.workload == "count"

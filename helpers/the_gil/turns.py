@@ -71,10 +71,9 @@ def describe_switch_sweep(traces: Mapping[float, Trace]) -> str:
 
 
 def _verdict(traces: Mapping[float, Trace]) -> str:
-    disturbed = [f"At {ms:g} ms: {trace_disturbance(t)}" for ms, t in traces.items()
-                 if trace_disturbance(t)]
-    if disturbed:
-        return " ".join(disturbed)
+    disturbed = [ms for ms, trace in traces.items() if trace_disturbance(trace)]
+    if disturbed:  # one sentence for all: the first one's numbers, the others alike
+        return f"At {_and_ms(disturbed)}: {trace_disturbance(traces[disturbed[0]])}"
     first = next(iter(traces.values()))
     if first.effective_cpus == 1:
         return ("With 1 effective CPU the threads would take turns even without the GIL, "
