@@ -125,9 +125,12 @@ class ConvoyTrace:
         return [((a - self.start) * 1000, (b - self.start) * 1000) for a, b in moments]
 
     def cpus_wanted(self) -> int:
-        """CPUs the CPU threads could keep busy: one under the GIL, else one each."""
-        threads = len(self.cpu_lanes)
-        return 1 if self.gil else noise.cpus_wanted(threads, threads, self.effective_cpus)
+        """CPUs the trace needs to time its threads undisturbed: one per thread, the I/O
+        thread included, up to the effective CPUs — under the GIL too, since a thread whose
+        wait ran out (for the GIL, or for its reply) must get a CPU at once, or the delay
+        measured is the operating system's (:func:`helpers.core.trace_words.cpus_for_timing`)."""
+        threads = len(self.cpu_lanes) + 1
+        return noise.cpus_wanted(threads, threads, self.effective_cpus)
 
     def idle_share(self) -> float:
         """Share of the trace in which no CPU thread ran (they always want to)."""

@@ -165,3 +165,11 @@ def test_a_real_trace_is_consistent_and_leaves_nothing_behind(cpu_threads):
     assert all(result.start <= a <= b <= result.end + step
                for one in result.cpu_lanes for a, b in one.intervals)
     assert cl.describe_convoy_trace(result) and cl.plot_convoy_trace(result).axes
+
+
+def test_a_hog_on_one_of_two_cpus_disturbs_the_convoy_timing():
+    """Under the GIL only one thread computes, but the waiting I/O thread needs a CPU the
+    moment its reply (and the GIL) is there: a hog taking one of two CPUs disturbs that."""
+    text = cl.describe_convoy_trace(fake(load=MachineLoad(1.0, 2, 0.05)))
+    assert "**disturbed**" in text and "Why:" not in text
+    assert "**disturbed**" not in cl.describe_convoy_trace(fake(load=MachineLoad(0.1, 2, 0.05)))
