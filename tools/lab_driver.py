@@ -953,7 +953,8 @@ def check_notebook(page, server: LabServer, path: str, *, labs: list[LabCell] = 
     during run-all (bound :data:`PROGRESS_BOUND_S`) and each is exercised (first new plot
     within ``plot_bound`` s, when given). Those acceptance problems, emoji glyphs and cut
     labels are gathered and raised together (:class:`AcceptanceCheckFailed`) after every
-    other check passed; a 1280×720 shot of the first lab goes beside ``artifact``."""
+    other check passed; a 1280×720 shot of each lab goes beside ``artifact`` (the first as
+    ``…-lab.png``, then ``…-lab2.png``, …)."""
     report = NotebookReport(path)
     page.on("console", lambda m: report.console_errors.append(m.text)
             if m.type == "error" else None)
@@ -971,8 +972,9 @@ def check_notebook(page, server: LabServer, path: str, *, labs: list[LabCell] = 
         if artifact is not None:
             try:
                 screenshot(page, path, artifact)
-                if report.runs:
-                    screenshot_lab(page, 0, artifact.with_name(f"{artifact.stem}-lab.png"))
+                for key in range(len(report.runs)):  # -lab.png, then -lab2.png, …
+                    suffix = f"-lab{key + 1 if key else ''}.png"
+                    screenshot_lab(page, key, artifact.with_name(artifact.stem + suffix))
             except Exception as error:  # never hide the real failure behind this one
                 print(f"screenshot of {path} failed: {error}")
     if report.problems:
