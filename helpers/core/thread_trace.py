@@ -233,21 +233,28 @@ class Trace:
 
 
 @dataclass(frozen=True)
-class TurnStats:
-    """How long a worker ran before another took over: median and 95th percentile (s)."""
+class Spread:
+    """The middle and the tail of some durations: median, 95th percentile, how many."""
 
     median: float
     p95: float
     count: int
 
 
-def turn_stats(trace: Trace) -> TurnStats | None:
-    """The turns' median and 95th percentile; ``None`` with fewer than 3 turns."""
-    turns = sorted(trace.turns())
-    if len(turns) < 3:
-        return None
-    p95 = turns[min(len(turns) - 1, round(0.95 * (len(turns) - 1)))]
-    return TurnStats(statistics.median(turns), p95, len(turns))
+def spread(values: Sequence[float], name: str = "values") -> Spread:
+    """:class:`Spread` of ``values``; ``ValueError`` naming ``name`` when there are none."""
+    if not values:
+        raise ValueError(f"{name} must hold at least one value, got none")
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return Spread(statistics.median(ordered), p95, len(ordered))
+
+
+def turn_stats(trace: Trace) -> Spread | None:
+    """How long a worker ran before another took over (:meth:`Trace.turns`, seconds):
+    median and 95th percentile; ``None`` with fewer than 3 turns."""
+    turns = trace.turns()
+    return spread(turns) if len(turns) >= 3 else None
 
 
 @contextmanager

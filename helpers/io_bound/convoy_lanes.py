@@ -17,7 +17,6 @@ reply. It is not a probe of the GIL (Python 3.15's profiler shows that: notebook
 from __future__ import annotations
 
 import socket
-import statistics
 import sys
 import threading
 import time
@@ -41,7 +40,9 @@ from helpers.core.thread_trace import (
     MAX_SECONDS,
     START_MARGIN,
     Lane,
+    Spread,
     default_seconds,
+    spread,
     trace_progress,
 )
 from helpers.core.words import FASTER, plural
@@ -62,22 +63,9 @@ def alone_seconds() -> float:
     return float(default(0.1, 0.05))
 
 
-@dataclass(frozen=True)
-class TripStats:
-    """Round trips: median and 95th percentile (s), and how many."""
-
-    median: float
-    p95: float
-    count: int
-
-
-def trip_stats(durations: Sequence[float]) -> TripStats:
+def trip_stats(durations: Sequence[float]) -> Spread:
     """Median and 95th percentile of round trips (seconds); ``ValueError`` if empty."""
-    if not durations:
-        raise ValueError("durations must hold at least one round trip")
-    ordered = sorted(durations)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return TripStats(statistics.median(ordered), p95, len(ordered))
+    return spread(durations, "durations")
 
 
 def check_trips(trips: Sequence[Trip]) -> list[Trip]:
@@ -320,7 +308,7 @@ def convoy_trace_disturbance(result: ConvoyTrace) -> str:
     return ""
 
 
-def _measured(result: ConvoyTrace, alone: TripStats, behind: TripStats) -> str:
+def _measured(result: ConvoyTrace, alone: Spread, behind: Spread) -> str:
     threads = plural(len(result.cpu_lanes), "CPU thread")
     return (f"Alone, the echo's round trip took **{_ms(alone.median)}** (median of "
             f"{alone.count}; 95 % within {_ms(alone.p95)}). Behind {threads} it took "
@@ -329,7 +317,7 @@ def _measured(result: ConvoyTrace, alone: TripStats, behind: TripStats) -> str:
             f"{result.switch_interval * 1000:g} ms.")
 
 
-def _why_gil(result: ConvoyTrace, alone: TripStats, behind: TripStats) -> str:
+def _why_gil(result: ConvoyTrace, alone: Spread, behind: Spread) -> str:
     interval = result.switch_interval
     extra = (behind.median - alone.median) / interval
     text = (f" That is {behind.median / alone.median:.0f}× longer, {extra:.1f} switch "

@@ -20,6 +20,7 @@ from helpers.core.colours import BLUE, ORANGE, SKY_BLUE, YELLOW
 from helpers.core.lane_plots import LaneStyle, draw_lanes, legend_for
 from helpers.core.noise import busy_sentence, disturbed_sentence
 from helpers.core.plots import finish_figure
+from helpers.core.thread_trace import Spread, spread
 from helpers.core.trace_words import IDLE_LIMIT, cpus_for_timing, trace_disturbance
 from helpers.the_gil.gil_profile import GilProfile, Span, ThreadStates
 
@@ -57,24 +58,13 @@ def shares(profile: GilProfile) -> list[Shares]:
             for t in profile.threads]
 
 
-@dataclass(frozen=True)
-class HandOffs:
-    """How long one thread kept the GIL before it changed hands (ms)."""
-
-    median: float
-    p95: float
-    count: int
-
-
-def hand_offs(profile: GilProfile) -> HandOffs | None:
-    """Median and 95th percentile of the GIL stretches that began and ended inside the
-    window (those cut by its start or end are left out); ``None`` with fewer than 3."""
-    lengths = sorted(b - a for t in profile.threads for a, b in t.held
-                     if a > 0 and b < profile.window_ms)
-    if len(lengths) < 3:
-        return None
-    p95 = lengths[min(len(lengths) - 1, round(0.95 * (len(lengths) - 1)))]
-    return HandOffs(statistics.median(lengths), p95, len(lengths))
+def hand_offs(profile: GilProfile) -> Spread | None:
+    """How long one thread kept the GIL before it changed hands (ms): median and 95th
+    percentile of the stretches that began and ended inside the window (those cut by its
+    start or end are left out); ``None`` with fewer than 3."""
+    lengths = [b - a for t in profile.threads for a, b in t.held
+               if a > 0 and b < profile.window_ms]
+    return spread(lengths) if len(lengths) >= 3 else None
 
 
 def nobody_held(profile: GilProfile) -> float:
