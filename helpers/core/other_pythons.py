@@ -92,15 +92,23 @@ class Interpreter:
         return f"Python {self.version}{'t' if self.free_threaded else ''}"
 
 
-def probe(path: str | os.PathLike | None) -> Interpreter | None:
-    """Ask the Python at ``path`` what it is; ``None`` if it is missing or does not answer."""
+def ask(path: str | os.PathLike | None, code: str, timeout: float = 30.0) -> dict | None:
+    """Run ``code`` (which prints one line of JSON last) in the Python at ``path``; what it
+    printed, or ``None`` if that Python is missing, fails or does not answer in time."""
     if not path or not Path(path).is_file():
         return None
     try:
-        done = subprocess.run([str(path), "-c", PROBE], capture_output=True, text=True,
-                              timeout=30, env=other_python_env())
-        facts = json.loads(done.stdout.strip().splitlines()[-1])
+        done = subprocess.run([str(path), "-c", code], capture_output=True, text=True,
+                              timeout=timeout, env=other_python_env())
+        return json.loads(done.stdout.strip().splitlines()[-1])
     except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None
+
+
+def probe(path: str | os.PathLike | None) -> Interpreter | None:
+    """Ask the Python at ``path`` what it is; ``None`` if it is missing or does not answer."""
+    facts = ask(path, PROBE)
+    if facts is None:
         return None
     return Interpreter(str(path), facts["version"], facts["free_threaded"],
                        facts.get("config_args"), facts.get("compiler", ""),

@@ -45,7 +45,7 @@ from pathlib import Path
 
 from helpers.core.arguments import require_float
 from helpers.core.noise import MachineLoad, watch_load
-from helpers.core.other_pythons import Wanted, candidates, other_python_env, strip_ansi
+from helpers.core.other_pythons import Wanted, ask, candidates, other_python_env, strip_ansi
 from helpers.core.settings import SOURCE_ROOT
 from helpers.core.thread_trace import Trace, check_trace_arguments, default_seconds
 
@@ -117,13 +117,8 @@ class ProfilerPython:
 def probe_profiler(path: str | os.PathLike) -> ProfilerPython | None:
     """Start the Python at ``path`` to ask what it is and whether it has the profiler
     (``None`` if it is missing or does not answer)."""
-    if not Path(path).is_file():
-        return None
-    try:
-        done = subprocess.run([str(path), "-c", PROBE], capture_output=True, text=True,
-                              timeout=30, env=other_python_env())
-        facts = json.loads(done.stdout.strip().splitlines()[-1])
-    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+    facts = ask(path, PROBE)
+    if facts is None:
         return None
     found = ProfilerPython(str(path), facts["version"], facts["free_threaded"])
     if tuple(int(n) for n in found.version.split(".")[:2]) < MINIMUM:

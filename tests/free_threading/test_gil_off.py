@@ -20,17 +20,7 @@ from helpers.free_threading import gil_lab as gl
 from helpers.free_threading import gil_off as ft
 from helpers.shared_state.races import Race
 
-FOUND = op.find_free_threaded()
-
-
-@pytest.fixture
-def free_threaded():
-    if FOUND is None:
-        message = "no free-threaded Python: run `make free-threaded` (or set LAB_FT_PYTHON)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message + "; under CI=true the free-threaded path must run")
-        pytest.skip(message)
-    return FOUND
+FOUND = op.find_free_threaded()  # what the conftest's free_threaded fixture gives
 
 
 def test_bad_input_names_the_parameter():

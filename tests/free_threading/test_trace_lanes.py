@@ -18,20 +18,12 @@ from helpers.core.thread_trace import Lane, Trace
 from helpers.core.trace_words import trace_disturbance
 from helpers.free_threading import trace_lanes as tl
 
-FOUND = op.find_free_threaded()
+FOUND = op.find_free_threaded()  # what the conftest's free_threaded fixture gives
+
+
 HERE = op.probe(sys.executable)
 MECHANISMS = ("That is the GIL", "Only the GIL differs", "releases the GIL", "without the GIL",
               "own interpreter")
-
-
-@pytest.fixture
-def free_threaded():
-    if FOUND is None:
-        message = "no free-threaded Python: run `make free-threaded` (or set LAB_FT_PYTHON)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message + "; under CI=true the free-threaded path must run")
-        pytest.skip(message)
-    return FOUND
 
 
 # --- real traces ---------------------------------------------------------------------------
