@@ -11,7 +11,7 @@ from helpers.core.noise import busy_sentence, disturbed_sentence, load_disturbed
 from helpers.core.thread_trace import Trace, turn_stats
 
 TOOK_TURNS = 0.1  # at most this share of the time with two workers running: they took turns
-SIDE_BY_SIDE = 0.6  # at least this share of the time (of what the CPUs allow): side by side
+SIDE_BY_SIDE = 0.6  # at least this share of the time with two running: side by side
 IDLE_LIMIT = 0.15  # a trace in which no worker ran for longer than this share: disturbed
 ABOUT_ONE = (0.7, 1.4)  # a turn this many switch intervals long is "about one"
 STARVED_SHARE = 0.8  # workers expected to run side by side ran on average less than this
@@ -82,7 +82,7 @@ def describe_trace(trace: Trace) -> str:
 def _shape(trace: Trace, overlap: float) -> str:
     if overlap <= TOOK_TURNS:
         return "took turns"
-    if overlap >= SIDE_BY_SIDE * min(1.0, (can_run_together(trace) - 1) or 1.0):
+    if overlap >= SIDE_BY_SIDE:
         return "ran side by side"
     return "partly ran side by side"
 
