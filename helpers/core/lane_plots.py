@@ -7,6 +7,7 @@ are drawn by :func:`draw_lanes` too.
 """
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -31,12 +32,14 @@ class LaneStyle:
 
 
 Bars = Sequence[tuple[float, float]]  # (start, end) in ms
+TITLE_WIDTH = 72  # characters per title line: wider would stick out of the figure
 
 
 def draw_lanes(ax: Axes, lanes: Sequence[tuple[str, Mapping[LaneStyle, Bars]]],
                window_ms: tuple[float, float], title: str) -> None:
-    """One row per ``(name, {style: bars})``, top to bottom, inside ``window_ms``; the
-    caller labels the time axis (once, under the lowest of stacked axes)."""
+    """One row per ``(name, {style: bars})``, top to bottom, inside ``window_ms``, under
+    ``title`` (wrapped to fit); the caller labels the time axis (once, under the lowest of
+    stacked axes)."""
     for row, (_, states) in enumerate(lanes):
         for style, bars in states.items():
             shown = [(a, b - a) for a, b in bars if b > window_ms[0] and a < window_ms[1]]
@@ -46,7 +49,7 @@ def draw_lanes(ax: Axes, lanes: Sequence[tuple[str, Mapping[LaneStyle, Bars]]],
     ax.set_yticks(range(len(lanes)), [name for name, _ in lanes], fontsize=LABEL_SIZE + 1)
     ax.set_ylim(len(lanes) - 0.4, -0.6)
     ax.set_xlim(*window_ms)
-    ax.set_title(title, fontsize=10)
+    ax.set_title("\n".join(textwrap.wrap(title, TITLE_WIDTH)), fontsize=10)
 
 
 def legend_for(ax: Axes, styles: Sequence[LaneStyle]) -> None:
@@ -64,7 +67,7 @@ def default_window_ms(trace: Trace) -> tuple[float, float]:
     return (0.0, min(wanted, trace.seconds * 1000))
 
 
-def trace_title(name: str, trace: Trace) -> str:
+def trace_title(name: str, trace: Trace, interval: bool = True) -> str:
     """'2 threads: turns of 5.1 ms (median) · switch interval 5 ms', or how much of the
     time two or more ran at once — what was measured, nothing more; "(disturbed)" after
     it when :func:`~helpers.core.trace_words.trace_disturbance` says so."""
@@ -75,20 +78,21 @@ def trace_title(name: str, trace: Trace) -> str:
         shape = f"turns of {stats.median * 1000:.1f} ms (median)"
     else:
         shape = f"2 or more ran at once {overlap:.0%} of the time"
-    interval = (f" · switch interval {trace.switch_interval * 1000:g} ms"
-                if trace.kind == "threads" else "")
+    said = (f" · switch interval {trace.switch_interval * 1000:g} ms"
+            if interval and trace.kind == "threads" else "")
     mark = f" ({DISTURBED})" if trace_disturbance(trace) else ""
-    return f"{name}: {shape}{interval}{mark}"
+    return f"{name}: {shape}{said}{mark}"
 
 
 def _ran_style(trace: Trace) -> LaneStyle:
     return LaneStyle("ran Python code", colour_for(trace.kind))
 
 
-def plot_traces(traces: Mapping[str, Trace], window_ms: tuple[float, float] | None = None
-                ) -> Figure:
+def plot_traces(traces: Mapping[str, Trace], window_ms: tuple[float, float] | None = None,
+                interval: bool = True) -> Figure:
     """Each trace's lanes, stacked on one time axis (``window_ms``, default the first
-    ~100 ms of the first trace): a bar wherever that worker made progress."""
+    ~100 ms of the first trace): a bar wherever that worker made progress. ``interval``:
+    threads' titles end with their switch interval (leave it out when the names say it)."""
     first = next(iter(traces.values()))
     window = window_ms or default_window_ms(first)
     heights = [len(trace.lanes) * 0.32 + 0.9 for trace in traces.values()]
@@ -98,7 +102,7 @@ def plot_traces(traces: Mapping[str, Trace], window_ms: tuple[float, float] | No
         noun = "thread" if trace.kind == "threads" else "process"
         lanes = [(f"{noun} {i + 1}", {_ran_style(trace): trace.shifted(lane)})
                  for i, lane in enumerate(trace.lanes)]
-        draw_lanes(ax, lanes, window, trace_title(name, trace))
+        draw_lanes(ax, lanes, window, trace_title(name, trace, interval))
         legend_for(ax, [_ran_style(trace)])
     axes[-1, 0].set_xlabel("time since the workers started (ms)")
     fig.suptitle("When each worker ran Python code (a bar = it made progress)", fontsize=11)

@@ -43,8 +43,8 @@ def plot_switch_sweep(traces: Mapping[float, Trace]) -> Figure:
     longest = max(trace.switch_interval for trace in traces.values())
     first = next(iter(traces.values()))
     window = (0.0, min(max(100.0, 6 * longest * 1000), first.seconds * 1000))
-    return plot_traces({f"{len(trace.lanes)} threads": trace for trace in traces.values()},
-                       window)  # each title names its switch interval
+    return plot_traces({f"switch interval {ms:g} ms": trace for ms, trace in traces.items()},
+                       window, interval=False)
 
 
 def follows_interval(trace: Trace) -> bool | None:

@@ -19,7 +19,7 @@ from helpers.core.thread_trace import (
     turn_stats,
 )
 from helpers.core.trace_words import describe_trace, trace_disturbance
-from helpers.the_gil.turns import describe_switch_sweep, follows_interval
+from helpers.the_gil.turns import describe_switch_sweep, follows_interval, plot_switch_sweep
 
 MECHANISMS = ("That is the GIL", "own interpreter", "releases the GIL", "without the GIL",
               "operating system")
@@ -205,3 +205,17 @@ def test_one_worker_has_no_turns_but_may_be_disturbed() -> None:
     assert DISTURBED in words and "the 1 thread's trace" in words
     assert "the thread did not run" in words
     assert "ran 33% of the time" in plot_traces({"1 thread": starved}).axes[0].get_title()
+
+
+def test_the_switch_sweep_draws_every_setting_once() -> None:
+    sweep = {ms: make_trace(alternating(ms / 1000, 0.3), interval=ms / 1000)
+             for ms in (1, 5, 20)}
+    titles = [ax.get_title() for ax in plot_switch_sweep(sweep).axes]
+    assert [t.split(":")[0] for t in titles] == [f"switch interval {ms} ms" for ms in (1, 5, 20)]
+    assert all(t.count("switch interval") == 1 for t in titles)
+
+
+def test_a_long_title_is_wrapped_to_stay_inside_the_figure() -> None:
+    name = "trace 3 of 3 · 2 threads, count · PYTHON_GIL=1"
+    title = plot_traces({name: make_trace(alternating(0.005, 0.3))}).axes[0].get_title()
+    assert "\n" in title and all(len(line) <= 72 for line in title.splitlines())
