@@ -68,7 +68,7 @@ def test_idle_share_merges_overlapping_lanes():
 def test_plot_has_title_units_and_the_switch_interval():
     fig = cl.plot_convoy_trace(fake(cpu_threads=2))
     lanes_ax, latency_ax = fig.axes
-    assert "5.20 ms (median; alone 0.10 ms)" in lanes_ax.get_title()
+    assert "5.20 ms (median; alone 0.10 ms)" in " ".join(lanes_ax.get_title().split())
     assert "(ms)" in lanes_ax.get_xlabel() and "(ms" in latency_ax.get_xlabel()
     assert lanes_ax.get_xlim() == (0.0, 100.0)
     labels = [t.get_text() for t in lanes_ax.get_legend().get_texts()]
