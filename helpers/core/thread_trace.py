@@ -105,6 +105,20 @@ def running_intervals(stamps: Sequence[float], gap: float | None = None
     return intervals
 
 
+def union_length(spans: Sequence[tuple[float, float]]) -> float:
+    """How long at least one of ``spans`` (``(start, end)`` pairs, overlapping or not)
+    covers: overlaps counted once.
+
+    >>> union_length([(0, 2), (1, 3), (5, 6)])
+    4.0
+    """
+    covered, reach = 0.0, float("-inf")
+    for a, b in sorted(spans):
+        covered += max(0.0, b - max(a, reach))
+        reach = max(reach, b)
+    return covered
+
+
 # --- one worker's lane -----------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ from helpers.core.thread_trace import (
     default_seconds,
     spread,
     trace_progress,
+    union_length,
 )
 from helpers.core.words import FASTER, plural
 from helpers.io_bound.convoy import MAX_CPU_THREADS, EchoDevice
@@ -122,12 +123,9 @@ class ConvoyTrace:
 
     def idle_share(self) -> float:
         """Share of the trace in which no CPU thread ran (they always want to)."""
-        pieces = sorted((max(a, self.start), min(b, self.end)) for lane in self.cpu_lanes
-                        for a, b in lane.intervals if min(b, self.end) > max(a, self.start))
-        covered, reach = 0.0, self.start
-        for a, b in pieces:
-            covered += max(0.0, b - max(a, reach))
-            reach = max(reach, b)
+        covered = union_length([(max(a, self.start), min(b, self.end))
+                                for lane in self.cpu_lanes for a, b in lane.intervals
+                                if min(b, self.end) > max(a, self.start)])
         return 1 - covered / self.seconds
 
 

@@ -20,7 +20,7 @@ from helpers.core.colours import BLUE, ORANGE, SKY_BLUE, YELLOW
 from helpers.core.lane_plots import LaneStyle, draw_lanes, legend_for
 from helpers.core.noise import busy_sentence, disturbed_sentence
 from helpers.core.plots import finish_figure
-from helpers.core.thread_trace import Spread, spread
+from helpers.core.thread_trace import Spread, spread, union_length
 from helpers.core.trace_words import IDLE_LIMIT, cpus_for_timing, trace_disturbance
 from helpers.the_gil.gil_profile import GilProfile, Span, ThreadStates
 
@@ -69,12 +69,8 @@ def hand_offs(profile: GilProfile) -> Spread | None:
 
 def nobody_held(profile: GilProfile) -> float:
     """Share of the window in which no worker held the GIL (their stretches merged)."""
-    spans = sorted(span for t in profile.threads for span in t.held)
-    covered, reach = 0.0, 0.0
-    for a, b in spans:
-        covered += max(0.0, b - max(a, reach))
-        reach = max(reach, b)
-    return 1 - covered / profile.window_ms
+    return 1 - union_length([span for t in profile.threads for span in t.held]) \
+        / profile.window_ms
 
 
 def gil_disturbance(profile: GilProfile) -> str:

@@ -219,3 +219,9 @@ def test_a_long_title_is_wrapped_to_stay_inside_the_figure() -> None:
     name = "trace 3 of 3 · 2 threads, count · PYTHON_GIL=1"
     title = plot_traces({name: make_trace(alternating(0.005, 0.3))}).axes[0].get_title()
     assert "\n" in title and all(len(line) <= 72 for line in title.splitlines())
+
+
+def test_union_length_counts_overlaps_once() -> None:
+    from helpers.core.thread_trace import union_length
+    assert union_length([(0, 2), (1, 3), (5, 6)]) == 4.0
+    assert union_length([(5, 6), (0, 10)]) == 10.0 and union_length([]) == 0.0
