@@ -192,7 +192,11 @@ def test_notebook_runs_on_one_cpu_and_says_so(notebook, tmp_path):
             f"{notebook.name} cell {index}: a verdict on computing work on one CPU must say "
             f"that no parallel speedup can be expected:\n{text}")
     if stem.startswith("03_"):
-        assert SCRIPT_ONE_CPU in everything, "03's fixed-script verdict must explain 1 CPU"
+        fixed = [t for t in texts.values() if re.search(r"Serial: \d+ tasks of", t)]
+        assert fixed, "03 shows no verdict on the fixed script"
+        for text in fixed:  # a run other programs disturbed is called that, and only that
+            assert SCRIPT_ONE_CPU in text or "disturbed" in text, (
+                f"03's fixed-script verdict must explain 1 CPU (or say it was disturbed):\n{text}")
         assert "turn-taking is the GIL" not in everything, (
             "on one CPU threads take turns with or without the GIL: do not blame the GIL")
     unexplained = unexplained_speedups(texts)
