@@ -1,44 +1,67 @@
 # Quick start: `make lab` opens the lab, `make test` checks everything.
-# Both set up .venv from requirements.txt first (again only when it changed).
+# `make lab` sets up .venv with what the lab needs (requirements.txt); `make test` and
+# `make bench` add the test tools (requirements-test.txt). Each again only when it changed.
+# Both files come from pyproject.toml (tools/pins.py). With uv on PATH, uv installs them
+# (the same pins, faster); otherwise pip does.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+UV ?= $(shell command -v uv 2>/dev/null)
+ifneq ($(UV),)
+INSTALL = $(UV) pip install --quiet --python $(BIN)/python
+else
+INSTALL = $(BIN)/python -m pip install --quiet
+endif
 NOTEBOOK := notebooks/00_start_here.ipynb
 # JupyterLab refuses to run as root unless told that it is on purpose.
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup lab test test-fast test-browser browser-deps pythons test-versions \
+.PHONY: setup setup-test lab test test-fast test-browser browser-deps pythons test-versions \
         test-versions-ci free-threaded bench clean
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt pyproject.toml $(wildcard jupyter-config/share/jupyter/lab/settings/*/*.json)
 	@$(PYTHON) tools/check_python.py
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+ifeq ($(UV),)
+	$(BIN)/python -m pip --version >/dev/null 2>&1 || $(BIN)/python -m ensurepip --upgrade
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt \
+endif
+	$(INSTALL) -r requirements.txt \
 	  || { $(BIN)/python tools/check_python.py --install-failed; exit 1; }
-	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(INSTALL) --no-deps -e .
+	touch $@
+
+# The test tools; installed again if they went missing (`uv sync` keeps only the lab).
+setup-test: setup
+	@$(BIN)/python -c "import pytest, nbval, playwright, repo2docker" 2>/dev/null \
+	  || rm -f $(TEST_STAMP)
+	@$(MAKE) --no-print-directory $(TEST_STAMP)
+
+$(TEST_STAMP): requirements-test.txt $(STAMP)
+	$(INSTALL) -r requirements-test.txt
 	touch $@
 
 lab: setup
 	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/$(NOTEBOOK)
 
-browser-deps: setup
+browser-deps: setup-test
 	bash tools/install_browser.sh
 
-test: setup browser-deps
+test: setup-test browser-deps
 	LAB_QUICK=1 $(BIN)/python -m pytest
 
 # Unit tests only: seconds, for the edit-test loop.
-test-fast: setup
+test-fast: setup-test
 	LAB_QUICK=1 $(BIN)/python -m pytest --ignore=tests/browser --deselect tests/test_notebooks_run.py
 
 # Real-browser tests only (~2 min); screenshots in test-artifacts/browser/
-test-browser: setup browser-deps
+test-browser: setup-test browser-deps
 	LAB_QUICK=1 $(BIN)/python -m pytest tests/browser
 
 # CPython 3.14 and 3.15 from Debian sid's binary packages into ~/.cache/concurrency-lab
@@ -65,7 +88,7 @@ free-threaded: setup
 
 # Benchmarks (~10 min): figures beside their goals in bench/results.{json,md} and README.md.
 # `make bench BENCH_ARGS=--quick` for a fast check with small sizes.
-bench: setup browser-deps
+bench: setup-test browser-deps
 	$(BIN)/python -m bench --update-readme README.md $(BENCH_ARGS)
 
 clean:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from . import measures, report
 from .figures import FAILED, MEASURED, NOT_MEASURED, SKIPPED, Figure, load_average, machine
+from .install import install_figures, measure_install
 from .notebooks import MemorySampler, find_notebooks, run_pass
 from .widget import SUMMARY_KEY, widget_cases, widget_figures
 
@@ -44,6 +45,7 @@ def new_figures() -> dict[str, Figure]:
         Figure("free_threaded_speedup", "Free-threaded, PYTHON_GIL=0: 2-thread speedup", "×",
                1.8, "higher"),
         *widget_figures(widget_cases()),  # the slowest widget, then one row per lab widget
+        *install_figures(),  # a learner's first `make lab`: time and .venv size
     ]
     return {figure.key: figure for figure in figures}
 
@@ -116,6 +118,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                              "(none with --quick)")
     parser.add_argument("--browser", action=argparse.BooleanOptionalAction, default=None,
                         help="measure widget latency in Chromium (default: yes, no with --quick)")
+    parser.add_argument("--install", action=argparse.BooleanOptionalAction, default=None,
+                        help="time `make lab`'s setup in fresh clones and weigh its .venv "
+                             "(default: yes, no with --quick)")
     parser.add_argument("--clicks", type=int, default=None,
                         help="Run clicks to time per widget (default 3, 1 with --quick)")
     parser.add_argument("--widgets", nargs="*", metavar="GLOB",
@@ -174,6 +179,18 @@ def main(argv: list[str] | None = None) -> int:
         for figure in widgets:
             figure.skip(SKIPPED, "skipped in quick mode" if args.quick
                         else "skipped (--no-browser)")
+
+    install = [figure for figure in figures.values() if figure.key in
+               {f.key for f in install_figures()}]
+    if args.install if args.install is not None else not args.quick:
+        guarded(install[0], lambda: measure_install(figures, log), log)
+        for figure in install[1:]:
+            if figure.status == NOT_MEASURED:
+                figure.skip(FAILED, install[0].note or "failed")
+    else:
+        for figure in install:
+            figure.skip(SKIPPED, "skipped in quick mode" if args.quick
+                        else "skipped (--no-install)")
 
     info["load_average_at_end"] = load_average()
     info["bench_seconds"] = round(time.perf_counter() - began, 1)

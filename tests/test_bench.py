@@ -18,9 +18,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the bench package, also when run as `pytest` (not python -m)
 
-from bench import report  # noqa: E402
+from bench import install, report  # noqa: E402
 from bench.__main__ import new_figures  # noqa: E402
 from bench.figures import FAILED, MEASURED, NOT_MEASURED, SKIPPED, Figure  # noqa: E402
+from bench.install import install_figures  # noqa: E402
 from bench.widget import (  # noqa: E402
     SUMMARY_KEY,
     WidgetCase,
@@ -201,3 +202,20 @@ def test_median_ratio_ignores_one_disturbed_pair() -> None:
     from bench.measures import median_ratio
 
     assert median_ratio([2.0, 2.0, 9.0], [1.0, 1.0, 1.0]) == 2.0
+
+
+def test_install_figures_are_skipped_in_quick_mode(quick_results) -> None:
+    data, _, _ = quick_results
+    for figure in install_figures():
+        assert data["figures"][figure.key]["status"] == SKIPPED
+        assert data["figures"][figure.key]["note"] == "skipped in quick mode"
+
+
+def test_venv_size_counts_files_once_and_packages_by_dist_info(tmp_path) -> None:
+    site = tmp_path / "lib" / "python3.11" / "site-packages"
+    for name in ("numpy-2.4.6.dist-info", "psutil-7.2.2.dist-info", "numpy"):
+        (site / name).mkdir(parents=True)
+    (site / "numpy" / "core.so").write_bytes(b"x" * 3000)
+    (site / "numpy" / "link.so").symlink_to(site / "numpy" / "core.so")
+    assert install.tree_size(tmp_path) == 3000
+    assert install.packages(tmp_path) == 2

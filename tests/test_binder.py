@@ -4,13 +4,14 @@
   the build pack it picked (Python/pip, Python version from ``binder/runtime.txt``), that
   ``postBuild`` runs after the requirements, and that ``binder/start`` is the entrypoint.
   Broken copies of ``binder/`` show these checks can fail.
-* ``binder/requirements.txt`` reaches every pin of ``requirements.txt`` and adds no other pin.
+* ``binder/requirements.txt`` holds every pin of ``requirements.txt`` written out (no local
+  reference, so repo2docker installs it before copying the repo and caches that step) and no
+  test tool.
 * ``binder/start`` turns on quick mode and ``exec``s the server; ``binder/postBuild`` makes
   ``helpers`` importable; the README badge opens notebook 00 in JupyterLab.
 """
 from __future__ import annotations
 
-import fnmatch
 import importlib.metadata
 import importlib.util
 import os
@@ -157,11 +158,12 @@ def binder_build_problems(result: subprocess.CompletedProcess[str], python: str)
                               ("pipenv", "Pipfile"), ("install.R", "R"), ("default.nix", "Nix")]:
         if other in dockerfile:
             problems.append(f"the {build_pack} build pack was picked ({other!r} in the Dockerfile)")
-    # -r ../requirements.txt needs the whole repo in place before pip runs
+    # no local reference: pip runs before the whole repo is copied, so that layer is cached
+    # and a commit that changes only notebooks or helpers does not reinstall everything
     copy = position(COPY_REPO)
-    if copy is None or pip is None or not copy < pip:
-        problems.append("pip does not run after the whole repo is copied "
-                        "(needed by -r ../requirements.txt)")
+    if copy is None or pip is None or not pip < copy:
+        problems.append("binder/requirements.txt is installed after the whole repo is copied "
+                        "(a local reference?): every commit would rebuild the environment")
     # postBuild runs from the repo root, after the requirements
     workdir = position("WORKDIR ${REPO_DIR}")
     post = position(RUN_POSTBUILD)
@@ -232,12 +234,17 @@ def _no_postbuild(binder: Path) -> None:
     (binder / "postBuild").unlink()
 
 
+def _local_reference(binder: Path) -> None:
+    (binder / "requirements.txt").write_text("-r ../requirements.txt\nnotebook==7.6.5\n")
+
+
 @pytest.mark.parametrize(("breakage", "expected_problem"), [
     (_invalid_environment_yml, "repo2docker exited 1"),
     (_unsupported_runtime, "repo2docker exited 1"),
     (_conda_environment_yml, "not the Python/pip build pack"),
     (_no_start, "binder/start is not wired"),
     (_no_postbuild, "binder/postBuild is not run"),
+    (_local_reference, "installed after the whole repo is copied"),
 ], ids=lambda value: getattr(value, "__name__", "")[1:] or None)
 def test_repo2docker_check_fails_on_a_broken_binder(tmp_path, breakage, expected_problem):
     """Negative controls: each breakage of a copy of binder/ makes the check above fail."""
@@ -249,15 +256,46 @@ def test_repo2docker_check_fails_on_a_broken_binder(tmp_path, breakage, expected
 
 # --- requirements ---------------------------------------------------------------------------
 
-def test_binder_requirements_reach_every_pin_of_requirements_txt():
-    binder_reqs, binder_files = read_requirements(BINDER / "requirements.txt")
-    root_reqs, _ = read_requirements(ROOT / "requirements.txt")
-    assert (ROOT / "requirements.txt").resolve() in binder_files, \
-        "binder/requirements.txt should include ../requirements.txt (-r)"
-    reached = {str(req) for req in binder_reqs}
-    missing = [str(req) for req in root_reqs if str(req) not in reached]
-    assert not missing, \
-        f"pins of requirements.txt not reached from binder/requirements.txt: {missing}"
+TEST_TOOLS = {"pytest", "pytest-timeout", "nbval", "playwright", "jupyter-repo2docker", "uv"}
+
+
+def binder_requirement_problems(path: Path) -> list[str]:
+    """What keeps ``path`` from being a lean, cacheable Binder requirements file."""
+    problems = []
+    for raw in path.read_text().splitlines():
+        line = strip_comment(raw)
+        if line.startswith("-"):
+            problems.append(f"local reference or pip option (repo2docker then installs after "
+                            f"copying the repo): {line!r}")
+        elif line and ("/" in line.split(";")[0] or Requirement(line).url):
+            problems.append(f"a path or URL instead of a pin: {line!r}")
+    requirements, _ = read_requirements(path) if not problems else ([], [])
+    tools = sorted(TEST_TOOLS & {canonicalize_name(r.name) for r in requirements})
+    if tools:
+        problems.append(f"test tools a learner never runs: {tools}")
+    return problems
+
+
+def test_binder_requirements_are_the_lab_pins_without_local_reference_or_test_tool():
+    assert binder_requirement_problems(BINDER / "requirements.txt") == []
+    binder = {str(req) for req in read_requirements(BINDER / "requirements.txt")[0]}
+    lab = {str(req) for req in read_requirements(ROOT / "requirements.txt")[0]}
+    assert lab <= binder, f"lab pins missing on Binder: {sorted(lab - binder)}"
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["dependency-groups"]
+    assert {canonicalize_name(Requirement(r).name) for r in declared["test"]} <= TEST_TOOLS, \
+        "a test tool was added to pyproject.toml: name it in TEST_TOOLS too"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("-r ../requirements.txt\n", "local reference"),
+    ("-e .\n", "local reference"),
+    ("./wheels/numpy-2.5.5-cp312-cp312-linux_x86_64.whl\n", "a path or URL"),
+    ("numpy==2.5.5\npytest==9.2.0\n", "test tools"),
+])
+def test_binder_requirement_check_fails_on_a_bad_file(tmp_path, text, expected):
+    path = tmp_path / "requirements.txt"
+    path.write_text(text)
+    assert any(expected in problem for problem in binder_requirement_problems(path))
 
 
 @pytest.mark.parametrize("python", [f"3.{minor}" for minor in range(10, 15)])
@@ -400,9 +438,9 @@ def test_postbuild_installs_helpers_editable(tmp_path):
     assert editable, f"postBuild should `pip install -e .` (helpers); it ran {calls}"
     # . is the repo root there, and the packages it installs are `helpers` and its subpackages
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    include = pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
-    for package in ("helpers", "helpers.core", "helpers.capstone", "helpers.scripts"):
-        assert any(fnmatch.fnmatch(package, pattern) for pattern in include), package
+    assert pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"] == ["helpers"]
+    for package in ("helpers", "helpers/core", "helpers/capstone", "helpers/scripts"):
+        assert (ROOT / package).is_dir(), package  # shipped as part of helpers/
 
     failing = subprocess.run([str(BINDER / "postBuild")], cwd=ROOT, env={**env, "FAKE_STATUS": "3"},
                              capture_output=True, text=True, timeout=10, check=False,

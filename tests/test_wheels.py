@@ -36,7 +36,8 @@ def from_pypi(check):
 def test_every_pin_has_a_wheel_on_every_supported_python_and_platform():
     pythons = tool.supported_versions()
     assert pythons == [(3, minor) for minor in range(10, 16)]
-    pins = tool.read_pins()
+    pins = tool.read_pins(ROOT / "requirements-test.txt")  # the lab's pins and the test tools'
+    assert {str(p) for p in tool.read_pins()} < {str(p) for p in pins}
     assert tool.coverage_problems(pins, pythons) == []
     outcomes = from_pypi(lambda: tool.check_all(pins, pythons))
     assert len(outcomes) == 30
@@ -141,7 +142,10 @@ def test_requirement_file_parsing(tmp_path):
                     "pytest==9.2.0\n")
     assert [str(p) for p in tool.read_pins(path)] == ['numpy==2.5.5; python_version >= "3.12"',
                                                       "pytest==9.2.0"]
-    path.write_text("-r other.txt\n")
+    (tmp_path / "more.txt").write_text("-r requirements.txt\nuv==0.13.10\n")
+    assert [str(p) for p in tool.read_pins(tmp_path / "more.txt")] == [
+        'numpy==2.5.5; python_version >= "3.12"', "pytest==9.2.0", "uv==0.13.10"]
+    path.write_text("-e .\n")
     with pytest.raises(ValueError, match="requirements.txt:1: pip options"):
         tool.read_pins(path)
 

@@ -15,7 +15,7 @@ PYTHON="${PYTHON:-.venv/bin/python}"
 CHROMIUM="${CHROMIUM_PATH:-/usr/bin/chromium}"
 HINT="Browser tests (tests/browser) stay skipped until Chromium and playwright are installed:
   sudo apt-get install chromium        # Debian/Ubuntu; or set CHROMIUM_PATH=/path/to/chromium
-  .venv/bin/pip install -r requirements.txt   # provides the 'playwright' package
+  .venv/bin/pip install -r requirements-test.txt   # provides the 'playwright' package
 then: .venv/bin/pytest tests/browser   (never 'playwright install')"
 
 status=0
@@ -40,7 +40,7 @@ else
 fi
 
 if [ -x "$PYTHON" ] && ! "$PYTHON" -c "import playwright.sync_api" >/dev/null 2>&1; then
-    echo "playwright: not installed in $PYTHON; run: $PYTHON -m pip install -r requirements.txt"
+    echo "playwright: not installed in $PYTHON; run: $PYTHON -m pip install -r requirements-test.txt"
 elif [ -x "$PYTHON" ]; then
     echo "playwright: $("$PYTHON" -c 'from importlib.metadata import version; print(version("playwright"))')"
 fi

@@ -13,8 +13,8 @@ and on PATH. Each is asked what it is; only CPython 3.10-3.15 with a working ``v
 kept, one per minor version (the highest
 patch release; a free-threaded build, e.g. ``3.13t``, is a version of its own).
 
-Each gets ``.venvs/py3.X`` (git-ignored), set up with ``pip install -r requirements.txt``
-and ``pip install --no-deps -e .`` -- again only when requirements.txt, pyproject.toml or
+Each gets ``.venvs/py3.X`` (git-ignored), set up with ``pip install -r requirements-test.txt``
+and ``pip install --no-deps -e .`` -- again only when the requirements files, pyproject.toml or
 the interpreter changed (a stamp file holds their hash). Then, in quick mode, ``pytest``
 runs everything in ``tests/`` except the real-browser tests: the unit tests, the notebook
 file checks and every notebook under each start method (``--start-methods`` narrows that).
@@ -352,7 +352,7 @@ def venv_python(venv: Path) -> Path:
 
 def wanted_stamp(interpreter: Interpreter) -> dict:
     digest = hashlib.sha256()
-    for name in ("requirements.txt", "pyproject.toml"):
+    for name in ("requirements.txt", "requirements-test.txt", "pyproject.toml"):
         digest.update((ROOT / name).read_bytes())
     return {"inputs": digest.hexdigest(), "interpreter": interpreter.executable,
             "version": interpreter.version_text, "source": str(ROOT)}
@@ -387,7 +387,7 @@ def set_up(interpreter: Interpreter, venv: Path, deadline: float, log, recreate:
     if action == "create":
         steps.append([interpreter.executable, "-m", "venv", "--clear", str(venv)])
     steps += [pip + ["--upgrade", "pip"],
-              pip + ["-r", "requirements.txt"],
+              pip + ["-r", "requirements-test.txt"],  # the lab's pins and the test tools
               pip + ["--no-deps", "-e", "."]]
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     for step in steps:

@@ -162,11 +162,16 @@ def supported_versions() -> list[tuple[int, int]]:
 # --- pins and markers -----------------------------------------------------------------------
 
 def read_pins(path: Path = REQUIREMENTS) -> list[Requirement]:
-    """The requirements of a pip requirements file (comments and blank lines dropped)."""
+    """The requirements of a pip requirements file (comments and blank lines dropped), and
+    of the files it includes with ``-r FILE`` (requirements-test.txt includes the lab's)."""
     pins = []
     for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
         text = re.sub(r"(^|\s)#.*", "", line).strip()
         if not text:
+            continue
+        included = re.fullmatch(r"(?:-r|--requirement)(?:\s+|=)(\S+)", text)
+        if included:
+            pins += read_pins(Path(path).parent / included.group(1))
             continue
         if text.startswith("-"):
             raise ValueError(f"{Path(path).name}:{number}: pip options ({text.split()[0]}) "

@@ -1,7 +1,7 @@
 """Fixtures for the real-browser tests: Chromium via Playwright, a throwaway JupyterLab.
 
 Enable on a machine: ``make browser-deps`` (runs ``tools/install_browser.sh``: Debian's
-``chromium`` package, plus ``playwright`` from requirements.txt). Without Chromium or
+``chromium`` package, plus ``playwright`` from requirements-test.txt). Without Chromium or
 Playwright these tests skip with that hint -- except with ``CI=true``, where they fail.
 Screenshots of every notebook go to ``test-artifacts/browser/`` (or ``$BROWSER_ARTIFACTS``).
 """
@@ -20,7 +20,7 @@ from tools.lab_driver import FIXTURES, NOTEBOOKS, REPO, open_page
 
 HOW_TO_ENABLE = (
     "Enable them with `make browser-deps` (or: `sudo apt-get install chromium` and "
-    "`.venv/bin/pip install -r requirements.txt`, which pins playwright; never "
+    "`.venv/bin/pip install -r requirements-test.txt`, which pins playwright; never "
     "`playwright install`). "
     "Set CHROMIUM_PATH if your Chromium is not /usr/bin/chromium.")
 
