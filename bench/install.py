@@ -95,9 +95,11 @@ def measure_install(figures: dict[str, Figure], log: Callable[[str], None]) -> N
     uv = uv_binary()
     if uv:
         seconds, clone, venv = timed_make("setup", uv, log)
+        count = packages(venv)
         shutil.rmtree(clone, ignore_errors=True)
         figures["lab_setup_seconds_uv"].value = seconds
         figures["lab_setup_seconds_uv"].status = MEASURED
+        figures["lab_setup_seconds_uv"].note = f"{count} packages"
     else:
         figures["lab_setup_seconds_uv"].skip("skipped", "uv not found")
     seconds, clone, venv = timed_make("setup-test", "", log)
