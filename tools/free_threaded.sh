@@ -60,6 +60,12 @@ find_interpreter() {
   return 1
 }
 
+# The kernel's name, from the interpreter: "Python 3.13t (free-threaded)". binder/postBuild
+# names Binder's kernel with the same line (tests/test_binder_ft.py holds them together).
+kernel_display_name() {
+  timeout 60 "$1" -c 'import sys; print("Python %d.%dt (free-threaded)" % sys.version_info[:2])'
+}
+
 stamp_value() {  # stamp_value PREFIX KEY
   sed -n "s/^$2=//p" "$1/$STAMP_NAME" 2>/dev/null | head -n 1
 }
@@ -245,7 +251,7 @@ main() {
 
   if [ -x .venv/bin/python ]; then
     "$VENV/bin/python" -m ipykernel install --prefix "$PWD/.venv" --name "$KERNEL_NAME" \
-      --display-name "Python $("$FT" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')t (free-threaded)" \
+      --display-name "$(kernel_display_name "$VENV/bin/python")" \
       >/dev/null 2>&1
     say "kernel '$KERNEL_NAME' registered in .venv"
   fi

@@ -127,26 +127,52 @@ def race_in(interpreter: Interpreter, gil: bool | None, increment: str = "plain 
     return Race(**data["returned"])
 
 
-def gil_after_import(interpreter: Interpreter, module: str = "_cffi_backend") -> str:
+DEMO_MODULE = "greenlet"  # requirements-ft.txt: 3.2.2 on 3.13t, whose extension does not declare
+
+
+def gil_after_import(interpreter: Interpreter, module: str = DEMO_MODULE) -> str:
     """Import ``module`` in ``interpreter`` (no ``PYTHON_GIL`` set) and report what happened
-    to the GIL — the RuntimeWarning an extension without free-threading support causes."""
+    to the GIL — the RuntimeWarning an extension without free-threading support causes.
+
+    Only what that process showed is reported: the GIL before and after the import, the
+    module's version, and Python's warning."""
     if not isinstance(module, str) or not all(p.isidentifier() for p in module.split(".")):
         raise ValueError(f"module must be a dotted module name, got {module!r}")
-    code = (f"import sys, warnings; warnings.simplefilter('always')\n"
+    top = module.split(".")[0]
+    code = ("import sys, warnings; warnings.simplefilter('always')\n"
+            "gil = getattr(sys, '_is_gil_enabled', lambda: True)  # a GIL build: always on\n"
+            "before = gil()\n"
             f"try:\n    import {module}\nexcept ImportError:\n    print('missing')\n"
-            f"else:\n    print('gil on' if sys._is_gil_enabled() else 'gil off')")
+            "else:\n    from importlib.metadata import PackageNotFoundError, version\n"
+            f"    try:\n        release = version({top!r})\n"
+            "    except PackageNotFoundError:\n        release = ''\n"
+            "    print('gil', 'on' if before else 'off', 'on' if gil() else 'off',"
+            " release)")
     done = subprocess.run([interpreter.path, "-c", code], capture_output=True, text=True,
                           timeout=60, env=other_python_env(None))
-    said, warning = done.stdout.strip(), warning_message(done.stderr)
-    if said == "missing":
-        return (f"`{module}` is not installed for {interpreter.label}, so this was not "
-                "shown here (`make free-threaded` installs `cffi<2`, whose `_cffi_backend` "
-                "does not declare free-threading support).")
-    if said == "gil on":
-        return (f"Importing `{module}` switched the GIL **on** for the whole process. "
+    said, warning = done.stdout.split(), warning_message(done.stderr)
+    if said[:1] == ["missing"]:
+        missing = f"`{module}` is not installed for {interpreter.label}, so no import was tried."
+        if module != DEMO_MODULE:
+            return missing
+        return (missing + " `make free-threaded` installs greenlet 3.2.2 for a 3.13t on "
+                "Linux: its extension does not declare free-threading support. greenlet 3.3 "
+                "and later declare it; in 3.14t and later, importing any module whose "
+                "extension does not declare it shows the same.")
+    if said[:1] != ["gil"] or len(said) < 3:
+        return (f"Importing `{module}` in {interpreter.label} failed (exit "
+                f"{done.returncode}): {strip_ansi(done.stderr).strip()[-300:]}")
+    before, after = said[1], said[2]
+    name = f"`{module}`" + (f" ({top} {said[3]})" if len(said) > 3 else "")
+    if before == "on":
+        return (f"The GIL was already on in {interpreter.label} before importing {name}, "
+                "so this import could not show anything.")
+    if after == "on":
+        return (f"Importing {name} switched the GIL **on** for the whole process. "
                 + (f"Python warned: “{warning}”" if warning else
                    "(Python's warning was not captured.)"))
-    return f"Importing `{module}` left the GIL off: it declares free-threading support."
+    return (f"Importing {name} left the GIL off: every extension module it loaded declares "
+            "that it can run without the GIL (or it loaded none).")
 
 
 WARNING_LINE = re.compile(r"\b\w*Warning: (.+)$")
