@@ -4,9 +4,15 @@
 # Both files come from pyproject.toml (tools/pins.py). With uv on PATH, uv installs them
 # (the same pins, faster); otherwise pip does.
 
-PYTHON ?= python3
 VENV   := .venv
+# GNU make on Windows (with Git Bash): python.org's Python is `python`; venvs keep it in Scripts.
+ifeq ($(OS),Windows_NT)
+PYTHON ?= python
+BIN    := $(VENV)/Scripts
+else
+PYTHON ?= python3
 BIN    := $(VENV)/bin
+endif
 STAMP  := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 UV ?= $(shell command -v uv 2>/dev/null)

@@ -19,11 +19,11 @@ if shutil.which("make") is None:
     pytest.skip("make is not installed", allow_module_level=True)
 
 
-def planned(target: str, tmp_path: Path, uv: str = "") -> str:
+def planned(target: str, tmp_path: Path, uv: str = "", *more: str) -> str:
     """The commands `make -n TARGET` prints in a copy without a .venv."""
     for name in FILES:
         shutil.copy2(ROOT / name, tmp_path / name)
-    result = subprocess.run(["make", "-n", "--no-print-directory", target, f"UV={uv}"],
+    result = subprocess.run(["make", "-n", "--no-print-directory", target, f"UV={uv}", *more],
                             cwd=tmp_path, capture_output=True, text=True, timeout=60,
                             stdin=subprocess.DEVNULL)
     assert result.returncode == 0, result.stderr
@@ -52,3 +52,9 @@ def test_make_lab_uses_uv_when_given_and_pip_otherwise(tmp_path):
                            if "requirements" in line or "-e ." in line), with_uv
     with_pip = installs(planned("lab", tmp_path))
     assert all("-m pip install" in line for line in with_pip), with_pip
+
+
+def test_make_lab_on_windows_uses_the_venvs_scripts_folder(tmp_path):
+    plan = installs(planned("lab", tmp_path, "", "OS=Windows_NT"))
+    assert plan and all(line.startswith(".venv/Scripts/python -m pip") for line in plan), plan
+    assert "python -m venv .venv" in planned("lab", tmp_path, "", "OS=Windows_NT")
