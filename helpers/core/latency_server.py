@@ -11,7 +11,8 @@ many requests a client really had in the air.
 Three ways to serve, to compare under many clients at once (``mode``):
 
 ``"threading"``  :class:`~http.server.ThreadingHTTPServer` style: one thread per
-                 request, so waits overlap.
+                 request, so waits overlap — at most ``MAX_HANDLER_THREADS`` (256)
+                 at once; more connections wait their turn (none is refused).
 ``"single"``     plain :class:`~http.server.HTTPServer`: one request at a time; the
                  latency is a sleep inside the handler, so the others queue.
 ``"asyncio"``    one event loop in one thread; the latency is ``asyncio.sleep``,
@@ -63,6 +64,7 @@ MAX_PAGES = 10_000
 MAX_URLS = 100_000
 MAX_TIMEOUT = 600.0
 BACKLOG = 128  # connections that may wait to be accepted (socketserver's default is 5)
+MAX_HANDLER_THREADS = 256  # "threading" mode: handler threads at once; more connections wait
 CLIENT_TIMEOUT = 30.0  # seconds a silent client may hold a connection
 POLL_INTERVAL = 0.05  # how often the serving loop checks whether to stop
 CLOSE_TIMEOUT = 5.0
@@ -231,18 +233,43 @@ class _SingleServer(HTTPServer):
 
 
 class _ThreadingServer(_SingleServer):
-    """``ThreadingHTTPServer``: a new (daemon) thread for each request.
+    """``ThreadingHTTPServer``: a new (daemon) thread for each request, at most
+    ``most_threads`` (:data:`MAX_HANDLER_THREADS`) at once.
 
-    Like ``socketserver.ThreadingMixIn``, but it keeps the threads in a set so
-    that ``close()`` can join them with a time limit.
+    Like ``socketserver.ThreadingMixIn``, but it keeps the threads in a set so that
+    ``close()`` can join them with a time limit — and it caps them, as a real server must:
+    a thread per connection without a cap lets enough clients exhaust memory. With every
+    handler busy, the serving loop waits for one to end (a semaphore) before it starts the
+    next; the connections that come meanwhile wait, in the listen backlog and then in the
+    clients' connect retries. None is refused: they are served later, not with an error.
     """
 
+    def __init__(self, core: _Core, most_threads: int = MAX_HANDLER_THREADS) -> None:
+        self.slots = threading.BoundedSemaphore(most_threads)
+        super().__init__(core)
+
     def process_request(self, request, client_address) -> None:  # type: ignore[override]
+        if not self._take_slot():  # close() began while we waited: hang up
+            self.shutdown_request(request)
+            return
         thread = threading.Thread(target=self._handle_in_thread, args=(request, client_address),
                                   name="LatencyServer-request", daemon=True)
         with self.lock:
             self.handler_threads.add(thread)
-        thread.start()
+        try:
+            thread.start()
+        except RuntimeError:  # "can't start new thread": give the slot back, hang up
+            with self.lock:
+                self.handler_threads.discard(thread)
+            self.slots.release()
+            raise
+
+    def _take_slot(self) -> bool:
+        """Wait until fewer than ``most_threads`` handlers run; False if stopping first."""
+        while not self.core.stopping.is_set():
+            if self.slots.acquire(timeout=POLL_INTERVAL):
+                return True
+        return False
 
     def _handle_in_thread(self, request, client_address) -> None:
         try:
@@ -253,14 +280,16 @@ class _ThreadingServer(_SingleServer):
             self.shutdown_request(request)
             with self.lock:
                 self.handler_threads.discard(threading.current_thread())
+            self.slots.release()
 
 
 class _HTTPServerBackend:
     """Runs an http.server in a background thread: handle a request, check the stop flag."""
 
-    def __init__(self, core: _Core, threaded: bool) -> None:
+    def __init__(self, core: _Core, threaded: bool,
+                 most_threads: int = MAX_HANDLER_THREADS) -> None:
         self.core = core
-        self.server = (_ThreadingServer if threaded else _SingleServer)(core)
+        self.server = _ThreadingServer(core, most_threads) if threaded else _SingleServer(core)
         self.server.timeout = POLL_INTERVAL  # handle_request() returns after this if idle
         self.address = self.server.socket.getsockname()[:2]
         mode = "threading" if threaded else "single"
@@ -358,6 +387,13 @@ class _AsyncioBackend:
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
                 asyncio.TimeoutError):
             pass  # the client hung up or said nothing useful
+        except asyncio.CancelledError:
+            # stop() cancelled us: end quietly. A connection task that ends *cancelled*
+            # makes asyncio's streams print a CancelledError traceback on Python 3.11 and
+            # 3.12 (their callback calls task.exception() on it); nothing awaits this task
+            # but _main's gather, so nobody misses the cancellation.
+            if not self.core.stopping.is_set():
+                raise
         finally:
             self._tasks.discard(task)  # type: ignore[arg-type]
             writer.close()
@@ -781,14 +817,22 @@ class LatencyServer:
 # --- clients -----------------------------------------------------------------------------
 
 class HTTPStatusError(OSError):
-    """The server answered, but not with 200 OK (for example 404 for an unknown page)."""
+    """The server answered, but not with 200 OK (for example 404 for an unknown page).
 
-    def __init__(self, url: str, status: int, reason: str = "") -> None:
-        super().__init__(f"GET {url} answered {status} {reason}".rstrip())
-        self.url, self.status, self.reason = url, status, reason
+    A redirect (3xx) is one of them: the clients follow none, since the ``Location`` it
+    names may be off this machine. ``location`` keeps it, and the message names it.
+    """
+
+    def __init__(self, url: str, status: int, reason: str = "",
+                 location: str | None = None) -> None:
+        said = f"GET {url} answered {status} {reason}".rstrip()
+        if location is not None:
+            said += f", a redirect to {location!r}: not followed (these clients follow none)"
+        super().__init__(said)
+        self.url, self.status, self.reason, self.location = url, status, reason, location
 
     def __reduce__(self):  # so the error can come back from a worker process
-        return type(self), (self.url, self.status, self.reason)
+        return type(self), (self.url, self.status, self.reason, self.location)
 
 
 def split_local_url(url: object) -> tuple[str, int, str]:
@@ -809,24 +853,39 @@ def split_local_url(url: object) -> tuple[str, int, str]:
     return host, port, target  # type: ignore[return-value]
 
 
-# No proxy: a proxy set in the environment (http_proxy) must not see our local requests.
-NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow no redirect: urllib then hands the 3xx answer on as an ``HTTPError``.
+
+    urllib's default opener follows a ``Location`` wherever it points — to ``0.0.0.0`` or
+    another machine — past the loopback check :func:`split_local_url` made on the URL."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001
+        return None
+
+
+# No proxy: a proxy set in the environment (http_proxy) must not see our local requests;
+# no redirects: a request made to this machine stays on it.
+NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects())
 
 
 def get_body(url: str, timeout: float = 10.0) -> bytes:
     """GET ``url`` (on this machine, through no proxy) and return the body.
 
     ``timeout`` (seconds) bounds each wait (connecting, each read); ``TimeoutError`` after
-    it. A status other than 200 raises :class:`HTTPStatusError`.
+    it. A status other than 200 raises :class:`HTTPStatusError` — a redirect too: it is
+    not followed.
     """
     split_local_url(url)
     timeout = require_float("timeout", timeout, 0.001, MAX_TIMEOUT)
     try:
         with NO_PROXY.open(url, timeout=timeout) as response:
+            if response.status != 200:  # another 2xx: urllib raises only from 300 up
+                raise HTTPStatusError(url, response.status, str(response.reason))
             return response.read()
     except urllib.error.HTTPError as exc:
+        location = exc.headers.get("Location") if 300 <= exc.code < 400 else None
         exc.close()
-        raise HTTPStatusError(url, exc.code, str(exc.reason)) from None
+        raise HTTPStatusError(url, exc.code, str(exc.reason), location) from None
     except urllib.error.URLError as exc:
         if isinstance(exc.reason, TimeoutError):
             raise TimeoutError(f"GET {url}: no answer within {timeout} s") from None
@@ -841,7 +900,7 @@ def fetch(url: str, timeout: float = 10.0) -> int:
     Uses the standard library's ``urllib``: nothing to install, and it blocks the
     calling thread while it waits — which is what threads are for. ``timeout``
     (seconds) bounds each wait (connecting, each read); ``TimeoutError`` after it.
-    A status other than 200 raises :class:`HTTPStatusError`.
+    A status other than 200 raises :class:`HTTPStatusError` (a redirect is not followed).
     """
     return len(get_body(url, timeout))
 
@@ -854,7 +913,7 @@ async def get_body_async(url: str, timeout: float = 10.0) -> bytes:
     write the request, read the status line and headers, read the body. While
     it waits for the server, the event loop runs other coroutines. The whole
     request is bounded by ``timeout`` seconds (``TimeoutError`` after it).
-    A status other than 200 raises :class:`HTTPStatusError`.
+    A status other than 200 raises :class:`HTTPStatusError` (a redirect is not followed).
     """
     host, port, target = split_local_url(url)
     timeout = require_float("timeout", timeout, 0.001, MAX_TIMEOUT)
@@ -881,10 +940,12 @@ async def read_body(url: str, host: str, port: int, target: str) -> bytes:
         head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
         status_line, *header_lines = head.split("\r\n")
         _, status, reason = (status_line.split(" ", 2) + ["", ""])[:3]
-        if status != "200":
-            raise HTTPStatusError(url, int(status) if status.isdigit() else 0, reason)
         headers = {name.strip().lower(): value.strip()
                    for name, _, value in (line.partition(":") for line in header_lines if line)}
+        if status != "200":  # a redirect too: never followed
+            code = int(status) if status.isdigit() else 0
+            location = headers.get("location") if 300 <= code < 400 else None
+            raise HTTPStatusError(url, code, reason, location)
         if "content-length" in headers:
             return await reader.readexactly(int(headers["content-length"]))
         return await reader.read()  # no length given: the body ends when the server closes

@@ -22,12 +22,19 @@ says what the tests fed the exercises: ``solutions`` (loaded: a "not answered" r
 or ``empty`` (as committed: anything but "not answered" raises). With ``LAB_CHECK_LOG``
 naming a file, each result appends one line to it (``passed``, ``failed``,
 ``inconclusive`` or ``unanswered``, then the message): the tests count them.
+
+A check that runs a learner's function in threads waits for them **once**: one deadline
+for all (:func:`join_within`), so four stuck threads cost ``timeout`` seconds, not four
+times it. A thread stuck on a lock nobody releases cannot be stopped from outside — Python
+has no way to kill a thread — so :func:`stuck_threads` says so, and what to do.
 """
 from __future__ import annotations
 
 import html
 import os
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -165,3 +172,20 @@ def first_problem(checks: list[tuple[bool, str, str]], success: str) -> CheckRes
         if not ok:
             return not_yet(problem, hint)
     return passed(success)
+
+
+def join_within(threads: Sequence[threading.Thread], timeout: float) -> list[threading.Thread]:
+    """Wait for every thread in ``threads``, all together at most ``timeout`` seconds (one
+    deadline: each join gets only the time left); return those still running then."""
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return [thread for thread in threads if thread.is_alive()]
+
+
+def stuck_threads(stuck: int, started: int, timeout: float) -> str:
+    """What a check says when ``stuck`` of its ``started`` threads were still running after
+    ``timeout`` seconds (no final full stop: the caller ends the sentence)."""
+    return (f"{stuck} of {started} threads were still running after {timeout:g} s — waiting "
+            "for a lock nobody released? Threads stuck on a lock cannot be stopped: they "
+            "stay blocked until you restart the kernel (Kernel → Restart)")

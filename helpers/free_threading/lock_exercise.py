@@ -32,9 +32,11 @@ from helpers.core.selfcheck import (
     CheckResult,
     blank,
     first_problem,
+    join_within,
     not_answered,
     not_yet,
     passed,
+    stuck_threads,
 )
 from helpers.core.settings import default
 from helpers.core.system import gil_enabled
@@ -66,10 +68,13 @@ class PausingCounter:
 
 
 def count_with_threads(add: Callable, counter: object, threads: int, times: int,
-                       timeout: float = JOIN_TIMEOUT) -> tuple[int, str | None]:
+                       timeout: float = JOIN_TIMEOUT, in_kernel: bool = True
+                       ) -> tuple[int, str | None]:
     """Run ``add(counter, times)`` in ``threads`` threads at once; return
-    ``(counter.value, problem)`` where ``problem`` names an exception or a thread still
-    running after ``timeout`` seconds (daemon threads, so a stuck one cannot hang Python)."""
+    ``(counter.value, problem)`` where ``problem`` names an exception or the threads still
+    running after ``timeout`` seconds, one deadline for all (daemon threads, so a stuck one
+    cannot hang Python's exit). In the kernel (``in_kernel``) a stuck thread stays until the
+    kernel restarts, and the problem says so; a helper process ends, and its threads with it."""
     errors: list[BaseException] = []
     start = threading.Barrier(threads, timeout=timeout)
 
@@ -84,12 +89,12 @@ def count_with_threads(add: Callable, counter: object, threads: int, times: int,
                for i in range(threads)]
     for worker in workers:
         worker.start()
-    deadline = time.monotonic() + timeout
-    for worker in workers:
-        worker.join(max(0.0, deadline - time.monotonic()))
-    if any(worker.is_alive() for worker in workers):
-        return 0, (f"a thread was still running after {timeout:g} s (waiting for a lock "
-                   "nobody released?)")
+    stuck = join_within(workers, timeout)
+    if stuck and in_kernel:
+        return 0, stuck_threads(len(stuck), threads, timeout)
+    if stuck:
+        return 0, (f"{len(stuck)} of {threads} threads were still running after {timeout:g} s "
+                   "(waiting for a lock nobody released?)")
     if errors:
         return 0, f"it raised {type(errors[0]).__name__}: {errors[0]}"
     final = counter._value if isinstance(counter, PausingCounter) else counter.value
@@ -136,7 +141,7 @@ def main() -> None:
         answer["problem"] = f"defining it raised {type(error).__name__}: {error}"
     else:
         answer["counted"], answer["problem"] = count_with_threads(
-            add, Counter(), request["threads"], request["times"])
+            add, Counter(), request["threads"], request["times"], in_kernel=False)
     print(json.dumps(answer))
 
 

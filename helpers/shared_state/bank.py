@@ -14,10 +14,25 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from helpers.core.selfcheck import CheckResult, blank, first_problem, not_answered, not_yet
+from helpers.core.arguments import require_float
+from helpers.core.selfcheck import (
+    CheckResult,
+    blank,
+    first_problem,
+    join_within,
+    not_answered,
+    not_yet,
+    stuck_threads,
+)
 
 ACCOUNTS = ("alice", "bob", "carol")
 START = 1_000
+TRANSFER_TIMEOUT = 10.0  # seconds all the threads of one check get, together
+MAX_TIMEOUT = 600.0
+
+
+class TransfersStuck(TimeoutError):
+    """Some transfer threads were still running at the deadline: they cannot be stopped."""
 
 
 @dataclass
@@ -55,8 +70,14 @@ def expected_balances(transfers: list[tuple[str, str, int]]) -> dict[str, int]:
 
 
 def run_transfers(transfer: Callable[[Bank, str, str, int], None], threads: int = 4,
-                  per_thread: int = 300) -> tuple[Bank, list[tuple[str, str, int]]]:
-    """Run ``threads`` threads at once, each doing its share of a fixed plan."""
+                  per_thread: int = 300, timeout: float = TRANSFER_TIMEOUT
+                  ) -> tuple[Bank, list[tuple[str, str, int]]]:
+    """Run ``threads`` threads at once, each doing its share of a fixed plan.
+
+    All of them together get at most ``timeout`` seconds (one deadline); a
+    :class:`TransfersStuck` then says how many were still running — they cannot be stopped.
+    """
+    timeout = require_float("timeout", timeout, 0.01, MAX_TIMEOUT)
     bank = Bank()
     transfers = plan(threads * per_thread)
     shares = [transfers[i::threads] for i in range(threads)]
@@ -69,13 +90,13 @@ def run_transfers(transfer: Callable[[Bank, str, str, int], None], threads: int 
         except BaseException as error:  # reported by the check
             errors.append(error)
 
-    workers = [threading.Thread(target=work, args=(share,), daemon=True) for share in shares]
+    workers = [threading.Thread(target=work, args=(share,), daemon=True,
+                                name=f"transfer-{i}") for i, share in enumerate(shares)]
     for worker in workers:
         worker.start()
-    for worker in workers:
-        worker.join(30)
-    if any(worker.is_alive() for worker in workers):
-        raise TimeoutError("the transfers did not finish within 30 s: is a lock never released?")
+    stuck = join_within(workers, timeout)
+    if stuck:
+        raise TransfersStuck(stuck_threads(len(stuck), len(workers), timeout))
     if errors:
         raise errors[0]
     return bank, transfers
@@ -96,8 +117,13 @@ def describe_transfers(transfer: Callable[[Bank, str, str, int], None]) -> str:
             "run the cell again.")
 
 
-def check_transfer(transfer: object) -> CheckResult:
-    """Exercise: ``transfer(bank, source, target, amount)`` safe when threads overlap."""
+def check_transfer(transfer: object, timeout: float = TRANSFER_TIMEOUT) -> CheckResult:
+    """Exercise: ``transfer(bank, source, target, amount)`` safe when threads overlap.
+
+    The four threads get ``timeout`` seconds together; a transfer that takes the lock and
+    never gives it back fails the check after that — and its threads stay blocked.
+    """
+    timeout = require_float("timeout", timeout, 0.01, MAX_TIMEOUT)
     if blank(transfer):
         return not_answered("define `safe_transfer(bank, source, target, amount)` in place "
                             "of `safe_transfer = ...`, then run this cell again.")
@@ -105,7 +131,10 @@ def check_transfer(transfer: object) -> CheckResult:
         return not_yet(f"`safe_transfer` should be a function, got {type(transfer).__name__}.",
                        "define `def safe_transfer(bank, source, target, amount):`.")
     try:
-        bank, transfers = run_transfers(transfer)
+        bank, transfers = run_transfers(transfer, timeout=timeout)
+    except TransfersStuck as error:  # not the learner's own TimeoutError, if one is raised
+        return not_yet(f"{error}.", "take `bank.lock` with a `with` block, so it is always "
+                       "released.")
     except Exception as error:  # a wrong answer must not stop "Run all"
         return not_yet(f"running your transfers raised {type(error).__name__}: {error}",
                        "take `bank.lock` with a `with` block, so it is always released.")

@@ -120,3 +120,11 @@ def test_run_in_counts_in_the_free_threaded_build_with_the_gil_off():
     there = lx.run_in(FT, lx.source_of(plain_add), "plain_add", threads=4, times=200_000)
     assert there["problem"] is None and not there["gil_enabled"]
     assert 0 < there["counted"] <= 800_000  # a count; lost updates are likely, not certain
+
+
+def test_check_safe_add_stuck_threads_say_one_deadline_and_restart_the_kernel():
+    """Issue 20, point 2: one deadline for all threads, and the words say what it means."""
+    result = lx.check_safe_add(never_releases, times=200, timeout=0.5)
+    assert not result
+    assert "of 4 threads were still running after 0.5 s" in result.message
+    assert "restart the kernel" in result.message
