@@ -11,7 +11,12 @@ import platform
 import re
 from dataclasses import dataclass
 
-from helpers.capstone.pipeline import PipelineComparison, stage_runs, stage_speedups
+from helpers.capstone.pipeline import (
+    PipelineComparison,
+    require_comparison,
+    stage_runs,
+    stage_speedups,
+)
 from helpers.capstone.verdicts import WAITS_BELOW, stage_disturbance
 from helpers.core.executors import EXECUTORS
 from helpers.core.system import gil_enabled
@@ -96,7 +101,9 @@ PARALLEL_POOLS = POOLS[2:]  # pools whose workers each have their own GIL
 
 
 def measured_here(comparison: PipelineComparison | None) -> dict[str, str]:
-    """What this capstone run measured about each tool, in a few words."""
+    """What this capstone run measured about each tool, in a few words (none without
+    ``comparison``; ``ValueError`` for something that is not a PipelineComparison)."""
+    comparison = require_comparison(comparison, optional=True)
     if comparison is None or "serial" not in stage_runs(comparison, "fetch"):
         return {}
     found = _serial_measured(comparison)
@@ -185,10 +192,6 @@ class DecisionGuide:
 
 def decision_guide(comparison: PipelineComparison | None = None) -> DecisionGuide:
     """The guide, with the last column filled from ``comparison`` where it measured a tool."""
-    if comparison is not None and not isinstance(comparison, PipelineComparison):
-        raise ValueError(f"comparison must be a PipelineComparison from "
-                         "helpers.capstone.pipeline.compare_pipelines, "
-                         f"got {type(comparison).__name__}")
     found = measured_here(comparison)
     return DecisionGuide(tuple(GuideRow(r.tool, r.use_when, r.avoid_when, r.notebooks,
                                         found.get(r.tool, "—")) for r in ROWS))

@@ -120,8 +120,12 @@ def check_beat_target(stages: object, target: Target | float, *, progress: bool 
         return not_answered("give my_stages a (kind, workers) pair for every stage, e.g. "
                             "\"fetch\": (\"threads\", 4), then run this cell again.")
     try:
+        target_s = require_float("target", float(target) if isinstance(target, Target)
+                                 else target, 0.001, 3600)
+    except ValueError as error:
+        return not_yet(f"{error}.", "pass the target that target_time(comparison) made above.")
+    try:
         plan = check_stages(stages)
-        target_s = require_float("target", float(target), 0.001, 3600)
     except (TypeError, ValueError) as error:
         return not_yet(f"{error}.", "use a dict such as {\"fetch\": (\"threads\", 8)}; kinds "
                        f"are {list(EXECUTORS)}.")

@@ -6,7 +6,12 @@ the last point is advice that holds on any machine.
 """
 from __future__ import annotations
 
-from helpers.capstone.pipeline import PipelineComparison, stage_runs, stage_speedups
+from helpers.capstone.pipeline import (
+    PipelineComparison,
+    require_comparison,
+    stage_runs,
+    stage_speedups,
+)
 from helpers.capstone.verdicts import WAITS_BELOW, kind_of_work, stage_disturbance
 from helpers.core.noise import disturbed_sentence
 from helpers.core.system import gil_enabled
@@ -15,9 +20,7 @@ from helpers.core.words import FASTER, Verdict, plural, speedup_phrase, where_ru
 
 def key_points(comparison: PipelineComparison) -> Verdict:
     """Four to five bullets: profile, waits, computing, the next bottleneck, the advice."""
-    if not isinstance(comparison, PipelineComparison):
-        raise ValueError("comparison must be a PipelineComparison from compare_pipelines, "
-                         f"got {type(comparison).__name__}")
+    require_comparison(comparison)
     points = [_profile(comparison), _stage_point(comparison, "fetch"),
               _stage_point(comparison, "compute"), _next_bottleneck(comparison),
               "Leave the cheap stages (parse, aggregate) where the data already is, and count "

@@ -16,7 +16,14 @@ from collections.abc import Mapping
 
 import ipywidgets as widgets
 
-from helpers.capstone.pipeline import PipelineComparison, PipelineRun, run_pipeline
+from helpers.capstone.pipeline import (
+    RUN_OPTIONS,
+    PipelineComparison,
+    PipelineRun,
+    check_run_options,
+    require_comparison,
+    run_pipeline,
+)
 from helpers.capstone.plan import (
     JOB_OPTIONS,
     STAGES,
@@ -28,17 +35,24 @@ from helpers.capstone.plan import (
 from helpers.capstone.plot import plot_pipelines
 from helpers.capstone.verdicts import describe_choice, describe_partial
 from helpers.core.controls import RunPanel, bounded_slider
-from helpers.core.executors import EXECUTORS
-from helpers.core.runner import ProgressCallback
+from helpers.core.executors import EXECUTORS, get_executor_kind
+from helpers.core.runner import ProgressCallback, most_workers
+
+MAX_STAGE_WORKERS = 32  # per stage, whatever the kind allows: enough to see oversubscription
 
 
 class CapstoneLab(RunPanel):
-    """Pick a tool and a number of workers per stage, press Run, compare with ``comparison``."""
+    """Pick a tool and a number of workers per stage, press Run, compare with ``comparison``.
+
+    ``options`` are :func:`run_pipeline`'s job and run options, checked here: a mistake
+    raises now, naming the option, not when Run is pressed. Each stage's workers slider
+    offers what its kind takes: at most 16 on Dask, 1 (and disabled) for serial.
+    """
 
     def __init__(self, comparison: PipelineComparison | None = None,
                  stages: Mapping | None = None, **options) -> None:
-        self.comparison = comparison
-        self.options = options
+        self.comparison = require_comparison(comparison, optional=True)
+        self.options = _checked_options(options)
         self.job = comparison.baseline.job if comparison else settings(
             *(options.get(k) for k in JOB_OPTIONS))
         plan = check_stages(stages if stages is not None else reference_stages(self.job))
@@ -53,7 +67,11 @@ class CapstoneLab(RunPanel):
                                              description=stage,
                                              style={"description_width": "80px"},
                                              layout=widgets.Layout(width="250px"))
-        self.workers[stage] = bounded_slider("workers", count, 1, 32, width="300px")
+        self.workers[stage] = bounded_slider("workers", count, 1, _most(kind), width="300px",
+                                             name=f"workers of stages[{stage!r}]")
+        _fit_workers(self.workers[stage], kind)
+        self.kinds[stage].observe(
+            lambda change: _fit_workers(self.workers[stage], change["new"]), "value")
         return widgets.HBox([self.kinds[stage], self.workers[stage]])
 
     def stages(self) -> StagePlan:
@@ -85,3 +103,30 @@ class CapstoneLab(RunPanel):
     def _describe(self, run: PipelineRun) -> str:
         return (describe_choice(run, self.comparison) if run.complete
                 else describe_partial(run))
+
+
+def _checked_options(options: dict) -> dict:
+    """``options`` if each is one of :func:`run_pipeline`'s job or run options and valid;
+    ``TypeError`` for an unknown name, ``ValueError`` for a bad value — before any Run."""
+    allowed = [*JOB_OPTIONS, *RUN_OPTIONS]
+    unknown = [name for name in options if name not in allowed]
+    if unknown:
+        raise TypeError(f"CapstoneLab's options must be among {allowed}, got {unknown[0]!r}")
+    settings(*(options.get(name) for name in JOB_OPTIONS))
+    check_run_options(**{name: options[name] for name in RUN_OPTIONS if name in options})
+    return options
+
+
+def _most(kind: str) -> int:
+    """The most workers a stage on ``kind`` may have here."""
+    return min(MAX_STAGE_WORKERS, most_workers(get_executor_kind(kind)))
+
+
+def _fit_workers(slider: widgets.IntSlider, kind: str) -> None:
+    """Bound ``slider`` by what ``kind`` takes; a kind with a fixed pool (serial: 1 worker)
+    shows that number, disabled."""
+    fixed = get_executor_kind(kind).fixed_workers
+    slider.max = fixed or _most(kind)  # ipywidgets moves a value above max down to it
+    if fixed:
+        slider.value = fixed
+    slider.disabled = fixed is not None

@@ -46,11 +46,20 @@ from helpers.capstone.stages import (
 from helpers.core.arguments import require_float, require_int
 from helpers.core.experiments import stepped_progress
 from helpers.core.latency_server import LatencyServer, page_body
-from helpers.core.runner import DEFAULT_TIMEOUT, MAX_REPEATS, ProgressCallback, RunResult, run_tasks
+from helpers.core.executors import get_executor_kind
+from helpers.core.runner import (
+    DEFAULT_TIMEOUT,
+    MAX_REPEATS,
+    ProgressCallback,
+    RunResult,
+    run_tasks,
+    runs_coroutines,
+)
+from helpers.core.settings import resolve_start_method
 from helpers.core.settings import default
 from helpers.core.system import effective_cpu_count
 
-ASYNC_KINDS = frozenset({"asyncio"})  # kinds that run coroutine functions
+RUN_OPTIONS = ("repeats", "start_method", "timeout")  # run_pipeline's options beside the job
 
 
 # --- one run --------------------------------------------------------------------------------
@@ -123,7 +132,7 @@ class PipelineRun:
 
 def _stage_function(stage: str, kind: str) -> Callable:
     plain, coroutine = STAGE_FUNCTIONS[stage]
-    return coroutine if kind in ASYNC_KINDS else plain
+    return coroutine if runs_coroutines(get_executor_kind(kind)) else plain
 
 
 def _next_arguments(stage: str, results: list, job: Settings) -> list:
@@ -152,9 +161,7 @@ def run_pipeline(stages: Mapping | None = None, *, pages: int | None = None,
     """
     plan = check_stages(stages)
     job = settings(pages, latency_ms, payload_bytes, compute_size)
-    repeats = require_int("repeats", int(default(3, 1)) if repeats is None else repeats,
-                          1, MAX_REPEATS)
-    timeout = require_float("timeout", timeout, 0.1, 24 * 3600)
+    repeats, start_method, timeout = check_run_options(repeats, start_method, timeout)
     result = PipelineRun(label, plan, job)
     deadline = time.perf_counter() + timeout
     with LatencyServer(latency_ms=job.latency_ms, payload_bytes=job.payload_bytes,
@@ -169,6 +176,16 @@ def run_pipeline(stages: Mapping | None = None, *, pages: int | None = None,
                 on_result(result.snapshot())
     result.summary = result.runs["aggregate"].results[0]
     return result
+
+
+def check_run_options(repeats: int | None = None, start_method: str | None = None,
+                      timeout: float = DEFAULT_TIMEOUT) -> tuple[int, str, float]:
+    """:func:`run_pipeline`'s ``repeats`` (``None``: 3, 1 in quick mode), ``start_method``
+    (``None``: the lab's) and ``timeout``, checked: ``ValueError`` naming a bad one."""
+    return (require_int("repeats", int(default(3, 1)) if repeats is None else repeats,
+                        1, MAX_REPEATS),
+            resolve_start_method(start_method),
+            require_float("timeout", timeout, 0.1, 24 * 3600))
 
 
 def _run_stage(result: PipelineRun, stage: str, arguments: list, *, repeats: int,
@@ -267,6 +284,8 @@ def compare_pipelines(choices: Mapping[str, Mapping] | None = None, *,
         choices.pop(baseline.label, None)
     if not choices and baseline is None:
         raise ValueError("choices must hold at least one {label: stages} entry")
+    for stages in choices.values():  # every mistake shows now, not after the first runs
+        check_stages(stages)
     for index, (label, stages) in enumerate(choices.items()):
         comparison.runs[label] = run_pipeline(
             stages, label=label, on_progress=stepped_progress(on_progress, index, len(choices)),
@@ -274,6 +293,17 @@ def compare_pipelines(choices: Mapping[str, Mapping] | None = None, *,
         if on_result is not None:
             on_result(comparison)
     return comparison
+
+
+def require_comparison(comparison: object, *, optional: bool = False
+                       ) -> PipelineComparison | None:
+    """``comparison`` if it is a :class:`PipelineComparison` (or ``None`` when
+    ``optional``); ``ValueError`` naming the parameter and where one comes from."""
+    if isinstance(comparison, PipelineComparison) or (optional and comparison is None):
+        return comparison
+    allowed = "a PipelineComparison from compare_pipelines" + (" or None" if optional else "")
+    raise ValueError(f"comparison must be {allowed}, got {type(comparison).__name__} "
+                     f"{comparison!r:.60}")
 
 
 def _checked_baseline(baseline: object, job: Settings) -> PipelineRun:

@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from helpers.core.arguments import require_float, require_int
-from helpers.core.executors import EXECUTORS, MAX_WORKERS, get_executor_kind
+from helpers.core.executors import EXECUTORS, get_executor_kind
+from helpers.core.runner import most_workers
 from helpers.core.settings import default
 from helpers.core.system import effective_cpu_count
 
@@ -76,15 +77,17 @@ def check_stages(stages: object) -> StagePlan:
 def _checked_choice(stage: str, value: object) -> tuple[str, int]:
     """One stage's ``"kind"`` or ``(kind, workers)`` as a checked (kind, workers) pair.
 
-    A kind with a fixed number of workers (serial: 1) gets that number, whatever was asked.
+    A kind with a fixed number of workers (serial: 1) gets that number, whatever was asked;
+    no kind gets more than it takes (Dask: 16, :func:`~helpers.core.runner.most_workers`).
     """
     kind, workers = (value, 1) if isinstance(value, str) else (
         tuple(value) if isinstance(value, (tuple, list)) and len(value) == 2 else (None, 0))
     if kind not in EXECUTORS:
         raise ValueError(f"stages[{stage!r}] must be a kind from {list(EXECUTORS)} or a "
                          f"pair (kind, workers), got {value!r}")
-    workers = require_int(f"workers of stages[{stage!r}]", workers, 1, MAX_WORKERS)
-    return (kind, get_executor_kind(kind).fixed_workers or workers)
+    executor = get_executor_kind(kind)
+    workers = require_int(f"workers of stages[{stage!r}]", workers, 1, most_workers(executor))
+    return (kind, executor.fixed_workers or workers)
 
 
 def describe_plan(plan: Mapping[str, tuple[str, int]]) -> str:

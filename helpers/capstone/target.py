@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from helpers.capstone.pipeline import PipelineComparison, stage_runs
+from helpers.capstone.pipeline import PipelineComparison, require_comparison, stage_runs
 from helpers.capstone.plan import STAGES, Settings
 from helpers.capstone.verdicts import WAITS_BELOW, format_duration, stage_disturbance
 from helpers.core.noise import disturbed_sentence
@@ -58,9 +58,7 @@ class Target:
 
 def target_time(comparison: PipelineComparison) -> Target:
     """The target for exercise 2, from ``comparison`` (see :class:`Target`)."""
-    if not isinstance(comparison, PipelineComparison):
-        raise ValueError("comparison must be a PipelineComparison from compare_pipelines, "
-                         f"got {type(comparison).__name__}")
+    require_comparison(comparison)
     best = {stage: min(stage_runs(comparison, stage).values(), key=lambda r: r.wall)
             for stage in STAGES}
     serial = {stage: runs["serial"] for stage in STAGES

@@ -21,6 +21,7 @@ from typing import TypeVar
 import ipywidgets as widgets
 from IPython.display import clear_output, display
 
+from helpers.core.arguments import require_int
 from helpers.core.progress import progress_updater
 from helpers.core.runner import ProgressCallback
 from helpers.core.settings import present_mode
@@ -88,10 +89,16 @@ class Throttle:
         self._last = time.monotonic()
 
 
-def bounded_slider(description: str, value: int, low: int, high: int, step: int = 1,
-                   width: str = "420px") -> widgets.IntSlider:
-    """An integer slider that cannot leave ``[low, high]`` and acts only when released."""
-    return widgets.IntSlider(value=min(max(value, low), high), min=low, max=high, step=step,
+def bounded_slider(description: str, value: object, low: int, high: int, step: int = 1,
+                   width: str = "420px", *, name: str | None = None) -> widgets.IntSlider:
+    """An integer slider that cannot leave ``[low, high]`` and acts only when released.
+
+    A starting ``value`` outside the range, or not an integer (2.7, NaN), raises
+    ``ValueError`` naming the parameter (``name``, else the description) and the range:
+    quietly moving it into range would run something the caller did not ask for.
+    """
+    value = require_int(name or description, value, low, high)
+    return widgets.IntSlider(value=value, min=low, max=high, step=step,
                              description=description, continuous_update=False,
                              style={"description_width": "initial"},
                              layout=widgets.Layout(width=width))

@@ -10,7 +10,8 @@ then work with it unchanged.
 
 :func:`open_executor` guarantees clean-up: on success the pool is shut down; on
 any error, timeout or ``KeyboardInterrupt`` pending tasks are cancelled and
-worker processes are terminated, so no child outlives a cell.
+worker processes are terminated, so no child outlives a cell; and should the kernel itself
+be killed, every worker of a :func:`process_pool` dies with it (:mod:`helpers.core.orphans`).
 """
 from __future__ import annotations
 
@@ -27,9 +28,11 @@ from dataclasses import dataclass
 
 from helpers.core.arguments import require_choice, require_int
 from helpers.core.interrupts import ignore_interrupts, interrupts_deferred
+from helpers.core.orphans import die_with_parent
 from helpers.core.settings import resolve_start_method
 
 MAX_WORKERS = 64
+MAX_DASK_WORKERS = 16  # a LocalCluster of one-thread worker processes on one machine
 
 
 class SerialExecutor(Executor):
@@ -54,6 +57,8 @@ class ExecutorKind:
     in_this_process: bool  # False when tasks run in other processes
     description: str
     fixed_workers: int | None = None  # e.g. 1 for serial, whatever is asked for
+    max_workers: int = MAX_WORKERS  # the most it accepts (Dask: MAX_DASK_WORKERS)
+    coroutines: bool = False  # True: runs coroutine functions (async def) only, e.g. asyncio
 
 
 EXECUTORS: dict[str, ExecutorKind] = {}
@@ -79,10 +84,25 @@ class InterruptSafeProcessPool(ProcessPoolExecutor):
             return super().submit(fn, *args, **kwargs)
 
 
-def _process_pool(workers: int, method: str) -> Executor:
-    context = multiprocessing.get_context(method)
-    return InterruptSafeProcessPool(max_workers=workers, mp_context=context,
-                                    initializer=ignore_interrupts)
+def start_worker(then: Callable[..., object] | None = None, *args: object) -> None:
+    """Pool-worker initializer of every lab pool: the worker ignores interrupts (only the
+    kernel acts on ■), dies with its parent (:mod:`helpers.core.orphans`), then runs
+    ``then(*args)``, a pool's own initializer if it has one."""
+    ignore_interrupts()
+    die_with_parent()
+    if then is not None:
+        then(*args)
+
+
+def process_pool(workers: int, method: str, initializer: Callable[..., object] | None = None,
+                 initargs: tuple = ()) -> InterruptSafeProcessPool:
+    """A process pool of ``workers`` started by ``method`` whose workers leave nothing behind:
+    ``submit`` is never cut short by ■, and each worker runs :func:`start_worker` (then
+    ``initializer(*initargs)``) first."""
+    return InterruptSafeProcessPool(max_workers=workers,
+                                    mp_context=multiprocessing.get_context(method),
+                                    initializer=start_worker,
+                                    initargs=(initializer, *initargs))
 
 
 register_executor(ExecutorKind(
@@ -92,7 +112,7 @@ register_executor(ExecutorKind(
     "threads", "threads", lambda workers, method: ThreadPoolExecutor(workers), True,
     "a ThreadPoolExecutor: threads in this process, sharing its memory and its GIL"))
 register_executor(ExecutorKind(
-    "processes", "processes", _process_pool, False,
+    "processes", "processes", process_pool, False,
     "a ProcessPoolExecutor: separate processes, each with its own interpreter and GIL"))
 
 
@@ -148,7 +168,8 @@ class AsyncioExecutor(Executor):
 
 register_executor(ExecutorKind(
     "asyncio", "asyncio", lambda workers, method: AsyncioExecutor(workers), True,
-    "coroutines on one event loop in one thread, at most `workers` at once"))
+    "coroutines on one event loop in one thread, at most `workers` at once",
+    coroutines=True))
 
 
 try:  # Python 3.14+: one interpreter (with its own GIL) per worker, in this process
@@ -174,7 +195,8 @@ if importlib.util.find_spec("distributed") is not None:
     register_executor(ExecutorKind(
         "dask", "Dask", _dask_executor, False,
         "a Dask LocalCluster (or $LAB_DASK_SCHEDULER): worker processes, one thread each, "
-        "driven by a scheduler; the same code runs on a cluster of many machines"))
+        "driven by a scheduler; the same code runs on a cluster of many machines",
+        max_workers=MAX_DASK_WORKERS))
 
 
 def stop_now(executor: Executor, grace: float = 2.0) -> None:

@@ -7,12 +7,12 @@ which is how the lab widget redraws its plot while the experiment goes on.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from helpers.core.arguments import require_int
-from helpers.core.executors import MAX_WORKERS
-from helpers.core.runner import ProgressCallback, RunResult, run_tasks
+from helpers.core.arguments import require_choice, require_int
+from helpers.core.executors import EXECUTORS, MAX_WORKERS
+from helpers.core.runner import ProgressCallback, RunResult, plan_run, run_tasks
 from helpers.core.system import effective_cpu_count
 
 DEFAULT_EXECUTORS = ("serial", "threads", "processes")
@@ -64,8 +64,9 @@ def compare(workload: str = "count", executors: Sequence[str] = DEFAULT_EXECUTOR
     can show the first measurement within one repeat of the baseline;
     ``on_progress(done, total)`` counts tasks over all of them.
     """
-    if not executors:
-        raise ValueError("executors must name at least one executor kind")
+    executors = check_executors(executors)
+    for name in executors:  # every mistake shows now, not after the first runs
+        plan_run(workload, executor=name, **_plan_options(run_options))
     comparison = Comparison()
 
     def show_partial(name: str, partial: RunResult) -> None:
@@ -81,6 +82,31 @@ def compare(workload: str = "count", executors: Sequence[str] = DEFAULT_EXECUTOR
         if on_result is not None:
             on_result(comparison)
     return comparison
+
+
+def check_executors(executors: object) -> list[str]:
+    """``executors`` as a list of registered executor kinds, at least one, each once.
+
+    ``TypeError`` for a single string: ``"threads"`` would otherwise be read letter by
+    letter, as the kinds ``"t"``, ``"h"``, …; ``ValueError`` naming the kinds there are.
+    """
+    known = list(EXECUTORS)
+    if isinstance(executors, str) or not isinstance(executors, Iterable):
+        raise TypeError(f"executors must be a list of executor kinds from {known}, e.g. "
+                        f"[{executors!r}], got {type(executors).__name__} {executors!r:.60}")
+    names = list(executors)
+    if not names:
+        raise ValueError(f"executors must name at least one executor kind from {known}")
+    for name in names:
+        require_choice("executors", name, known)
+    if len(set(names)) < len(names):
+        raise ValueError(f"executors must name each executor kind once, got {names}")
+    return names
+
+
+def _plan_options(run_options: dict) -> dict:
+    """The options of :func:`run_tasks` that :func:`plan_run` checks (all but warm-up)."""
+    return {key: value for key, value in run_options.items() if key != "warmup"}
 
 
 def _offset_progress(on_progress: ProgressCallback | None, index: int, parts: int
@@ -111,11 +137,17 @@ def sweep_workers(workload: str = "count", executor: str = "processes",
     many tasks as the largest pool so that every worker has work.
     """
     cpus = effective_cpu_count()
+    if workers is not None and (isinstance(workers, str) or not isinstance(workers, Iterable)):
+        raise TypeError(f"workers must be a list of worker counts such as [1, 2, 4] (or None),"
+                        f" got {type(workers).__name__} {workers!r:.60}")
     counts = list(workers) if workers else list(range(1, min(2 * cpus, MAX_WORKERS) + 1))
     for count in counts:
         require_int("workers", count, 1, MAX_WORKERS)
     counts = sorted(set(counts) | {1})  # the 1-worker run is what speedup is measured against
     tasks = tasks if tasks is not None else max(counts) * 2
+    for count in counts:  # every mistake shows now, not after the first runs
+        plan_run(workload, executor=executor, workers=count, tasks=tasks,
+                 **_plan_options(run_options))
     runs: dict[int, RunResult] = {}
     for index, count in enumerate(counts):
         progress = _offset_progress(on_progress, index, len(counts))

@@ -36,7 +36,8 @@ def interrupts_deferred() -> Iterator[None]:
 
 
 def ignore_interrupts() -> None:
-    """Pool-worker initializer. Jupyter's interrupt (■) sends SIGINT to the kernel's whole
-    process group; only the kernel should act on it (``open_executor`` then terminates the
-    workers). An idle worker hit by it would die printing a traceback into a later cell."""
+    """Run first in every pool worker (``executors.start_worker``). Jupyter's interrupt (■)
+    sends SIGINT to the kernel's whole process group; only the kernel should act on it
+    (``open_executor`` then terminates the workers). An idle worker hit by it would die
+    printing a traceback into a later cell."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -20,6 +20,10 @@ Driving it without a browser (what the tests do)::
 
 Every slider is bounded so that no setting can freeze a laptop, and none
 updates while it is dragged (``continuous_update=False``): nothing runs until Run.
+A value outside a slider's range raises ``ValueError`` at construction (never quietly
+moved into range), and an executor box is offered only where it can run the workload:
+asyncio runs coroutine functions (``async def``) only, so for the lab's workloads its box
+is off and its tooltip says why.
 
 Predict, then measure: ``Lab(guess=1.5)`` takes the learner's guess of how many times
 faster than serial the processes will be (:mod:`helpers.core.guess`). The plot marks it
@@ -41,11 +45,11 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from helpers.core.controls import RunPanel, bounded_slider
-from helpers.core.executors import EXECUTORS, resolve_start_method
-from helpers.core.experiments import DEFAULT_EXECUTORS, Comparison, compare
+from helpers.core.executors import EXECUTORS, get_executor_kind, resolve_start_method
+from helpers.core.experiments import DEFAULT_EXECUTORS, Comparison, check_executors, compare
 from helpers.core.guess import check_guess, draw_guess, guess_sentence
 from helpers.core.plots import plot_comparison
-from helpers.core.runner import ProgressCallback
+from helpers.core.runner import ProgressCallback, check_fits
 from helpers.core.settings import default, quick_mode
 from helpers.core.system import default_workers, effective_cpu_count
 from helpers.core.words import Verdict, comparison_disturbance, describe, plural
@@ -70,10 +74,15 @@ class Lab(RunPanel):
         self.guess = check_guess("guess", guess, *GUESS_RANGE)
         self.cpus = effective_cpu_count()
         self.start_method = resolve_start_method(start_method)
-        _require_executors(executors)
+        executors = check_executors(executors)
+        for name in executors:  # a box that could not run this workload is not offered
+            check_fits(get_executor_kind(name), chosen.function, chosen.name)
         self._add_workload_controls(chosen, size)
         self._add_count_sliders(tasks, workers, repeats)
         self.executor_boxes = _executor_checkboxes(ticked=executors)
+        _offer_what_can_run(self.executor_boxes, chosen)
+        self.workload.observe(lambda change: _offer_what_can_run(
+            self.executor_boxes, get_workload(change["new"])), "value")
         self.results: Comparison | None = None
         self._executors_run: list[str] = []  # what the run in progress (or the last) measures
         self.history: list[Comparison] = []
@@ -89,21 +98,24 @@ class Lab(RunPanel):
             value=chosen.name, description="workload",
             style={"description_width": "initial"},  # the longest option must show whole:
             layout=widgets.Layout(width="360px"))  # "numpy (releases the GIL)"
-        self.size = bounded_slider(chosen.size_name, chosen.default_size(), 1, 2)
+        self.size = bounded_slider(chosen.size_name, chosen.default_size(), chosen.min_size,
+                                   chosen.max_size, chosen.step)
         self._fit_size_slider(chosen.name, size)
         self.workload.observe(lambda change: self._fit_size_slider(change["new"]), "value")
 
     def _add_count_sliders(self, tasks: int | None, workers: int | None,
                            repeats: int | None) -> None:
-        """Tasks, workers and repeats: the given values, or defaults for this machine."""
+        """Tasks, workers and repeats: the given values (``ValueError`` outside a slider's
+        range, never quietly moved into it), or defaults for this machine."""
         most_workers = min(MAX_LAB_WORKERS, max(4, 2 * self.cpus))
-        self.tasks = bounded_slider("tasks", tasks or min(2 * default_workers(), MAX_LAB_TASKS),
-                                    1, MAX_LAB_TASKS)
-        self.workers = bounded_slider("workers",
-                                      workers or min(default_workers(), most_workers), 1,
-                                      most_workers)
-        self.repeats = bounded_slider("repeats", repeats or int(default(3, 1)), 1,
-                                      MAX_LAB_REPEATS)
+        self.tasks = bounded_slider(
+            "tasks", min(2 * default_workers(), MAX_LAB_TASKS) if tasks is None else tasks,
+            1, MAX_LAB_TASKS)
+        self.workers = bounded_slider(
+            "workers", min(default_workers(), most_workers) if workers is None else workers,
+            1, most_workers)
+        self.repeats = bounded_slider("repeats", int(default(3, 1)) if repeats is None
+                                      else repeats, 1, MAX_LAB_REPEATS)
 
     def _control_rows(self) -> list[widgets.Widget]:
         """The rows above Run: what to run, how much of it, and on which executors."""
@@ -230,15 +242,28 @@ def _refresh_legend(axes: Axes) -> None:
     axes.legend(loc="upper right", fontsize=size)
 
 
-def _require_executors(names: Sequence[str]) -> None:
-    """ValueError unless every name is an executor kind."""
-    for name in names:
-        if name not in EXECUTORS:
-            raise ValueError(f"executors must be among {list(EXECUTORS)}, got {name!r}")
-
-
 def _executor_checkboxes(ticked: Sequence[str]) -> dict[str, widgets.Checkbox]:
     """One checkbox per executor kind, ticked for those in ``ticked``."""
     return {name: widgets.Checkbox(value=name in ticked, description=name, indent=False,
                                    layout=widgets.Layout(width="120px"))
             for name in EXECUTORS}
+
+
+def _offer_what_can_run(boxes: dict[str, widgets.Checkbox], workload: Workload) -> None:
+    """Enable the boxes of the executors that can run ``workload``; untick and disable the
+    others, their tooltip saying why (asyncio runs coroutine functions only, and no lab
+    workload is one: its box stays off here; notebook 04 runs coroutines on it)."""
+    for name, box in boxes.items():
+        why = why_not(name, workload)
+        box.disabled, box.tooltip = bool(why), why
+        if why:
+            box.value = False
+
+
+def why_not(executor: str, workload: Workload) -> str:
+    """Why ``executor`` cannot run ``workload`` (:func:`check_fits`' words); '' if it can."""
+    try:
+        check_fits(get_executor_kind(executor), workload.function, workload.name)
+    except ValueError as error:
+        return str(error)
+    return ""

@@ -92,6 +92,18 @@ class Interpreter:
         return f"Python {self.version}{'t' if self.free_threaded else ''}"
 
 
+def require_interpreter(name: str, value: object, none_means: str | None = None
+                        ) -> Interpreter | None:
+    """``value`` if it is an :class:`Interpreter` (or ``None`` where ``none_means`` says what
+    ``None`` stands for); ``TypeError`` naming the parameter otherwise — a path or a name
+    like ``"python"`` is not one: :func:`probe` turns a path into one."""
+    if isinstance(value, Interpreter) or (value is None and none_means):
+        return value
+    allowed = "an Interpreter (from other_pythons.probe(path) or find_free_threaded())"
+    raise TypeError(f"{name} must be {allowed}" + (f", or None for {none_means}" if none_means
+                                                  else "") + f", got {value!r:.60}")
+
+
 def ask(path: str | os.PathLike | None, code: str, timeout: float = 30.0) -> dict | None:
     """Run ``code`` (which prints one line of JSON last) in the Python at ``path``; what it
     printed, or ``None`` if that Python is missing, fails or does not answer in time."""

@@ -40,7 +40,7 @@ from typing import NamedTuple
 from helpers.core.arguments import require_float, require_int
 from helpers.core.executors import (
     ASYNC_SLOT,
-    MAX_WORKERS,
+    EXECUTORS,
     ExecutorKind,
     get_executor_kind,
     open_executor,
@@ -49,7 +49,7 @@ from helpers.core.executors import (
 from helpers.core.noise import MachineLoad, watch_load
 from helpers.core.settings import default
 from helpers.core.system import default_workers
-from helpers.core.workloads import Workload, get_workload
+from helpers.core.workloads import WORKLOADS, Workload, get_workload
 
 MAX_TASKS = 4096  # enough for thousands of tiny tasks (notebook 05's granularity)
 MAX_REPEATS = 20
@@ -225,29 +225,78 @@ def plan_run(workload: str | Workload | Callable[[int], object], *,
              arguments: Sequence[object] | None = None, waits: bool | None = None) -> RunPlan:
     """Check the arguments of :func:`run_tasks` and fill in its defaults; nothing runs yet.
 
-    Each bad value raises ``ValueError`` naming its parameter. Two details: the
-    default number of tasks (2 per worker) is counted from the workers asked for,
-    before an executor with a fixed pool (serial: 1 worker) overrides them; and the
-    start method only matters, so is only checked, for executors using processes.
+    Each bad value raises ``ValueError`` (``TypeError`` for a wrong kind of thing) naming
+    its parameter and what it may be, so a mistake shows before any worker starts. That
+    includes a workload the executor cannot run (:func:`check_fits`: a coroutine function
+    on threads, a plain one on asyncio) and more workers than the executor takes (Dask: 16).
+    Two details: the default number of tasks (2 per worker) is counted from the workers
+    asked for, before an executor with a fixed pool (serial: 1 worker) overrides them; and
+    the start method is checked for every executor, though only process-based ones use it.
     """
     known = _lab_workload(workload)
     function = known.function if known is not None else workload
-    workers = require_int("workers", default_workers() if workers is None else workers,
-                          1, MAX_WORKERS)
-    tasks = _task_count(tasks, workers, arguments)
+    name = known.name if known is not None else getattr(function, "__name__", "task")
+    kind = get_executor_kind(executor)
+    check_fits(kind, function, name)
+    workers = require_int("workers", min(default_workers(), most_workers(kind))
+                          if workers is None else workers, 1, most_workers(kind))
+    tasks = _task_count(tasks, workers, _checked_arguments(arguments))
     repeats = require_int("repeats", int(default(3, 1)) if repeats is None else repeats,
                           1, MAX_REPEATS)
     timeout = require_float("timeout", timeout, 0.001, 24 * 3600)
     size = _resolve_size(known, size) if arguments is None else None
-    kind = get_executor_kind(executor)
+    method = resolve_start_method(start_method)  # checked even where unused: a typo is a typo
     return RunPlan(
-        name=known.name if known is not None else getattr(function, "__name__", "task"),
-        function=function, executor=kind, workers=kind.fixed_workers or workers, size=size,
-        arguments=tuple(arguments) if arguments is not None else (size,) * tasks,
-        repeats=repeats,
-        start_method=None if kind.in_this_process else resolve_start_method(start_method),
+        name=name, function=function, executor=kind, workers=kind.fixed_workers or workers,
+        size=size, arguments=tuple(arguments) if arguments is not None else (size,) * tasks,
+        repeats=repeats, start_method=None if kind.in_this_process else method,
         timeout=timeout, warm_up_size=known.min_size if known is not None else None,
         waits=known.behaviour == "waits" if known is not None else waits)
+
+
+def runs_coroutines(kind: ExecutorKind) -> bool:
+    """True for a kind that runs coroutine functions (``async def``) only: asyncio.
+
+    Every other kind calls plain functions: called there, a coroutine function would
+    only return a coroutine object that nobody awaits.
+    """
+    return kind.coroutines
+
+
+def most_workers(kind: ExecutorKind) -> int:
+    """The most workers ``kind`` accepts: :data:`~helpers.core.executors.MAX_WORKERS`,
+    Dask's :data:`~helpers.core.executors.MAX_DASK_WORKERS`."""
+    return kind.max_workers
+
+
+def fits(kind: ExecutorKind, function: object) -> bool:
+    """True when ``kind`` can run ``function``: coroutine functions on asyncio only,
+    plain functions everywhere else."""
+    return runs_coroutines(kind) == inspect.iscoroutinefunction(function)
+
+
+def check_fits(kind: ExecutorKind, function: object, name: str) -> None:
+    """``ValueError`` naming the executor and the workload when ``kind`` cannot run
+    ``function`` — raised before any pool starts, not from inside a worker."""
+    if fits(kind, function):
+        return
+    suitable = [other for other in EXECUTORS.values() if fits(other, function)]
+    what = ("a coroutine function (async def)" if inspect.iscoroutinefunction(function)
+            else "a plain function, not a coroutine function (async def)")
+    runs = ("coroutine functions (async def) only" if runs_coroutines(kind)
+            else "plain functions only")
+    raise ValueError(f"executor {kind.name!r} runs {runs}, but workload {name!r} is {what}; "
+                     f"executor must be one of {[other.name for other in suitable]} for it")
+
+
+def _checked_arguments(arguments: object) -> Sequence[object] | None:
+    """``arguments`` if it is ``None`` or a list (tuple, range…) of one argument per task;
+    ``TypeError`` otherwise — a string would be read letter by letter."""
+    if arguments is None or (isinstance(arguments, Sequence)
+                             and not isinstance(arguments, (str, bytes))):
+        return arguments
+    raise TypeError(f"arguments must be a list with one argument per task (or None), "
+                    f"got {type(arguments).__name__} {arguments!r:.60}")
 
 
 def _lab_workload(workload: object) -> Workload | None:
@@ -257,6 +306,9 @@ def _lab_workload(workload: object) -> Workload | None:
         return workload
     if isinstance(workload, str) or _is_lab_function(workload):
         return get_workload(workload)  # type: ignore[arg-type]
+    if not callable(workload):
+        raise TypeError(f"workload must be a lab workload's name from {list(WORKLOADS)}, a "
+                        f"Workload, or a function of one argument, got {workload!r:.60}")
     return None
 
 

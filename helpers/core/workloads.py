@@ -134,7 +134,7 @@ class Workload:
 
     def check_size(self, size: int) -> int:
         """Raise ``ValueError`` unless ``size`` is within this workload's slider range."""
-        return require_int(self.size_name, size, self.min_size, self.max_size)
+        return require_int(f"size ({self.size_name})", size, self.min_size, self.max_size)
 
 
 WORKLOADS: dict[str, Workload] = {

@@ -24,7 +24,7 @@ from helpers.core.arguments import require_choice
 from helpers.core.controls import RunPanel, bounded_slider
 from helpers.core.experiments import Comparison, stepped_progress
 from helpers.core.guess import check_guess, draw_guess, guess_sentence
-from helpers.core.other_pythons import Interpreter
+from helpers.core.other_pythons import Interpreter, require_interpreter
 from helpers.core.plots import IDEAL_STYLE, LABEL_SIZE, colour_for, finish_figure
 from helpers.core.runner import ProgressCallback
 from helpers.core.settings import default
@@ -144,7 +144,7 @@ class GilLab(RunPanel):
                  threads: int = 2, guess: float | None = None) -> None:
         import ipywidgets as widgets
 
-        self.interpreter = interpreter
+        self.interpreter = require_interpreter("interpreter", interpreter, "this kernel")
         self.guess = check_guess("guess", guess, *GUESS_RANGE)
         most = max(2, min(8, 2 * effective_cpu_count()))
         self.workload = widgets.Dropdown(

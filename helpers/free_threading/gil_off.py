@@ -46,6 +46,7 @@ from helpers.core.other_pythons import (
     Interpreter,
     TwinSearch,
     other_python_env,
+    require_interpreter,
     run_cli,
     run_from_json,
     strip_ansi,
@@ -64,7 +65,7 @@ from helpers.core.words import (
 )
 from helpers.core.workloads import get_workload
 from helpers.free_threading.streaming import compare_args, stream_cli
-from helpers.shared_state.races import INCREMENTS, Race, default_times
+from helpers.shared_state.races import INCREMENTS, MAX_THREADS, MAX_TIMES, Race, default_times
 
 WORK_SCALE = 3
 
@@ -89,6 +90,7 @@ def measure_threads(interpreter: Interpreter | None, gil: bool | None,
     As in :func:`~helpers.core.experiments.compare`, ``on_result(partial)`` follows every
     repeat and ``on_progress(done, total)`` every task — from the other Python too: it
     streams them as it measures (:mod:`helpers.free_threading.streaming`)."""
+    require_interpreter("interpreter", interpreter, "this kernel")
     spec = get_workload(workload)
     size = spec.check_size(work_size(spec.name) if size is None else size)
     workers = require_int("workers", workers, 1, 16)
@@ -120,8 +122,11 @@ def race_in(interpreter: Interpreter, gil: bool | None, increment: str = "plain 
             threads: int = 4, times: int | None = None) -> Race:
     """Count lost updates of one increment (:mod:`helpers.shared_state.races`) in
     ``interpreter``."""
+    require_interpreter("interpreter", interpreter)
     require_choice("increment", increment, INCREMENTS)
-    times = default_times(increment) if times is None else times
+    threads = require_int("threads", threads, 1, MAX_THREADS)
+    times = require_int("times", default_times(increment) if times is None else times,
+                        1, MAX_TIMES)
     arguments = json.dumps([increment, threads, times])
     data = run_cli(interpreter, ["call", "helpers.shared_state.races:race", arguments], gil)
     return Race(**data["returned"])

@@ -20,12 +20,11 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from helpers.core.arguments import require_float, require_int
-from helpers.core.executors import resolve_start_method, stop_now
+from helpers.core.executors import process_pool, resolve_start_method, stop_now
 from helpers.core.noise import DISTURBED, disturbed_sentence, repeats_disagree
 from helpers.core.runner import ProgressCallback
 from helpers.core.selfcheck import (
@@ -171,8 +170,7 @@ def try_in_child(function: Callable[..., object], *args: object,
     timeout = require_float("timeout", timeout, 0.1, MAX_TIMEOUT)
     folder = tempfile.mkdtemp(prefix="lab-child-")
     log = os.path.join(folder, "stderr.txt")
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context(method),
-                               initializer=send_stderr_to, initargs=(log,))
+    pool = process_pool(1, method, send_stderr_to, (log,))
     value, error, clean = None, None, False
     start = time.perf_counter()
     try:
@@ -304,8 +302,9 @@ def start_cost(start_method: str | None = None, repeats: int | None = None,
 def pool_start_cost(start_method: str | None = None, workers: int = 2,
                     repeats: int | None = None, timeout: float = 60.0,
                     after_each: Callable[[], None] | None = None) -> StartCost:
-    """Time a whole pool's life: create a ``ProcessPoolExecutor`` of ``workers``, give each
-    worker one empty task (so every worker process starts), shut it down (all exit).
+    """Time a whole pool's life: create a ``ProcessPoolExecutor`` of ``workers`` (the lab's
+    :func:`~helpers.core.executors.process_pool`, as ``run_tasks`` uses), give each worker one
+    empty task (so every worker process starts), shut it down (all exit).
 
     One untimed pool comes first, as in :func:`start_cost`. Default repeats: 5, or 3 in
     quick mode.
@@ -314,7 +313,7 @@ def pool_start_cost(start_method: str | None = None, workers: int = 2,
     timeout = require_float("timeout", timeout, 0.1, MAX_TIMEOUT)
 
     def start_once(context) -> None:
-        pool = ProcessPoolExecutor(workers, mp_context=context)
+        pool = process_pool(workers, context.get_start_method())
         try:
             for future in [pool.submit(do_nothing) for _ in range(workers)]:
                 future.result(timeout=timeout)

@@ -42,6 +42,7 @@ from helpers.core.plots import (
     mark_effective_cpus,
 )
 from helpers.core.runner import ProgressCallback, RunResult, run_tasks
+from helpers.core.settings import resolve_start_method
 from helpers.core.system import effective_cpu_count, gil_enabled
 from helpers.core.words import Verdict, plural
 from helpers.core.workloads import WORKLOADS, get_workload
@@ -351,7 +352,8 @@ class AmdahlLab(RunPanel):
                                             MAX_SERIAL_FRACTION))
         self.serial_percent = bounded_slider("serial part (%)", percent, 0,
                                              round(100 * MAX_SERIAL_FRACTION), 5)
-        self.start_method = start_method
+        # checked now (a typo fails here, not at Run); None: the lab's default at Run
+        self.start_method = start_method and resolve_start_method(start_method)
         self.scaling: Scaling | None = None
         super().__init__([self.serial_percent, widgets.HBox([self.workload, self.executor])])
 

@@ -35,7 +35,7 @@ from helpers.core.arguments import require_int
 from helpers.core.executors import resolve_start_method
 from helpers.core.experiments import stepped_progress
 from helpers.core.noise import DISTURBED
-from helpers.core.runner import ProgressCallback, RunResult, run_tasks
+from helpers.core.runner import MAX_REPEATS, ProgressCallback, RunResult, run_tasks
 from helpers.core.settings import default
 from helpers.core.system import effective_cpu_count
 from helpers.core.words import SLIGHTLY, Verdict, speedup_phrase
@@ -171,7 +171,8 @@ def measure_data_movement(mebibytes: int | None = None, *, repeats: int | None =
     """
     mebibytes = require_int("mebibytes", int(default(64, 16)) if mebibytes is None
                             else mebibytes, 1, MAX_MEBIBYTES)
-    repeats = int(default(5, 3)) if repeats is None else repeats
+    repeats = require_int("repeats", int(default(5, 3)) if repeats is None else repeats,
+                          1, MAX_REPEATS)  # checked before the array is made
     method = resolve_start_method(start_method)
     array = make_array(mebibytes)
     result = DataMovement(mebibytes, method, len(pickle.dumps(array, protocol=5)))

@@ -73,6 +73,10 @@ def check_crossover(answer: object, sweep: GranularitySweep) -> CheckResult:
     if blank(answer):
         return not_answered("set `smallest_winning_chunk` to a chunk size read from the "
                             "plot in section 2 (or None), then run this cell again.")
+    if not isinstance(sweep, GranularitySweep):
+        return not_yet(f"there is no chunk-size sweep to judge it against (got "
+                       f"{type(sweep).__name__}).", "run the cell of section 2 that measures "
+                       "the sweep first, then this one.")
     expected = sweep.crossover()
     if sweep.disturbed():
         return inconclusive(_disturbed_reading(answer, expected, sweep))

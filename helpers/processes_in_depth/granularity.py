@@ -39,7 +39,7 @@ from helpers.core.guess import check_guess, draw_guess, guess_sentence
 from helpers.core.noise import DISTURBED, beyond_ideal, disturbed_sentence
 from helpers.core.plots import IDEAL_STYLE, LABEL_SIZE, colour_for, finish_figure
 from helpers.core.runner import MAX_TASKS, ProgressCallback, RunResult, run_tasks
-from helpers.core.settings import default
+from helpers.core.settings import default, resolve_start_method
 from helpers.core.system import default_workers, effective_cpu_count
 from helpers.core.words import FASTER, SLIGHTLY, Verdict, plural, speedup_phrase
 from helpers.core.workloads import count_up
@@ -339,13 +339,15 @@ class ChunkLab(RunPanel):
                  guess: float | None = None) -> None:
         self.guess = check_chunk_guess(guess)
         most_workers = min(MAX_WORKERS, max(4, 2 * effective_cpu_count()))
-        self.start_method = start_method
-        self.items = bounded_slider("items", items or int(default(4096, 2048)), 16, MAX_ITEMS,
-                                    16, width="380px")
+        # checked now (a typo fails here, not at Run); None: the lab's default at Run
+        self.start_method = start_method and resolve_start_method(start_method)
+        self.items = bounded_slider("items", int(default(4096, 2048)) if items is None else items,
+                                    16, MAX_ITEMS, 16, width="380px")
         self.iterations = bounded_slider("additions per item",
-                                         iterations or 1000, 100,
+                                         1000 if iterations is None else iterations, 100,
                                          MAX_ITERATIONS, 100, width="380px")
-        self.workers = bounded_slider("workers", workers or min(default_workers(), most_workers),
+        self.workers = bounded_slider("workers", min(default_workers(), most_workers)
+                                      if workers is None else workers,
                                       1, most_workers, width="380px")
         self.sweep: GranularitySweep | None = None
         super().__init__([widgets.HBox([self.items, self.iterations]), self.workers])

@@ -276,3 +276,9 @@ def test_chunk_lab_starts_shown_and_compares_a_guess(no_leftover_processes, caps
     assert len(guess_lines(lab.figure)) == 1
     assert all(not s.continuous_update for s in (lab.items, lab.iterations, lab.workers))
     assert lab.items.max == g.MAX_ITEMS and lab.iterations.max == g.MAX_ITERATIONS
+
+
+def test_check_crossover_before_the_sweep_exists_says_so():
+    """Issue 20, point 6: a self-check called before its input exists answers in words."""
+    result = check_crossover(64, None)
+    assert not result and "no chunk-size sweep" in result.message
