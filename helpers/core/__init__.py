@@ -5,12 +5,13 @@
 ``system``         the environment report, the effective CPU count, default workers, the GIL probe
 ``workloads``      CPU-bound, waiting, and GIL-releasing task functions
 ``interrupts``     the kernel's interrupt (■) and worker processes: none is left without an owner
+``orphans``        a worker process dies with the process that started it (a killed kernel)
 ``noise``          how undisturbed a measurement was: other programs' CPU use, spread, starved
 ``executors``      the registry of executor kinds (serial, threads, processes, …)
 ``runner``         run N tasks on one executor: warm-up, repeats, median, CPU time
 ``experiments``    compare executors; sweep the number of workers
 ``pairs``          two things compared on a drifting machine: interleaved pairs, median ratio
-``memory``         how much memory a set of processes uses (USS/PSS)
+``memory``         how much memory a set of processes uses (USS/PSS), and how much is available
 ``dask_session``   a local Dask cluster that is always closed
 ``words``          sentences derived from the measurements
 ``thread_trace``   when each thread ran: workers note their progress, lanes and turns from it

@@ -31,6 +31,14 @@ as a dotted line on the time axis — where the processes' wall-time bar would e
 guess were right (serial time ÷ guess) — and the words compare it with the measured
 speedup. ``guess=None`` (the default) changes nothing.
 
+How long a Run takes is said before it runs: the line above Run says "A Run with these
+settings takes about N s here", updated whenever a control changes. The estimate
+(:func:`estimate_run_seconds`) times one small call of the workload in this kernel (once
+per workload), scales it to the chosen size, and counts how many tasks run at once on each
+ticked executor. A Run estimated above :data:`RUN_BUDGET_SECONDS` is refused in words
+before anything runs — the sliders' maxima together (primes up to 400,000, 16 tasks, 5
+repeats) would take about 8 minutes on a 2-CPU laptop.
+
 The first plot comes after the first timed repeat of the first executor (serial: one
 pass over the tasks: 1.1–1.4 s at default sizes on the bench's 2-CPU machine): the baseline's
 warm-up is a single small call, and each later repeat redraws (throttled).
@@ -38,7 +46,10 @@ warm-up is a single small call, and each later repeat redraws (throttled).
 from __future__ import annotations
 
 import html
+import math
+import time
 from collections.abc import Sequence
+from functools import lru_cache
 
 import ipywidgets as widgets
 from matplotlib.axes import Axes
@@ -48,10 +59,11 @@ from helpers.core.controls import RunPanel, bounded_slider
 from helpers.core.executors import EXECUTORS, get_executor_kind, resolve_start_method
 from helpers.core.experiments import DEFAULT_EXECUTORS, Comparison, check_executors, compare
 from helpers.core.guess import check_guess, draw_guess, guess_sentence
+from helpers.core.memory import MIB, available_memory, gibibytes
 from helpers.core.plots import plot_comparison
 from helpers.core.runner import ProgressCallback, check_fits
 from helpers.core.settings import default, quick_mode
-from helpers.core.system import default_workers, effective_cpu_count
+from helpers.core.system import default_workers, effective_cpu_count, gil_enabled
 from helpers.core.words import Verdict, comparison_disturbance, describe, plural
 from helpers.core.workloads import WORKLOADS, Workload, get_workload
 
@@ -61,6 +73,9 @@ MAX_LAB_WORKERS = 16
 GUESS_RANGE = (0.1, float(MAX_LAB_WORKERS))  # × serial: no pool here can beat its workers
 TIME_LABEL = "time (s)"  # the y label of plot_comparison's time axes
 GUESSED = "processes"  # the executor whose speedup over serial the learner guesses
+RUN_BUDGET_SECONDS = 120.0  # a longer Run is refused: nobody should wait minutes for a plot
+START_SECONDS = {"processes": 0.5, "dask": 5.0}  # about: start a pool / a local cluster
+WORKER_MIB = {"processes": 64, "dask": 96}  # measured RSS of one worker process, about
 
 
 class Lab(RunPanel):
@@ -79,10 +94,15 @@ class Lab(RunPanel):
             check_fits(get_executor_kind(name), chosen.function, chosen.name)
         self._add_workload_controls(chosen, size)
         self._add_count_sliders(tasks, workers, repeats)
-        self.executor_boxes = _executor_checkboxes(ticked=executors)
-        _offer_what_can_run(self.executor_boxes, chosen)
-        self.workload.observe(lambda change: _offer_what_can_run(
+        self.executor_boxes = executor_checkboxes(ticked=executors)
+        offer_what_can_run(self.executor_boxes, chosen)
+        self.workload.observe(lambda change: offer_what_can_run(
             self.executor_boxes, get_workload(change["new"])), "value")
+        self.estimate_line = widgets.HTML()
+        self._say_estimate()
+        for control in (self.workload, self.size, self.tasks, self.workers, self.repeats,
+                        *self.executor_boxes.values()):  # the estimate follows every control
+            control.observe(lambda _: self._say_estimate(), "value")
         self.results: Comparison | None = None
         self._executors_run: list[str] = []  # what the run in progress (or the last) measures
         self.history: list[Comparison] = []
@@ -121,7 +141,8 @@ class Lab(RunPanel):
         """The rows above Run: what to run, how much of it, and on which executors."""
         return [widgets.HBox([self.workload, self.size]),
                 widgets.HBox([self.tasks, self.workers]),
-                widgets.HBox([self.repeats, *self.executor_boxes.values()])]
+                widgets.HBox([self.repeats, *self.executor_boxes.values()]),
+                self.estimate_line]
 
     def _fit_size_slider(self, name: str, size: int | None = None) -> None:
         """Give the size slider the chosen workload's unit, bounds and default."""
@@ -148,6 +169,29 @@ class Lab(RunPanel):
         return (f"<small>{plural(self.cpus, 'effective CPU')} · processes start with "
                 f"'{html.escape(self.start_method)}'{mode} · interrupt the kernel (■) to "
                 "stop a run</small>")
+
+    def _say_estimate(self) -> None:
+        """The line above Run: how long a Run with the controls as they are takes here."""
+        seconds = self.estimate()
+        over = (f" — more than the lab's limit of {about(RUN_BUDGET_SECONDS)}: lower a slider"
+                if seconds > RUN_BUDGET_SECONDS else "")
+        self.estimate_line.value = (f"<small>A Run with these settings takes "
+                                    f"{about(seconds)} here{over}.</small>")
+
+    def memory_needed(self) -> int:
+        """About how many bytes a Run with the controls' current values adds at its peak."""
+        return estimate_run_memory(get_workload(self.workload.value),
+                                   self.selected_executors(), size=self.size.value,
+                                   tasks=self.tasks.value, workers=self.workers.value)
+
+    def estimate(self) -> float:
+        """About how many seconds a Run with the controls' current values takes here."""
+        workload = get_workload(self.workload.value)
+        return estimate_run_seconds(
+            workload, self.selected_executors(), task_seconds=task_seconds(workload,
+                                                                           self.size.value),
+            tasks=self.tasks.value, workers=self.workers.value, repeats=self.repeats.value,
+            cpus=self.cpus)
 
     def say(self, message: str) -> None:
         """A status message (RunPanel's "Running…", failure, stop) under the header."""
@@ -210,6 +254,19 @@ class Lab(RunPanel):
         if not executors:
             self.words.value = "<b>Tick at least one executor.</b>"
             return None
+        seconds = self.estimate()
+        if seconds > RUN_BUDGET_SECONDS:  # refused in words, before anything runs
+            self.say(f"<b>Not run: this Run would take {about(seconds)} here, more than the "
+                     f"lab's limit of {about(RUN_BUDGET_SECONDS)}.</b> Lower the tasks, the "
+                     f"repeats or the {html.escape(self.size.description)}, or tick fewer "
+                     "executors.")
+            return None
+        need, room = self.memory_needed(), available_memory()
+        if need > room:  # refused in words, before anything runs
+            self.say(f"<b>Not run: this Run would need about {gibibytes(need)} of memory; "
+                     f"this machine has {gibibytes(room)} available.</b> Lower the workers "
+                     f"or the {html.escape(self.size.description)}.")
+            return None
         comparison = self.guarded(lambda on_progress: self._compare(executors, on_progress))
         if comparison is not None:
             self.results = comparison
@@ -224,6 +281,82 @@ class Lab(RunPanel):
                        repeats=self.repeats.value, start_method=self.start_method,
                        on_result=self.live(self._plot, self._describe),
                        on_progress=on_progress)
+
+
+# --- how long a Run takes ----------------------------------------------------------------
+
+def parallel_slots(executor: str, workload: Workload, workers: int, cpus: int) -> int:
+    """How many tasks of ``workload`` run at once on ``executor``: one in serial, and one
+    on threads for CPU-bound Python while the GIL is on; every worker for tasks that
+    wait; else as many workers as there are CPUs to run them."""
+    if executor == "serial":
+        return 1
+    if workload.behaviour == "waits":
+        return workers
+    if executor == "threads" and workload.behaviour == "cpu-bound" and gil_enabled():
+        return 1
+    return max(1, min(workers, cpus))
+
+
+def estimate_run_seconds(workload: Workload, executors: Sequence[str], *, task_seconds: float,
+                         tasks: int, workers: int, repeats: int, cpus: int) -> float:
+    """About how long :func:`compare` takes: per executor, ``repeats`` rounds of the tasks
+    (``task_seconds`` each, :func:`parallel_slots` of them at once), plus starting a pool
+    (:data:`START_SECONDS`)."""
+    return sum(repeats * math.ceil(tasks / parallel_slots(name, workload, workers, cpus))
+               * task_seconds + START_SECONDS.get(name, 0.0) for name in executors)
+
+
+def estimate_run_memory(workload: Workload, executors: Sequence[str], *, size: int,
+                        tasks: int, workers: int) -> int:
+    """About how many bytes the hungriest executor adds while its tasks run: each task
+    that runs at once holds its data (numpy sorts ``size`` MiB; the other workloads hold
+    about 1 MiB), and each worker process costs :data:`WORKER_MIB` (measured: numpy at
+    128 MiB on 16 processes peaks at 2.7 GiB of summed RSS)."""
+    task_mib = size if workload.name == "numpy" else 1
+
+    def peak_mib(name: str) -> int:
+        at_once = min(tasks, 1 if name == "serial" else workers)
+        return at_once * task_mib + workers * WORKER_MIB.get(name, 0)
+
+    return max((peak_mib(name) * MIB for name in executors), default=0)
+
+
+def task_seconds(workload: Workload, size: int) -> float:
+    """About how long one task of ``workload`` at ``size`` takes in this kernel: one timed
+    call at the workload's quick size (:func:`seconds_per_cost`), scaled by
+    :func:`task_cost`."""
+    return seconds_per_cost(workload.name) * task_cost(workload.name, size)
+
+
+def task_cost(name: str, size: int) -> float:
+    """How a task's work grows with its size: trial division up to n does about
+    n^1.5 / ln n steps; a sort of n numbers about n·log n; every other workload is linear."""
+    if name == "primes":
+        return size**1.5 / math.log(max(size, 3))
+    if name == "numpy":
+        return size * math.log2(max(size, 2) * 2**17)  # 2**17 float64 numbers in a MiB
+    return float(size)
+
+
+@lru_cache(maxsize=None)
+def seconds_per_cost(name: str) -> float:
+    """Seconds per unit of :func:`task_cost` for workload ``name``, timed once per kernel:
+    one call at the smallest size (imports, caches), then one at the quick size."""
+    workload = get_workload(name)
+    workload.function(workload.min_size)
+    start = time.perf_counter()
+    workload.function(workload.quick_size)
+    return (time.perf_counter() - start) / task_cost(name, workload.quick_size)
+
+
+def about(seconds: float) -> str:
+    """'about 40 s', 'about 3 min': a duration as rough as an estimate is."""
+    if seconds < 10:
+        return f"about {max(seconds, 0.1):.2g} s"
+    if seconds < 100:
+        return f"about {round(seconds / 5) * 5:.0f} s"
+    return f"about {max(round(seconds / 60), 2):.0f} min"
 
 
 def times_axes(figure: Figure) -> Axes:
@@ -242,14 +375,14 @@ def _refresh_legend(axes: Axes) -> None:
     axes.legend(loc="upper right", fontsize=size)
 
 
-def _executor_checkboxes(ticked: Sequence[str]) -> dict[str, widgets.Checkbox]:
+def executor_checkboxes(ticked: Sequence[str]) -> dict[str, widgets.Checkbox]:
     """One checkbox per executor kind, ticked for those in ``ticked``."""
     return {name: widgets.Checkbox(value=name in ticked, description=name, indent=False,
                                    layout=widgets.Layout(width="120px"))
             for name in EXECUTORS}
 
 
-def _offer_what_can_run(boxes: dict[str, widgets.Checkbox], workload: Workload) -> None:
+def offer_what_can_run(boxes: dict[str, widgets.Checkbox], workload: Workload) -> None:
     """Enable the boxes of the executors that can run ``workload``; untick and disable the
     others, their tooltip saying why (asyncio runs coroutine functions only, and no lab
     workload is one: its box stays off here; notebook 04 runs coroutines on it)."""

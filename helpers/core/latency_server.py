@@ -124,7 +124,7 @@ def page_body(page: int, size: int) -> bytes:
     return head + b"." * (size - len(head))
 
 
-class _Core:
+class ServerCore:
     """What every mode shares: settings (changeable while running), stats, stop flag."""
 
     def __init__(self, host: str, latency_ms: float, payload_bytes: int, pages: int) -> None:
@@ -175,7 +175,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.remove_connection(self.connection)  # type: ignore[attr-defined]
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-        core: _Core = self.server.core  # type: ignore[attr-defined]
+        core: ServerCore = self.server.core  # type: ignore[attr-defined]
         with core.stats.track():  # in flight until its answer is ready, not yet sent
             # The latency: a sleep that close() can cut short (the wait returns True).
             if core.stopping.wait(core.latency_ms / 1000):
@@ -198,7 +198,7 @@ class _SingleServer(HTTPServer):
 
     request_queue_size = BACKLOG
 
-    def __init__(self, core: _Core) -> None:
+    def __init__(self, core: ServerCore) -> None:
         self.core = core
         self.connections: set[socket.socket] = set()
         self.handler_threads: set[threading.Thread] = set()
@@ -232,7 +232,7 @@ class _SingleServer(HTTPServer):
         """A client that hung up is not news in a notebook: no traceback on stderr."""
 
 
-class _ThreadingServer(_SingleServer):
+class ThreadingServer(_SingleServer):
     """``ThreadingHTTPServer``: a new (daemon) thread for each request, at most
     ``most_threads`` (:data:`MAX_HANDLER_THREADS`) at once.
 
@@ -244,7 +244,7 @@ class _ThreadingServer(_SingleServer):
     clients' connect retries. None is refused: they are served later, not with an error.
     """
 
-    def __init__(self, core: _Core, most_threads: int = MAX_HANDLER_THREADS) -> None:
+    def __init__(self, core: ServerCore, most_threads: int = MAX_HANDLER_THREADS) -> None:
         self.slots = threading.BoundedSemaphore(most_threads)
         super().__init__(core)
 
@@ -283,13 +283,13 @@ class _ThreadingServer(_SingleServer):
             self.slots.release()
 
 
-class _HTTPServerBackend:
+class HTTPServerBackend:
     """Runs an http.server in a background thread: handle a request, check the stop flag."""
 
-    def __init__(self, core: _Core, threaded: bool,
+    def __init__(self, core: ServerCore, threaded: bool,
                  most_threads: int = MAX_HANDLER_THREADS) -> None:
         self.core = core
-        self.server = _ThreadingServer(core, most_threads) if threaded else _SingleServer(core)
+        self.server = ThreadingServer(core, most_threads) if threaded else _SingleServer(core)
         self.server.timeout = POLL_INTERVAL  # handle_request() returns after this if idle
         self.address = self.server.socket.getsockname()[:2]
         mode = "threading" if threaded else "single"
@@ -323,7 +323,7 @@ class _HTTPServerBackend:
 class _AsyncioBackend:
     """An ``asyncio`` server (``asyncio.start_server``) on an event loop in one thread."""
 
-    def __init__(self, core: _Core) -> None:
+    def __init__(self, core: ServerCore) -> None:
         self.core = core
         self.address: tuple[str, int] = ("", 0)
         self.thread = threading.Thread(target=self._run, daemon=True, name="LatencyServer-asyncio")
@@ -604,12 +604,12 @@ def serve_latency(channel: ServerChannel, host: str, latency_ms: float, payload_
                   pages: int, mode: str) -> None:
     """In the server process: serve in ``mode`` until ``channel.stopping``; answer the
     parent's questions about the counts and settings."""
-    core = _Core(host, latency_ms, payload_bytes, pages)
+    core = ServerCore(host, latency_ms, payload_bytes, pages)
     core.stopping = channel.stopping  # the parent's stop ends every latency wait too
     if mode == "asyncio":
-        backend: _HTTPServerBackend | _AsyncioBackend = _AsyncioBackend(core)
+        backend: HTTPServerBackend | _AsyncioBackend = _AsyncioBackend(core)
     else:
-        backend = _HTTPServerBackend(core, threaded=mode == "threading")
+        backend = HTTPServerBackend(core, threaded=mode == "threading")
     backend.start()
     channel.answer("stats", core.stats.snapshot)
     channel.answer("reset", core.stats.reset)

@@ -69,7 +69,7 @@ def default_pool_workers() -> int:
     return min(count, 61) if sys.platform == "win32" else count
 
 
-def _own_cgroup_paths() -> dict[str, str]:
+def own_cgroup_paths() -> dict[str, str]:
     """Map controller name ('' for cgroup v2) to this process's cgroup path."""
     paths: dict[str, str] = {}
     try:
@@ -83,14 +83,14 @@ def _own_cgroup_paths() -> dict[str, str]:
     return paths
 
 
-def _ancestors(base: Path, path: str) -> list[Path]:
+def cgroup_ancestors(base: Path, path: str) -> list[Path]:
     """``base/path`` and each of its parents up to ``base`` (quotas apply at every level)."""
     folder = base / path.lstrip("/")
     chain = [folder, *folder.parents]
     return [p for p in chain if p == base or base in p.parents]
 
 
-def _read(path: Path) -> str | None:
+def read_setting(path: Path) -> str | None:
     try:
         return path.read_text().strip()
     except OSError:
@@ -99,8 +99,8 @@ def _read(path: Path) -> str | None:
 
 def _quota_v2(path: str) -> float | None:
     limits = []
-    for folder in _ancestors(CGROUP_ROOT, path):
-        text = _read(folder / "cpu.max")
+    for folder in cgroup_ancestors(CGROUP_ROOT, path):
+        text = read_setting(folder / "cpu.max")
         if text and not text.startswith("max"):
             quota, period = text.split()[:2]
             limits.append(int(quota) / int(period))
@@ -110,9 +110,9 @@ def _quota_v2(path: str) -> float | None:
 def _quota_v1(path: str) -> float | None:
     limits = []
     for mount in ("cpu", "cpu,cpuacct", "cpuacct,cpu"):
-        for folder in _ancestors(CGROUP_ROOT / mount, path):
-            quota = _read(folder / "cpu.cfs_quota_us")
-            period = _read(folder / "cpu.cfs_period_us")
+        for folder in cgroup_ancestors(CGROUP_ROOT / mount, path):
+            quota = read_setting(folder / "cpu.cfs_quota_us")
+            period = read_setting(folder / "cpu.cfs_period_us")
             if quota and period and int(quota) > 0:
                 limits.append(int(quota) / int(period))
     return min(limits) if limits else None
@@ -124,7 +124,7 @@ def cgroup_cpu_quota() -> float | None:
     cgroup v2 keeps it in ``cpu.max`` ("150000 100000"), v1 in
     ``cpu.cfs_quota_us`` / ``cpu.cfs_period_us``; a containing group's limit counts too.
     """
-    paths = _own_cgroup_paths()
+    paths = own_cgroup_paths()
     if "" in paths and (CGROUP_ROOT / "cgroup.controllers").exists():
         return _quota_v2(paths[""])
     if "cpu" in paths:

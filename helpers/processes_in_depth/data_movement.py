@@ -17,6 +17,13 @@ Processes share no memory, so an array a worker needs must reach it somehow:
 :func:`measure_data_movement` runs one task that sums the array each of these
 ways, through the lab's runner (warm pool, repeats, median), beside the same
 sum done in this process: what is left over is the cost of moving the data.
+
+Moving data costs memory too: the pickled way holds the array, its pickle, the bytes
+the worker received and the worker's copy at once. Measured, the resident memory of this
+process and its worker peaks at about five times the array's size, so 512 MiB needs
+about 2.6 GiB. :func:`check_mebibytes` refuses a size this machine has no
+memory for (:func:`helpers.core.memory.available_memory`, which sees a Binder's or a
+container's limit) before anything is allocated.
 """
 from __future__ import annotations
 
@@ -34,6 +41,7 @@ import numpy as np
 from helpers.core.arguments import require_int
 from helpers.core.executors import resolve_start_method
 from helpers.core.experiments import stepped_progress
+from helpers.core.memory import MIB, require_memory
 from helpers.core.noise import DISTURBED
 from helpers.core.runner import MAX_REPEATS, ProgressCallback, RunResult, run_tasks
 from helpers.core.settings import default
@@ -44,8 +52,9 @@ from helpers.processes_in_depth.disturbance import disturbance_lines
 if TYPE_CHECKING:  # matplotlib is imported only to draw: worker processes stay light
     from matplotlib.figure import Figure
 
-MIB = 2**20
-MAX_MEBIBYTES = 512
+MAX_MEBIBYTES = 512  # the hard cap, whatever the machine
+ARRAY_COPIES = 5  # copies of the array alive at the peak, summed RSS of this process + worker
+WORKER_MIB = 64  # the worker process itself (interpreter, numpy)
 LOCAL = "in this process"
 
 _INHERITED: np.ndarray | None = None  # set by the parent just before it forks a pool
@@ -124,6 +133,20 @@ def make_array(mebibytes: int) -> np.ndarray:
     return np.random.default_rng(mebibytes).random(mebibytes * MIB // 8)
 
 
+def memory_needed(mebibytes: int) -> int:
+    """Bytes a :func:`measure_data_movement` of ``mebibytes`` MiB adds at its peak
+    (measured: 512 MiB → 2.6 GiB summed RSS of this process and its worker)."""
+    return (ARRAY_COPIES * mebibytes + WORKER_MIB) * MIB
+
+
+def check_mebibytes(mebibytes: object, available: int | None = None) -> int:
+    """``mebibytes`` if it is from 1 to :data:`MAX_MEBIBYTES` and fits in the memory this
+    machine has (``available`` bytes; default: measured now), else ``ValueError`` saying
+    the range allowed here and why."""
+    return require_memory("mebibytes", mebibytes, 1, MAX_MEBIBYTES, memory_needed,
+                          unit=" MiB", available=available)
+
+
 @dataclass
 class DataMovement:
     """One task summing the same array, handed over in different ways."""
@@ -167,13 +190,16 @@ def measure_data_movement(mebibytes: int | None = None, *, repeats: int | None =
     """Sum a ``mebibytes`` MiB array in one worker task: pickled, via shared memory, and
     (where fork exists) inherited; and in this process, for the cost of the sum itself.
 
-    Default 64 MiB (16 in quick mode); default repeats 5 (3 in quick mode).
+    Default 64 MiB (16 in quick mode); default repeats 5 (3 in quick mode). Every
+    argument is checked before the array is made, the size against the memory this
+    machine has (:func:`check_mebibytes`).
     """
     mebibytes = require_int("mebibytes", int(default(64, 16)) if mebibytes is None
                             else mebibytes, 1, MAX_MEBIBYTES)
     repeats = require_int("repeats", int(default(5, 3)) if repeats is None else repeats,
-                          1, MAX_REPEATS)  # checked before the array is made
+                          1, MAX_REPEATS)
     method = resolve_start_method(start_method)
+    check_mebibytes(mebibytes)
     array = make_array(mebibytes)
     result = DataMovement(mebibytes, method, len(pickle.dumps(array, protocol=5)))
     steps: list[tuple[str, Callable[[ProgressCallback | None], RunResult]]] = [

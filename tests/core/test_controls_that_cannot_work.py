@@ -15,7 +15,7 @@ import pytest
 from helpers.capstone.lab import MAX_STAGE_WORKERS, CapstoneLab
 from helpers.core.executors import EXECUTORS
 from helpers.core.experiments import compare
-from helpers.core.lab import Lab, _executor_checkboxes, _offer_what_can_run
+from helpers.core.lab import Lab, executor_checkboxes, offer_what_can_run
 from helpers.core.runner import run_tasks
 from helpers.core.workloads import Workload, get_workload
 
@@ -42,12 +42,12 @@ def test_controls_that_cannot_work_are_not_offered_by_the_lab():
 
 
 def test_controls_that_cannot_work_follow_the_workload_both_ways():
-    boxes = _executor_checkboxes(ticked=["serial", "threads"])
-    _offer_what_can_run(boxes, NAP)  # a coroutine function: asyncio only
+    boxes = executor_checkboxes(ticked=["serial", "threads"])
+    offer_what_can_run(boxes, NAP)  # a coroutine function: asyncio only
     assert not boxes["asyncio"].disabled and boxes["asyncio"].tooltip == ""
     assert boxes["threads"].disabled and not boxes["threads"].value
     assert "executor 'threads' runs plain functions only" in boxes["threads"].tooltip
-    _offer_what_can_run(boxes, get_workload("count"))
+    offer_what_can_run(boxes, get_workload("count"))
     assert boxes["asyncio"].disabled and not boxes["threads"].disabled
 
 

@@ -22,9 +22,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from helpers.core.latency_server import (
     MAX_HANDLER_THREADS,
-    _Core,
-    _HTTPServerBackend,
-    _ThreadingServer,
+    ServerCore,
+    HTTPServerBackend,
+    ThreadingServer,
     fetch,
 )
 from helpers.core.settings import SOURCE_ROOT
@@ -65,8 +65,8 @@ def wait_until(condition, what: str) -> None:
         time.sleep(0.01)
 
 
-def small_threading_server(latency_ms: float, most_threads: int) -> _HTTPServerBackend:
-    backend = _HTTPServerBackend(_Core("127.0.0.1", latency_ms, 10, 4), threaded=True,
+def small_threading_server(latency_ms: float, most_threads: int) -> HTTPServerBackend:
+    backend = HTTPServerBackend(ServerCore("127.0.0.1", latency_ms, 10, 4), threaded=True,
                                  most_threads=most_threads)
     backend.start()
     return backend
@@ -105,7 +105,7 @@ def test_the_handler_thread_cap_is_a_documented_constant():
 
     assert MAX_HANDLER_THREADS == 256  # pool_size measures up to 256 requests at once
     assert "MAX_HANDLER_THREADS" in latency_server.__doc__
-    server = _ThreadingServer(_Core("127.0.0.1", 0, 1, 1))  # the default: the cap
+    server = ThreadingServer(ServerCore("127.0.0.1", 0, 1, 1))  # the default: the cap
     try:
         for _ in range(MAX_HANDLER_THREADS):
             assert server.slots.acquire(blocking=False)

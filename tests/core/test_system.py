@@ -8,7 +8,7 @@ from helpers.core import system
 
 def fake_cgroup(monkeypatch, tmp_path, paths, files):
     monkeypatch.setattr(system, "CGROUP_ROOT", tmp_path)
-    monkeypatch.setattr(system, "_own_cgroup_paths", lambda: paths)
+    monkeypatch.setattr(system, "own_cgroup_paths", lambda: paths)
     for name, text in files.items():
         target = tmp_path / name
         target.parent.mkdir(parents=True, exist_ok=True)
