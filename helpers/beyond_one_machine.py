@@ -445,7 +445,7 @@ def key_points(study: OverheadStudy, moved: ScatterResult, left: Mapping[str, li
     gain = ("a **disturbed** measurement" if scatter_disturbance(moved) else
             f"{moved.gain:.1f}× faster than sending it with every task" if moved.gain >= FASTER
             else f"no clear gain at {moved.mebibytes} MiB ({moved.gain:.2f}×)")
-    closed = ("nothing it started was left: no process, thread or port"
+    closed = ("nothing it started was left: no process, thread, port or scratch file"
               if not any(left.values()) else f"something was still running: {dict(left)}")
     return "\n".join([
         "- A Dask cluster is a scheduler and workers; a `LocalCluster` runs them as processes "

@@ -15,39 +15,59 @@ process pool; on a real cluster ``helpers`` must be installed on every worker.
 
 A session always cleans up: ``close()`` (or leaving a ``with`` block, or the
 kernel exiting) stops the workers, the scheduler, their ports and Dask's helper
-thread. :class:`DaskExecutor` wraps a session as a ``concurrent.futures``
-executor, which is how the lab's runner and widgets run on Dask.
+thread, and removes the cluster's scratch directory (a temporary one of its own,
+not the ``dask-scratch-space`` other programs share). A closed session refuses
+every call at once, saying so. :class:`DaskExecutor` wraps a session as a
+``concurrent.futures`` executor, which is how the lab's runner and widgets run on
+Dask.
+
+**One cluster per kernel.** Re-running a notebook cell ``session = start_dask()``
+must not leave the first cluster running with nobody holding it: each
+``start_dask()`` that starts a local cluster first closes the one the previous call
+started, and prints that it did. (The runner's ``dask`` executor starts clusters
+of its own, one per run, closed with the run: :func:`open_session`.)
 """
 from __future__ import annotations
 
 import atexit
+import glob
 import html
 import logging
 import os
 import re
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 
 import psutil
 
 from helpers.core.arguments import require_float, require_int
+from helpers.core.executors import MAX_DASK_WORKERS
 
 SCHEDULER_ENV = "LAB_DASK_SCHEDULER"
-MAX_DASK_WORKERS = 16
 START_TIMEOUT = 60.0  # seconds for the cluster to start or the client to connect
 CLOSE_TIMEOUT = 10.0
 QUIET_TIMEOUT = 5.0  # seconds for the workers to hear "be quiet" before they are closed
+SHUTDOWN_CLOSE_TIMEOUT = 2.0  # of the ~2.5 s Jupyter gives a kernel to shut down
 _ADDRESS = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://\S+$")
 _DASK_MODULES = ("distributed", "dask", "tornado", "multiprocessing.queues")
 _LOGGER_PREFIXES = ("distributed", "tornado", "asyncio")
+SCRATCH_PREFIX = "lab-dask-"  # + "<pid of the process that owns it>-<random>"
 # Strong references: a session nobody holds any more still owns worker processes, so it
 # stays listed until it is closed (at the latest when the kernel exits).
 open_sessions: set[DaskSession] = set()
 _lock = threading.Lock()
+_kernel_cluster: DaskSession | None = None  # the local cluster start_dask() started last
+
+
+class SessionClosedError(RuntimeError):
+    """A call on a Dask session after ``close()``: its scheduler and workers are gone."""
 
 
 def scheduler_address(address: str | None = None) -> str | None:
@@ -76,11 +96,13 @@ def proxied_dashboard_path(port: int) -> str:
 class DaskSession:
     """A Dask client and (unless connected elsewhere) the local cluster it owns."""
 
-    def __init__(self, client, cluster=None, *, threads_before: set[int] | None = None
-                 ) -> None:
-        self.client = client
+    def __init__(self, client, cluster=None, *, threads_before: set[int] | None = None,
+                 scratch: str | None = None) -> None:
+        self._client = client
         self.cluster = cluster
         self.closed = False
+        self.closed_because = ""  # why, when something other than close() closed it
+        self.scratch = scratch  # the cluster's own scratch directory, removed on close
         with _lock:
             open_sessions.add(self)
         self._threads_before = threads_before or set()
@@ -88,6 +110,21 @@ class DaskSession:
         # helpers (resource tracker, forkserver), which serve the whole kernel.
         self._pids = set(self.worker_pids()) if cluster is not None else set()
         self._ports = self._own_ports() if cluster is not None else set()
+
+    @property
+    def client(self):
+        """The ``distributed.Client``; ``SessionClosedError`` at once after ``close()``
+        (a closed client would wait for its scheduler, then fail in Dask's words)."""
+        if self.closed:
+            raise SessionClosedError(f"this Dask session is closed{self.closed_because}: "
+                                     "run start_dask() again for a new one")
+        return self._client
+
+    def describe(self) -> str:
+        """Where it runs and how many workers it has, e.g. ``tcp://127.0.0.1:40001, 2
+        workers`` (asks the scheduler: only while open)."""
+        count = len(self.workers())
+        return f"{self.scheduler_address}, {count} worker{'s' * (count != 1)}"
 
     def _own_ports(self) -> set[int]:
         """The scheduler's, the dashboard's and every worker's port."""
@@ -97,11 +134,14 @@ class DaskSession:
 
     def leftovers(self) -> dict[str, list]:
         """What this session started that is still there: processes, threads, ports
-        that still accept connections. All three lists are empty after ``close()``."""
+        that still accept connections, its scratch directory. All four lists are empty
+        after ``close()``."""
         processes = sorted(pid for pid in self._pids if _alive(pid))
         threads = sorted(t.name for t in self._new_dask_threads())
         ports = sorted(port for port in self._ports if _listening(port))
-        return {"processes": processes, "threads": threads, "ports": ports}
+        scratch = [self.scratch] if self.scratch and os.path.exists(self.scratch) else []
+        return {"processes": processes, "threads": threads, "ports": ports,
+                "scratch": scratch}
 
     @property
     def scheduler_address(self) -> str:
@@ -136,8 +176,8 @@ class DaskSession:
                 "through Jupyter": proxied_dashboard_path(port)}
 
     def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
-        """Close the client, then the local cluster, and wait (bounded) for its worker
-        processes to end; idempotent.
+        """Close the client, then the local cluster, wait (bounded) for its worker
+        processes to end, and remove its scratch directory; idempotent.
 
         Closing is quiet: a worker whose heartbeat meets a scheduler that has just gone
         would log a traceback ("Failed to communicate with scheduler during heartbeat")
@@ -153,11 +193,14 @@ class DaskSession:
             self._quiet_workers(timeout)
         with quiet_dask_logs():
             try:
-                self.client.close(timeout=timeout)
+                self._client.close(timeout=timeout)
             finally:
                 if self.cluster is not None:
-                    self.cluster.close(timeout=timeout)
-                    self._wait_for_workers(max(deadline - time.monotonic(), 1.0))
+                    try:
+                        self.cluster.close(timeout=timeout)
+                        self._wait_for_workers(max(deadline - time.monotonic(), 1.0))
+                    finally:
+                        _remove_scratch(self.scratch)
                 with _lock:
                     open_sessions.discard(self)
                     if not open_sessions:
@@ -168,7 +211,7 @@ class DaskSession:
         """Raise every worker's Dask loggers to CRITICAL (best effort: a worker that
         cannot be reached any more has nothing left to say)."""
         with suppress(Exception):  # Client.run has no timeout of its own: bound it here
-            self.client.sync(self.client._run, silence_dask_loggers, on_error="ignore",
+            self._client.sync(self._client._run, silence_dask_loggers, on_error="ignore",
                              callback_timeout=min(timeout, QUIET_TIMEOUT))
 
     def _wait_for_workers(self, timeout: float) -> None:
@@ -284,28 +327,89 @@ def start_dask(workers: int | None = None, *, address: str | None = None,
     A local cluster has ``workers`` worker processes (default: one per effective
     CPU, at least 2), one thread each, started with the lab's start method. It
     listens on 127.0.0.1 only, with the dashboard on a free port.
+
+    One local cluster per kernel: if an earlier ``start_dask()`` (a cell run before,
+    or this one re-run) started a cluster that is still open, it is closed first —
+    and this says so — then the new one replaces it. Connecting closes nothing.
     """
+    request = DaskRequest.checked(workers, address, start_method, timeout)
+    if request.address is None:
+        close_earlier_cluster()
+    session = open_session(request)
+    if session.is_local:
+        _remember_kernel_cluster(session)
+    return session
+
+
+def _remember_kernel_cluster(session: DaskSession) -> None:
+    global _kernel_cluster
+    with _lock:
+        _kernel_cluster = session
+
+
+@dataclass(frozen=True)
+class DaskRequest:
+    """What to open, checked: an address to connect to, or a local cluster's size."""
+
+    address: str | None
+    workers: int
+    start_method: str
+    timeout: float
+
+    @classmethod
+    def checked(cls, workers: int | None = None, address: str | None = None,
+                start_method: str | None = None, timeout: float = START_TIMEOUT
+                ) -> DaskRequest:
+        """``ValueError``/``TypeError`` naming a bad argument, before anything starts
+        (or anything earlier is closed)."""
+        from helpers.core.settings import resolve_start_method
+        from helpers.core.system import default_workers
+
+        timeout = require_float("timeout", timeout, 1, 600)
+        address = scheduler_address(address)
+        workers = require_int("workers", default_workers() if workers is None else workers,
+                              1, MAX_DASK_WORKERS)
+        return cls(address, workers, resolve_start_method(start_method), timeout)
+
+
+def close_earlier_cluster() -> None:
+    """Close the local cluster the last ``start_dask()`` started, if it is still open,
+    and print that it did (its session then refuses every call, saying why)."""
+    global _kernel_cluster
+    with _lock:
+        earlier, _kernel_cluster = _kernel_cluster, None
+    if earlier is None or earlier.closed:
+        return
+    try:
+        described = f" ({earlier.describe()})"
+    except Exception:  # a scheduler that no longer answers is closed all the same
+        described = ""
+    earlier.close()
+    earlier.closed_because = " (a later start_dask() replaced it)"
+    print(f"start_dask: closed the cluster started earlier in this kernel{described}. "
+          "One cluster per kernel: the new one replaces it.")
+
+
+def open_session(request: DaskRequest) -> DaskSession:
+    """Open what ``request`` asks for, closing nothing else: a client connected to its
+    address, or a new local cluster owned by the session (for the runner's ``dask``
+    executor, whose cluster lives for one run)."""
     from distributed import Client  # imported here: dask is only needed from notebook 08
 
-    timeout = require_float("timeout", timeout, 1, 600)
-    address = scheduler_address(address)
+    _close_before_dask_at_exit()
+    _close_before_kernel_shutdown()
     threads_before = {t.ident for t in threading.enumerate()}
-    if address is not None:
-        return DaskSession(Client(address, timeout=timeout), threads_before=threads_before)
+    if request.address is not None:
+        return DaskSession(Client(request.address, timeout=request.timeout),
+                           threads_before=threads_before)
     from helpers.core.interrupts import interrupts_deferred
-    from helpers.core.settings import resolve_start_method
-    from helpers.core.system import default_workers
 
-    workers = require_int("workers", default_workers() if workers is None else workers,
-                          1, MAX_DASK_WORKERS)
-    settings = {"distributed.worker.multiprocessing-method": resolve_start_method(start_method),
-                "distributed.comm.timeouts.connect": f"{timeout}s"}
     session = None
     try:
         # An interrupt (■) while the workers start would leave them without an owner:
         # it is held back until the session exists, then closes it.
         with interrupts_deferred():
-            session = _start_local(workers, settings, timeout, threads_before)
+            session = _start_local(request, threads_before)
     except KeyboardInterrupt:
         if session is not None:
             session.close()
@@ -313,28 +417,87 @@ def start_dask(workers: int | None = None, *, address: str | None = None,
     return session
 
 
-def _start_local(workers: int, settings: dict, timeout: float, threads_before: set[int]
-                 ) -> DaskSession:
+def _start_local(request: DaskRequest, threads_before: set[int]) -> DaskSession:
+    """A ``LocalCluster`` whose scheduler and workers keep their scratch files in a new
+    directory of its own (``temporary-directory`` for the scheduler, ``local_directory``
+    for the workers), and a client connected to it."""
     import dask
     from distributed import Client, LocalCluster
 
-    with dask.config.set(settings):
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address="127.0.0.1:0",
-                               silence_logs=logging.ERROR)
+    scratch = scratch_directory()
+    settings = {"distributed.worker.multiprocessing-method": request.start_method,
+                "distributed.comm.timeouts.connect": f"{request.timeout}s",
+                "temporary-directory": scratch}
+    cluster = client = None
     try:
-        client = Client(cluster, timeout=timeout)
+        with dask.config.set(settings):
+            cluster = LocalCluster(n_workers=request.workers, threads_per_worker=1,
+                                   processes=True, host="127.0.0.1",
+                                   dashboard_address="127.0.0.1:0", local_directory=scratch,
+                                   silence_logs=logging.ERROR)
+        client = Client(cluster, timeout=request.timeout)
     except BaseException:
-        cluster.close(timeout=CLOSE_TIMEOUT)
+        if cluster is not None:
+            cluster.close(timeout=CLOSE_TIMEOUT)
+        _remove_scratch(scratch)
         raise
-    return DaskSession(client, cluster, threads_before=threads_before)
+    return DaskSession(client, cluster, threads_before=threads_before, scratch=scratch)
+
+
+def scratch_directory() -> str:
+    """A new temporary directory for one cluster, named after this process.
+
+    Removed when the session closes (at the latest when the interpreter exits). A
+    process killed outright (``kill -9``, a kernel the server had to kill) cannot
+    remove it: the next one to start a cluster removes every such directory whose
+    process no longer exists.
+    """
+    for path in glob.glob(os.path.join(tempfile.gettempdir(), f"{SCRATCH_PREFIX}*")):
+        owner = os.path.basename(path)[len(SCRATCH_PREFIX):].split("-")[0]
+        if owner.isdigit() and not psutil.pid_exists(int(owner)):
+            _remove_scratch(path)
+    return tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-")
+
+
+def _remove_scratch(path: str | None) -> None:
+    if path is not None:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _close_before_dask_at_exit() -> None:
+    """Have :func:`close_all_sessions` run before distributed's own exit handlers (atexit
+    runs the last registered first; distributed registers its own when first imported).
+    Those close the clusters under the open sessions, whose ``close()`` then waited 10 s
+    for Dask's event-loop thread before the interpreter could exit."""
+    atexit.unregister(close_all_sessions)
+    atexit.register(close_all_sessions)
+
+
+def _close_before_kernel_shutdown() -> None:
+    """In a Jupyter kernel: close every session as soon as the kernel is asked to shut
+    down or restart (idempotent), as :mod:`helpers.core.kernel_exit` does for
+    multiprocessing's helpers.
+
+    At exit would be too late: ipykernel first signals its child processes (the
+    workers), and Jupyter stops a kernel that is not gone within about 2.5 s, before
+    the scratch directory could be removed. Closing gets ``SHUTDOWN_CLOSE_TIMEOUT``
+    seconds; whatever is still open after that is left to the exit handler.
+    """
+    from helpers.core.kernel_exit import before_shutdown, bounded_call
+
+    before_shutdown(lambda: bounded_call(close_all_sessions, SHUTDOWN_CLOSE_TIMEOUT),
+                    "_lab_closes_dask")
 
 
 @atexit.register
 def close_all_sessions() -> None:
-    """Close every session still open (the kernel is exiting, or a test is ending)."""
+    """Close every session still open (the kernel is exiting, or a test is ending); a
+    session that fails to close does not keep the others open."""
     for session in list(open_sessions):
-        session.close()
+        try:
+            session.close()
+        except Exception:
+            _remove_scratch(session.scratch)
 
 
 class DaskExecutor(Executor):
@@ -345,7 +508,7 @@ class DaskExecutor(Executor):
     """
 
     def __init__(self, workers: int, start_method: str | None = None) -> None:
-        self.session = start_dask(workers, start_method=start_method)
+        self.session = open_session(DaskRequest.checked(workers, start_method=start_method))
         self._executor = self.session.client.get_executor(pure=False)
 
     def submit(self, fn, /, *args, **kwargs) -> Future:  # type: ignore[override]

@@ -38,7 +38,7 @@ from typing import Any
 STOP_TIMEOUT = 1.0  # seconds per helper process; after that ipykernel's own clean-up goes on
 
 
-def _current_kernel() -> Any | None:
+def current_kernel() -> Any | None:
     """The running ipykernel ``Kernel``, or None outside a Jupyter kernel."""
     if "ipykernel" not in sys.modules:  # a worker process or a script: import nothing
         return None
@@ -95,24 +95,34 @@ def stop_multiprocessing_helpers(timeout: float = STOP_TIMEOUT) -> dict[str, boo
     return stopped
 
 
-def install(kernel: Any | None = None) -> bool:
-    """Make ``kernel`` (default: the running one) stop the helpers before shutting down.
+def before_shutdown(step: Callable[[], object], flag: str, kernel: Any | None = None) -> bool:
+    """Make ``kernel`` (default: the running one) run ``step()`` as soon as it is asked to
+    shut down or restart, before ipykernel's own shutdown; an error in ``step`` never stands
+    in its way. ``flag`` (an attribute set on the kernel) makes it once per kernel.
 
-    Returns False outside a kernel or when already installed. Idempotent.
+    Returns False outside a kernel or when ``flag`` is already set.
     """
-    kernel = kernel if kernel is not None else _current_kernel()
-    if kernel is None or getattr(kernel, "_lab_stops_helpers", False):
+    kernel = kernel if kernel is not None else current_kernel()
+    if kernel is None or getattr(kernel, flag, False):
         return False
     original = kernel.do_shutdown
 
     async def do_shutdown(restart: bool) -> Any:
         try:
-            stop_multiprocessing_helpers()
+            step()
         except Exception:  # never stand in the way of a shutdown
             pass
         result = original(restart)
         return await result if inspect.isawaitable(result) else result
 
     kernel.do_shutdown = do_shutdown
-    kernel._lab_stops_helpers = True
+    setattr(kernel, flag, True)
     return True
+
+
+def install(kernel: Any | None = None) -> bool:
+    """Make ``kernel`` (default: the running one) stop the helpers before shutting down.
+
+    Returns False outside a kernel or when already installed. Idempotent.
+    """
+    return before_shutdown(stop_multiprocessing_helpers, "_lab_stops_helpers", kernel)

@@ -4,10 +4,12 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
 
+import psutil
 import pytest
 from conftest import INTERPRETER_HELPERS, ROOT, descendants, new_descendants
 
@@ -236,7 +238,8 @@ def _stderr_of_a_logging_worker(mode: str) -> str:
     finished = subprocess.run([sys.executable, "-c", LOGGING_WORKER, mode], cwd=ROOT,
                               capture_output=True, text=True, timeout=120)
     assert finished.returncode == 0, finished.stderr[-2000:]
-    assert finished.stdout.strip() == "{'processes': [], 'threads': [], 'ports': []}"
+    assert finished.stdout.strip() == ("{'processes': [], 'threads': [], 'ports': [], "
+                                       "'scratch': []}")
     return finished.stderr
 
 
@@ -266,3 +269,130 @@ def test_quiet_dask_logs_restores_the_levels_here():
         assert logging.getLogger("distributed").level == logging.CRITICAL
         assert logger.level == logging.CRITICAL
     assert logger.level == before
+
+
+# Issue 20, point 5: Dask on re-run.
+
+@pytest.mark.timeout(180)
+def test_dask_start_twice_keeps_one_cluster(capsys):
+    """A re-run ``session = start_dask()`` cell: the first cluster is closed, and that is
+    said; the runner's own cluster (one per run) and a connection close nothing."""
+    before = descendants()
+    try:
+        first = dc.start_dask(1)
+        address = first.scheduler_address
+        second = dc.start_dask(1)
+        left = first.leftovers()  # (its "threads" are the second cluster's now)
+        assert first.closed and not (left["processes"] or left["ports"] or left["scratch"])
+        said = capsys.readouterr().out
+        assert f"closed the cluster started earlier in this kernel ({address}, 1 worker)" in said
+        assert "the new one replaces it" in said
+        assert dc.open_sessions == {second}
+        with open_executor("dask", 1) as pool:  # what measure_overhead does meanwhile
+            assert pool.submit(count_primes, 100).result(timeout=60) == 25
+        with dc.start_dask(address=second.scheduler_address) as remote:
+            assert remote.client.submit(count_primes, 100).result(timeout=60) == 25
+        assert not second.closed and dc.open_sessions == {second}
+        assert "closed the cluster" not in capsys.readouterr().out
+    finally:
+        dc.close_all_sessions()
+    assert not new_descendants(before, grace=10, ignore=INTERPRETER_HELPERS)
+
+
+@pytest.mark.timeout(120)
+def test_closed_session_fails_fast():
+    """After ``close()`` every call raises at once, in words — before: ``IOLoop is
+    closed``, or a re-run connect cell that waited 60 s for the scheduler, then OSError."""
+    session = dc.start_dask(1)
+    session.close()
+    calls = {"workers": session.workers, "worker_pids": session.worker_pids,
+             "dashboard_links": session.dashboard_links,
+             "scheduler_address": lambda: session.scheduler_address,
+             "client.submit": lambda: session.client.submit(count_primes, 10),
+             "connect again": lambda: dc.start_dask(address=session.scheduler_address)}
+    for name, call in calls.items():
+        with pytest.raises(dc.SessionClosedError, match=r"closed: run start_dask\(\) again"):
+            call()
+            pytest.fail(f"{name} did not raise")
+    assert "closed" in session._repr_html_()
+    assert session.leftovers() == {"processes": [], "threads": [], "ports": [], "scratch": []}
+    replaced = dc.start_dask(1)
+    dc.start_dask(1)
+    with pytest.raises(dc.SessionClosedError, match="a later start_dask"):
+        replaced.workers()
+    dc.close_all_sessions()
+
+
+EXIT_WITHOUT_CLOSING = ("import os, signal, sys\n"
+                        "from helpers.core.dask_session import start_dask\n"
+                        "if __name__ == '__main__':\n"
+                        "    session = start_dask(1)\n"
+                        "    print(session.scratch, *session.worker_pids(), flush=True)\n"
+                        "    if sys.argv[1] == 'killed':\n"
+                        "        os.kill(os.getpid(), signal.SIGKILL)\n")
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("ending", ["exits", "killed", "kernel shut down"])
+def test_no_dask_scratch_left_after_exit(tmp_path, monkeypatch, ending):
+    """A session never closed: its scratch directory (its own, not the shared
+    ``dask-scratch-space``) is gone when the interpreter exits — and when it was killed
+    and could not remove it, the next cluster started removes it."""
+    if ending == "kernel shut down":
+        return _shut_down_a_kernel_with_a_cluster(tmp_path)
+    finished = subprocess.run([sys.executable, "-c", EXIT_WITHOUT_CLOSING, ending], cwd=ROOT,
+                              capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "TMPDIR": str(tmp_path)})
+    scratch, *pids = finished.stdout.split()
+    assert os.path.dirname(scratch) == str(tmp_path) and len(pids) == 1
+    _end_orphans([int(pid) for pid in pids])
+    if ending == "exits":
+        assert finished.returncode == 0, finished.stderr[-2000:]
+        assert not dask_scratch(tmp_path)  # no scheduler-*/worker-*, not even lock files
+        return
+    assert os.path.isdir(scratch), "a killed process removed its scratch: the control failed"
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    os.rmdir(dc.scratch_directory())  # what the next start_dask() does first
+    assert not dask_scratch(tmp_path)
+
+
+def dask_scratch(directory) -> list[str]:
+    """Dask's entries in a temporary directory: the lab's own, or the shared one.
+    (multiprocessing's ``pymp-*`` of a killed forkserver user is not Dask's.)"""
+    return [name for name in os.listdir(directory)
+            if name.startswith((dc.SCRATCH_PREFIX, "dask-scratch-space"))]
+
+
+def _end_orphans(pids: list[int], grace: float = 15.0) -> None:
+    """Wait (bounded) for the workers of a killed process to notice and end; kill and
+    report any that do not."""
+    processes = [psutil.Process(pid) for pid in pids if psutil.pid_exists(pid)]
+    _, alive = psutil.wait_procs(processes, timeout=grace)
+    for process in alive:
+        process.kill()
+    assert not alive, f"workers outlived their killed parent: {alive}"
+
+
+def _shut_down_a_kernel_with_a_cluster(tmp_path) -> None:
+    """Jupyter's shutdown: SIGINT to the kernel's process group, a shutdown request, and
+    SIGTERM if the kernel is still there ~2.5 s later. Closing at exit came too late: the
+    forkserver cluster's scratch directory was left behind (the control: remove the
+    ``_close_before_kernel_shutdown()`` call and this fails)."""
+    from jupyter_client.manager import KernelManager
+
+    manager = KernelManager(kernel_name="python3")
+    manager.start_kernel(env={**os.environ, "TMPDIR": str(tmp_path), "LAB_QUICK": "1"},
+                         cwd=str(ROOT / "notebooks"))
+    client = manager.client()
+    try:
+        client.start_channels()
+        client.wait_for_ready(timeout=60)
+        reply = client.execute_interactive(
+            "from helpers.core.dask_session import start_dask\n"
+            "session = start_dask(1, start_method='forkserver')", timeout=120)
+        assert reply["content"]["status"] == "ok", reply["content"]
+        assert dask_scratch(tmp_path), "the cluster made no scratch directory here"
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=False)
+    assert not dask_scratch(tmp_path)
