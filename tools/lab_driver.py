@@ -680,6 +680,11 @@ def open_notebook(page, server: LabServer, path: str, timeout: float = 60) -> No
     page.evaluate(_JS_LISTEN, path)
 
 
+def start_run_all(page, path: str) -> None:
+    """Start running all cells of ``path`` and return at once (:func:`run_all` also waits)."""
+    page.evaluate(_JS_RUN_ALL, path)
+
+
 def run_all(page, path: str, timeout: float, watch: list[LabCell] = ()) -> None:
     """Run all cells; wait until run-all finished, the kernel is idle and no cell is queued.
 
@@ -687,7 +692,7 @@ def run_all(page, path: str, timeout: float, watch: list[LabCell] = ()) -> None:
     :func:`progress_delays`)."""
     if watch:
         page.evaluate(_JS_WATCH_PROGRESS, [path, [cell.index for cell in watch]])
-    page.evaluate(_JS_RUN_ALL, path)
+    start_run_all(page, path)
     try:
         page.wait_for_function(_JS_IDLE, arg=path, timeout=timeout * 1000, polling=250)
     except Exception as error:  # playwright TimeoutError; keep the module import-light
@@ -781,6 +786,12 @@ def mark_labs(page, path: str, cells: list[LabCell]) -> None:
 def lab_run_button(page, key: int):
     lab = page.locator(f'[data-browser-test-lab="{key}"]')
     return lab, lab.locator("button.widget-button", has_text=re.compile(r"^\s*Run\s*$")).first
+
+
+def lab_stop_button(page, key: int):
+    """Lab widget ``key``'s Stop button (:class:`helpers.core.controls.RunPanel`)."""
+    lab = page.locator(f'[data-browser-test-lab="{key}"]')
+    return lab.locator("button.widget-button", has_text=re.compile(r"^\s*Stop\s*$")).first
 
 
 def timed_run(page, path: str, key: int, timeout: float) -> dict:

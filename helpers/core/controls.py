@@ -1,9 +1,9 @@
-"""The frame the lab's smaller widgets share: bounded sliders, a Run button, a
-progress bar, a plot area and a line of words.
+"""The frame the lab's smaller widgets share: bounded sliders, a Run and a Stop button,
+a progress bar, a plot area and a line of words.
 
 A subclass builds its controls, passes them to :class:`RunPanel`, and writes
-``run()``; :meth:`RunPanel.guarded` runs the measurement with the button
-disabled, the bar moving, and a failure or an interrupt (■) shown in the widget.
+``run()``; :meth:`RunPanel.guarded` runs the measurement with Run disabled, Stop enabled,
+the bar moving, and a failure, a Stop or an interrupt (■) shown in the widget.
 Nothing runs while a slider moves (``continuous_update=False``): only on Run.
 
 A notebook cell ends with ``panel.start()``: the widget is shown *first*, then its first
@@ -13,6 +13,7 @@ busy cell. In classroom mode (``LAB_PRESENT=1``) the panel's text is larger.
 from __future__ import annotations
 
 import html
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -22,8 +23,8 @@ import ipywidgets as widgets
 from IPython.display import clear_output, display
 
 from helpers.core.arguments import require_int
-from helpers.core.progress import progress_updater
-from helpers.core.runner import ProgressCallback
+from helpers.core.progress import checked, progress_updater
+from helpers.core.runner import ProgressCallback, RunStopped, stop_checked
 from helpers.core.settings import present_mode
 
 T = TypeVar("T")
@@ -104,28 +105,56 @@ def bounded_slider(description: str, value: object, low: int, high: int, step: i
                              layout=widgets.Layout(width=width))
 
 
+def route_clicks_elsewhere(button: widgets.Button) -> None:
+    """Send the next click on ``button`` to a kernel shell that the run in this thread
+    does not hold, so that it is handled while the run goes on.
+
+    JupyterLab (4.4+) sends widget messages to a *subshell* of the kernel — a thread of its
+    own — so a click can be handled while a cell runs. ipykernel 7.4, though, routes a
+    widget's messages to the shell that last wrote to the widget (its comm's
+    ``_reply_subshell_id``), and the run has just written to ``button`` (enabling it): the
+    click would wait behind the run. So a run in the main thread (a cell's, or a click's
+    routed there) drops that route, and the click goes where the browser sent it, the widget
+    subshell; a run in a subshell routes the click to the main shell, free unless a cell is
+    running. A kernel without subshells handles one message at a time: there a Stop click
+    waits until the run ends (and is then ignored); the kernel's ■ stops such a run.
+    """
+    comm = getattr(button, "comm", None)
+    if comm is None or not hasattr(comm, "_reply_subshell_for"):  # no ipykernel 7.4 routing
+        return
+    if threading.current_thread() is threading.main_thread():
+        vars(comm).pop("_reply_subshell_id", None)
+    else:
+        comm._reply_subshell_id = None  # None: the main shell
+
+
 class RunPanel:
-    """Controls, then Run and a progress bar, then the plot, then the words.
+    """Controls, then Run, Stop and a progress bar, then the plot, then the words.
 
     ``words_above_plot=True`` puts the words right under the Run row instead (the executor
     lab, :class:`helpers.core.lab.Lab`, keeps its header and sentences there). Status
-    messages — "Running…", a failure, a stop (■) — go through :meth:`say`, which a
-    subclass may override to frame them.
+    messages — "Running…", a failure, a stop (Stop or ■) — go through :meth:`say`, which a
+    subclass may override to frame them. Stop is enabled only while a run is in progress.
     """
 
     def __init__(self, controls: Sequence[widgets.Widget], *,
                  words_above_plot: bool = False) -> None:
         self.run_button = widgets.Button(description="Run", button_style="primary", icon="play")
+        self.stop_button = widgets.Button(description="Stop", icon="stop", disabled=True,
+                                          tooltip="End this run; its worker processes stop")
         self.progress = widgets.IntProgress(value=0, min=0, max=1, description="progress")
         self.output = widgets.Output()
         self.words = widgets.HTML()
         self.error: BaseException | None = None
         self.figure: object = None  # the plot shown last
         self.throttle = Throttle()
+        self.running = False  # a run is in progress (Stop is enabled)
+        self._stop_asked = threading.Event()
         self.run_button.on_click(lambda _: self.run())
+        self.stop_button.on_click(lambda _: self.stop())
         shown = [self.words, self.output] if words_above_plot else [self.output, self.words]
-        self.ui = widgets.VBox([*controls, widgets.HBox([self.run_button, self.progress]),
-                                *shown])
+        self.ui = widgets.VBox([*controls, widgets.HBox([self.run_button, self.stop_button,
+                                                         self.progress]), *shown])
         if present_mode():
             self.ui.add_class(PRESENT_CLASS)
             self.ui.children = (widgets.HTML(PRESENT_CSS), *self.ui.children)
@@ -141,6 +170,23 @@ class RunPanel:
         """
         display(self)
         self.run()
+
+    def stop(self) -> None:
+        """Ask the run in progress to end (the Stop button); nothing happens between runs.
+
+        Safe from another thread (a click is handled in one while the run goes on). The run
+        notices at its next check — after each finished task, and every
+        :data:`~helpers.core.runner.STOP_POLL` s while it waits for one — and raises
+        :class:`~helpers.core.runner.RunStopped`, which shuts its pool down on the way out.
+        """
+        if self.running:
+            self.stop_button.disabled = True
+            self._stop_asked.set()
+
+    def _check_stop(self) -> None:
+        """Raise :class:`~helpers.core.runner.RunStopped` if Stop was pressed during this run."""
+        if self._stop_asked.is_set():
+            raise RunStopped("stopped by the Stop button")
 
     def say(self, message: str) -> None:
         """Show a status message (HTML) in the words line."""
@@ -167,32 +213,48 @@ class RunPanel:
         return lambda partial: self.throttle(lambda: redraw(partial))
 
     def guarded(self, work: Callable[[ProgressCallback], T]) -> T | None:
-        """``work(on_progress)`` with the button disabled; failures shown, not raised.
+        """``work(on_progress)`` with Run disabled and Stop enabled; failures shown, not raised.
 
-        Partial plots held back by :meth:`live` are drawn when the work ends or fails
-        (:meth:`Throttle.run`). An interrupt (■) is shown, then raised: the cell stops.
+        ``on_progress`` also checks for Stop (:func:`~helpers.core.progress.checked`), and so
+        does a run waiting for its tasks (:func:`~helpers.core.runner.stop_checked`): Stop
+        ends the work with :class:`~helpers.core.runner.RunStopped`, shown, not raised.
+        Partial plots held back by :meth:`live` are drawn when the work ends, fails or is
+        stopped (:meth:`Throttle.run`). An interrupt (■) is shown, then raised: the cell stops.
         """
-        self.run_button.disabled = True
-        self.progress.value, self.progress.bar_style = 0, ""
-        self.say("Running…")
-        self.error = None
+        self._begin_run()
         try:
-            with self.throttle.run():
-                return work(progress_updater(self.progress))
+            with self.throttle.run(), stop_checked(self._check_stop):
+                return work(checked(progress_updater(self.progress), self._check_stop))
+        except RunStopped:
+            self._show_stopped("you pressed Stop")
+            return None
         except KeyboardInterrupt:
-            self._show_stopped()
+            self._show_stopped("the kernel was interrupted")
             raise
         except Exception as error:  # shown to the learner; the notebook goes on
             self._show_failure(error)
             return None
         finally:
-            self.run_button.disabled = False
+            self.running = False
+            self.run_button.disabled, self.stop_button.disabled = False, True
 
-    def _show_stopped(self) -> None:
-        """The kernel's ■ stopped the run: say so (the workers are gone already)."""
+    def _begin_run(self) -> None:
+        """Run disabled, Stop enabled (its click sent where it is handled during the run),
+        the bar at zero, "Running…"."""
+        self._stop_asked.clear()
+        self.running = True
+        self.run_button.disabled, self.stop_button.disabled = True, False
+        route_clicks_elsewhere(self.stop_button)
+        self.progress.value, self.progress.bar_style = 0, ""
+        self.say("Running…")
+        self.error = None
+
+    def _show_stopped(self, why: str) -> None:
+        """The run was stopped (``why``): say so. Worker processes are gone already; a thread
+        cannot be killed, so one that was running a task finishes it on its own."""
         self.progress.bar_style = "warning"
-        self.say("<b>Stopped:</b> the kernel was interrupted; no worker is left running. "
-                 "Press Run to start again.")
+        self.say(f"<b>Stopped:</b> {why}; no worker process is left running (a thread "
+                 "finishes the task it was running). Press Run to start again.")
 
     def _show_failure(self, error: Exception) -> None:
         """Keep ``error`` on the panel and show its type and message."""

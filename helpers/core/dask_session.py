@@ -48,7 +48,7 @@ from dataclasses import dataclass
 import psutil
 
 from helpers.core.arguments import require_float, require_int
-from helpers.core.executors import MAX_DASK_WORKERS
+from helpers.core.system import MAX_DASK_WORKERS
 
 SCHEDULER_ENV = "LAB_DASK_SCHEDULER"
 START_TIMEOUT = 60.0  # seconds for the cluster to start or the client to connect

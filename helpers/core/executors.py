@@ -30,9 +30,9 @@ from helpers.core.arguments import require_choice, require_int
 from helpers.core.interrupts import ignore_interrupts, interrupts_deferred
 from helpers.core.orphans import die_with_parent
 from helpers.core.settings import resolve_start_method
+from helpers.core.system import MAX_DASK_WORKERS
 
 MAX_WORKERS = 64
-MAX_DASK_WORKERS = 16  # a LocalCluster of one-thread worker processes on one machine
 
 
 class SerialExecutor(Executor):
@@ -57,7 +57,7 @@ class ExecutorKind:
     in_this_process: bool  # False when tasks run in other processes
     description: str
     fixed_workers: int | None = None  # e.g. 1 for serial, whatever is asked for
-    max_workers: int = MAX_WORKERS  # the most it accepts (Dask: MAX_DASK_WORKERS)
+    max_workers: int = MAX_WORKERS  # the most it accepts (Dask: system.MAX_DASK_WORKERS)
     coroutines: bool = False  # True: runs coroutine functions (async def) only, e.g. asyncio
 
 

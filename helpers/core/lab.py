@@ -7,7 +7,8 @@ Everything runs through :func:`helpers.core.experiments.compare`, so the widget
 measures exactly what the notebook cells measure. ``Lab`` is a
 :class:`helpers.core.controls.RunPanel`: the panel disables Run while it works, moves
 the progress bar with every task, redraws the plot as results arrive (at most once a
-second) and shows a failure or an interrupt (■) in the widget. ``Lab`` adds the
+second), ends a run on Stop, and shows a failure, a stop or an interrupt (■) in the widget.
+``Lab`` adds the
 controls, a header line above the sentences, and what to measure. Results stay on
 the object: ``lab.results`` (the latest :class:`Comparison`) and ``lab.history``.
 
@@ -167,8 +168,8 @@ class Lab(RunPanel):
     def _header(self) -> str:
         mode = " · quick mode" if quick_mode() else ""
         return (f"<small>{plural(self.cpus, 'effective CPU')} · processes start with "
-                f"'{html.escape(self.start_method)}'{mode} · interrupt the kernel (■) to "
-                "stop a run</small>")
+                f"'{html.escape(self.start_method)}'{mode} · Stop ends a run (or the "
+                "kernel's ■)</small>")
 
     def _say_estimate(self) -> None:
         """The line above Run: how long a Run with the controls as they are takes here."""

@@ -1,13 +1,14 @@
 """Progress bars for anything that takes longer than a second.
 
 Every experiment accepts ``on_progress(done, total)``; these functions turn an
-ipywidgets ``IntProgress`` into such a callback.
+ipywidgets ``IntProgress`` into such a callback, and :func:`checked` makes one that can
+stop the run it reports on (a lab's Stop button).
 """
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import ipywidgets as widgets
@@ -33,6 +34,21 @@ def progress_updater(bar: widgets.IntProgress) -> ProgressCallback:
         step["last"] = done
         bar.value = done
         bar.bar_style = "success" if done >= total else ""
+
+    return update
+
+
+def checked(on_progress: ProgressCallback, check: Callable[[], None]) -> ProgressCallback:
+    """``on_progress`` that calls ``check()`` first: ``check`` raises
+    (:class:`~helpers.core.runner.RunStopped`) to stop the run between two tasks.
+
+    Every experiment reports each finished task here, whatever runs it — a pool, another
+    Python streaming its progress, a loop of traces — so this is the one place where every
+    lab's run can be stopped.
+    """
+    def update(done: int, total: int) -> None:
+        check()
+        on_progress(done, total)
 
     return update
 

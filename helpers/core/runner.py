@@ -23,6 +23,11 @@ is the number of CPUs kept busy: ≈1 for CPU-bound threads under the GIL.
 Each task is submitted as ``executor.submit(timed_call, function, task, size)``,
 exactly what you would write with bare ``concurrent.futures``; the wrapper adds
 two clock reads per task.
+
+A run can be asked to stop (a lab's Stop button): inside :func:`stop_checked`, a run
+waiting for its tasks asks at least every :data:`STOP_POLL` seconds, and a
+:class:`RunStopped` raised there leaves the pool the way any error does — pending tasks
+cancelled, worker processes terminated (:func:`~helpers.core.executors.open_executor`).
 """
 from __future__ import annotations
 
@@ -31,9 +36,11 @@ import os
 import statistics
 import threading
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, as_completed
 from concurrent.futures import TimeoutError as FuturesTimeout  # not the builtin on 3.10
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -56,6 +63,36 @@ MAX_REPEATS = 20
 DEFAULT_TIMEOUT = 600.0
 
 ProgressCallback = Callable[[int, int], None]
+STOP_POLL = 0.25  # s: inside stop_checked, how often a run waiting for its tasks checks
+
+
+class RunStopped(Exception):
+    """The run was asked to stop (a lab's Stop button) and did.
+
+    Raised by the check that :func:`stop_checked` installs (and by a progress callback
+    that checks the same request); it leaves :func:`run_tasks` like any error, so the pool
+    is shut down on the way out: tasks not started are cancelled, worker processes are
+    terminated. A thread cannot be killed: one already running a task finishes it.
+    """
+
+
+_STOP_CHECK: ContextVar[Callable[[], None] | None] = ContextVar("stop_check", default=None)
+
+
+@contextmanager
+def stop_checked(check: Callable[[], None]) -> Iterator[None]:
+    """Runs in this block (in this thread) call ``check()`` at least every
+    :data:`STOP_POLL` seconds while they wait for tasks; ``check`` raises
+    :class:`RunStopped` to end the run.
+
+    Without it a run waits for its next task in one piece, however long that task takes;
+    with it, a Stop is noticed within a fraction of a second even while one slow task runs.
+    """
+    token = _STOP_CHECK.set(check)
+    try:
+        yield
+    finally:
+        _STOP_CHECK.reset(token)
 
 
 @dataclass(frozen=True)
@@ -167,18 +204,25 @@ def _collect(futures: list[Future], deadline: float, on_done: Callable[[], None]
     """Wait for every future, calling ``on_done`` after each; bounded by ``deadline``.
 
     ``as_completed`` watches all futures at once, so waiting costs the same per task
-    whether a run has 4 tasks or 4,000.
+    whether a run has 4 tasks or 4,000. Inside :func:`stop_checked` the wait is cut into
+    slices of :data:`STOP_POLL` seconds, with the stop check between them.
     """
-    finished = 0
-    try:
-        for future in as_completed(futures, timeout=max(deadline - time.perf_counter(), 0)):
-            future.result()  # re-raise a task's exception here, with its traceback
-            finished += 1
-            on_done()
-    except FuturesTimeout:
-        raise TimeoutError(f"tasks did not finish within the run's timeout "
-                           f"({len(futures) - finished} of {len(futures)} still running)"
-                           ) from None
+    pending, check = set(futures), _STOP_CHECK.get()
+    while pending:
+        remaining = max(deadline - time.perf_counter(), 0)
+        try:
+            for future in as_completed(pending, timeout=remaining if check is None
+                                       else min(remaining, STOP_POLL)):
+                pending.discard(future)
+                future.result()  # re-raise a task's exception here, with its traceback
+                on_done()
+        except FuturesTimeout:
+            if time.perf_counter() >= deadline:
+                raise TimeoutError(f"tasks did not finish within the run's timeout "
+                                   f"({len(pending)} of {len(futures)} still running)"
+                                   ) from None
+        if check is not None:
+            check()
 
 
 @dataclass(frozen=True)
@@ -265,7 +309,7 @@ def runs_coroutines(kind: ExecutorKind) -> bool:
 
 def most_workers(kind: ExecutorKind) -> int:
     """The most workers ``kind`` accepts: :data:`~helpers.core.executors.MAX_WORKERS`,
-    Dask's :data:`~helpers.core.executors.MAX_DASK_WORKERS`."""
+    Dask's :data:`~helpers.core.system.MAX_DASK_WORKERS`."""
     return kind.max_workers
 
 

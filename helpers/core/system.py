@@ -28,6 +28,7 @@ from pathlib import Path
 from helpers.core.settings import quick_mode, start_method
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+MAX_DASK_WORKERS = 16  # most worker processes of a local Dask cluster (one machine)
 
 
 def affinity_cpu_count() -> int | None:

@@ -68,7 +68,7 @@ def test_no_executor_ticked_is_explained(lab):
 def test_the_lab_is_a_run_panel_with_its_words_above_the_plot(lab):
     assert isinstance(lab, RunPanel) and lab.status is lab.words
     assert lab.ui.children[-2:] == (lab.words, lab.output)
-    assert "effective CPUs" in lab.words.value and "(■)" in lab.words.value
+    assert "effective CPUs" in lab.words.value and "Stop ends a run" in lab.words.value
 
 
 def test_a_failing_run_is_reported_not_raised(lab, monkeypatch):
