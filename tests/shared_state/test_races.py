@@ -17,9 +17,14 @@ def fake(name, lost, expected=1000, seconds=0.1, disturbed=""):
     return r.Race(name, 4, expected // 4, expected - lost, seconds, disturbed)
 
 
-def test_the_paused_race_loses_updates_every_time():
-    for result in r.races("read, pause, write", repeats=3, threads=4, times=300):
-        assert result.lost > 0 and result.actual < result.expected
+def test_the_paused_race_loses_updates():
+    """On every version "read, pause, write" loses updates — though not in every single run:
+    on 3.10 a thread often takes the GIL straight back after ``sleep(0)``, and a pool starts
+    its threads one by one (with 300 reads each, 3.10 lost nothing in 62 runs of 100; with
+    2,000, in 1 of 100). So: 2,000 reads, and a loss in at least one of three runs."""
+    results = r.races("read, pause, write", repeats=3, threads=4, times=2_000)
+    assert all(result.actual <= result.expected for result in results)
+    assert any(result.lost > 0 for result in results), results
 
 
 @pytest.mark.parametrize("name", ["read, pause, write + lock", "+= with a lock"])
