@@ -14,6 +14,7 @@ from helpers.core.executors import (
     open_executor,
     register_executor,
 )
+from helpers.core.noise import load_disturbed
 from helpers.core.runner import run_tasks
 from helpers.core.system import effective_cpu_count
 from helpers.core.workloads import count_up
@@ -53,8 +54,16 @@ def test_cpu_utilisation_shows_the_gil_and_parallel_processes(no_leftover_proces
     threads = run_tasks("count", executor="threads", **options)
     assert threads.utilisation < 1.3  # the GIL: one thread computes at a time
     if cpus >= 2:
-        busy = best_of(lambda: run_tasks("count", executor="processes", **options).utilisation,
-                       enough=max(1.5, threads.utilisation + 0.4))
+        runs = []
+
+        def processes_busy() -> float:
+            runs.append(run_tasks("count", executor="processes", **options))
+            return runs[-1].utilisation
+
+        busy = best_of(processes_busy, enough=max(1.5, threads.utilisation + 0.4))
+        if busy <= 1.5 and all(load_disturbed(run.load, 2) for run in runs):
+            pytest.skip(f"other programs took the CPUs in every attempt (best {busy:.2f} "
+                        "CPUs busy): the machine was too busy to show parallel processes")
         assert busy > 1.5 and busy > threads.utilisation + 0.4
     else:
         assert run_tasks("count", executor="processes", **options).utilisation < 1.3
