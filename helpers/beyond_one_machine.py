@@ -115,8 +115,12 @@ def _half(on_progress: ProgressCallback | None, index: int) -> ProgressCallback 
 def overhead_disturbance(study: OverheadStudy) -> str:
     """Sentences (with "disturbed") for each disturbed part of ``study``, or ``''``: a
     disturbed run (:mod:`helpers.core.noise`), or a large-task gain above the ideal."""
-    said = [text for text in (_first_disturbance(study.tiny, "tiny tasks"),
-                              _first_disturbance(study.large, "large tasks")) if text]
+    # the tiny part as describe_overhead judges it: a disturbed run, or (a pool faster than
+    # serial beyond what the CPUs allow) a slow serial baseline
+    tiny = _first_disturbance(study.tiny, "tiny tasks")
+    if not tiny and (beyond := comparison_disturbance(study.tiny)):
+        tiny = f"Tiny tasks — {beyond[0].lower()}{beyond[1:]}"
+    said = [text for text in (tiny, _first_disturbance(study.large, "large tasks")) if text]
     ideal = _most_possible(study.large)
     for kind in ("processes", "dask"):
         gain = study.large.speedup(kind)

@@ -210,3 +210,16 @@ def test_primes_check_right_and_wrong(session):
 def test_scatter_quotes_what_dask_said():
     said = bom.ScatterResult(64, 8, 2.0, 0.5, dask_warning="Sending large graph of size 64 MiB.")
     assert "Dask itself warned" in bom.describe_scatter(said)
+
+
+def test_tiny_tasks_called_disturbed_say_why_below(study):
+    """Tiny tasks 'disturbed: see below' must be followed by the why: here the pool ran tiny
+    tasks faster than serial beyond what 1 CPU allows (a slow serial baseline)."""
+    calm = quiet(study)
+    tiny = dataclasses.replace(calm.tiny, effective_cpus=1)
+    fast = dataclasses.replace(tiny.runs["processes"], walls=[tiny.baseline.wall / 1.8])
+    odd = dataclasses.replace(calm, tiny=dataclasses.replace(
+        tiny, runs={**tiny.runs, "processes": fast}))
+    lines = bom.describe_overhead(odd).lines
+    assert "(disturbed: see below)" in lines[0]
+    assert any("**disturbed**" in line for line in lines[1:]), lines
