@@ -25,26 +25,35 @@ from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from bench.install import uv_binary
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10: pytest depends on tomli there
+    import tomli as tomllib
+
 ROOT = Path(__file__).resolve().parent.parent
-TEST_TOOLS = ("pytest", "nbval", "playwright", "jupyter-repo2docker", "uv")
 OFFLINE = re.compile(r"(?i)failed to fetch|dns error|connection (refused|reset)|"
                      r"network is unreachable|timed out|could not connect")
 
 pytestmark = pytest.mark.timeout(1200)
 
 
-def uv_binary() -> str:
-    try:
-        from uv import find_uv_bin
-        return find_uv_bin()
-    except (ImportError, FileNotFoundError):
-        found = shutil.which("uv")
-        if found:
-            return found
+def find_uv() -> str:
+    """The uv to run (bench.install finds it the same way); skipped (failed under CI)
+    without one."""
+    found = uv_binary()
+    if found:
+        return found
     message = "uv is not installed (`pip install -r requirements-test.txt` pins it)"
     if os.environ.get("CI"):
         pytest.fail(message + "; under CI this check must run")
     pytest.skip(message)
+
+
+def declared_test_tools() -> set[str]:
+    groups = tomllib.loads((ROOT / "pyproject.toml").read_text())["dependency-groups"]
+    return {canonicalize_name(Requirement(r).name) for r in groups["test"]}
 
 
 def clone_like_copy(target: Path) -> Path:
@@ -82,7 +91,7 @@ def lab_pins_here() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def synced(tmp_path_factory) -> tuple[str, Path]:
-    uv = uv_binary()
+    uv = find_uv()
     project = clone_like_copy(tmp_path_factory.mktemp("uv-clone"))
     result = run_uv(uv, ["sync", "--python", sys.executable], project, timeout=900)
     if result.returncode != 0 and OFFLINE.search(result.stderr):
@@ -115,6 +124,6 @@ def test_uv_sync_installs_the_lab_pins_helpers_and_no_test_tool(synced):
     wrong = {name: (installed.get(name), pinned) for name, pinned in lab_pins_here().items()
              if installed.get(name) != pinned}
     assert not wrong, f"uv sync differs from requirements.txt (installed, pinned): {wrong}"
-    assert not [tool for tool in TEST_TOOLS if tool in installed], "test tools in the lab"
+    assert not declared_test_tools() & set(installed), "test tools in the lab"
     settings = Path(report["prefix"], "share/jupyter/lab/settings/overrides.d")
     assert (settings / "concurrency-lab.json").is_file(), "the lab's quiet JupyterLab settings"
