@@ -27,12 +27,6 @@ def names(requirements: list[str]) -> set[str]:
     return {canonicalize_name(Requirement(r).name) for r in requirements}
 
 
-def test_the_tools_names_are_pips():
-    declared = pins.declared()
-    for group in declared.values():
-        assert pins.names(group) == names(group)
-
-
 def test_requirements_files_agree_with_pyproject():
     assert pins.differing() == [], "run `python tools/pins.py` after editing pyproject.toml"
     assert pins.main(["--check"]) == 0

@@ -23,7 +23,6 @@ Standard library only (``tomllib``; ``tomli`` on Python 3.10, which pytest bring
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
@@ -41,13 +40,6 @@ def declared(pyproject: Path = ROOT / "pyproject.toml") -> dict[str, list[str]]:
     """``{"lab": [...], <group>: [...]}``: every pinned list pyproject.toml declares."""
     data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     return {"lab": list(data["project"]["dependencies"]), **data.get("dependency-groups", {})}
-
-
-def names(requirements: list[str]) -> set[str]:
-    """The normalised project names of ``requirements`` (``jupyter_client==8.10.0; …`` →
-    ``jupyter-client``), as pip compares them."""
-    return {re.sub(r"[-_.]+", "-", re.match(r"[A-Za-z0-9._-]+", r).group()).lower()
-            for r in requirements}
 
 
 def rendered(pins: dict[str, list[str]]) -> dict[str, str]:
