@@ -13,6 +13,7 @@
 ``pairs``          two things compared on a drifting machine: interleaved pairs, median ratio
 ``memory``         how much memory a set of processes uses (USS/PSS), and how much is available
 ``dask_session``   a local Dask cluster that is always closed
+``dask_plugins``   a Dask worker dies with the kernel that started its cluster
 ``words``          sentences derived from the measurements
 ``thread_trace``   when each thread ran: workers note their progress, lanes and turns from it
 ``trace_words``    what a thread trace shows, in words (turns, side by side, or disturbed)

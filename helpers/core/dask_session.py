@@ -420,9 +420,12 @@ def open_session(request: DaskRequest) -> DaskSession:
 def _start_local(request: DaskRequest, threads_before: set[int]) -> DaskSession:
     """A ``LocalCluster`` whose scheduler and workers keep their scratch files in a new
     directory of its own (``temporary-directory`` for the scheduler, ``local_directory``
-    for the workers), and a client connected to it."""
+    for the workers), and a client connected to it. Its workers die with this process
+    (:class:`~helpers.core.dask_plugins.DieWithKernel`)."""
     import dask
     from distributed import Client, LocalCluster
+
+    from helpers.core.dask_plugins import DieWithKernel
 
     scratch = scratch_directory()
     settings = {"distributed.worker.multiprocessing-method": request.start_method,
@@ -436,6 +439,7 @@ def _start_local(request: DaskRequest, threads_before: set[int]) -> DaskSession:
                                    dashboard_address="127.0.0.1:0", local_directory=scratch,
                                    silence_logs=logging.ERROR)
         client = Client(cluster, timeout=request.timeout)
+        client.register_plugin(DieWithKernel())  # no worker outlives a killed kernel
     except BaseException:
         if cluster is not None:
             cluster.close(timeout=CLOSE_TIMEOUT)

@@ -20,6 +20,10 @@ daemon thread that ends the worker as soon as its parent is gone. What it watche
   the sentinel: under fork, a process the kernel forks later inherits a copy of the pipe's
   other end and keeps it open. Alone it would not do: under forkserver the workers hold the
   fork server's pipe open, so the fork server waits for them and they for it, for ever.
+* **The parent process itself** on Linux (a *pidfd*, :func:`os.pidfd_open`): readable the
+  instant the parent exits, whoever holds copies of its pipes. It closes the gap that is left
+  under forkserver, where the OS parent is the fork server: a process the kernel forks later
+  (under fork, in the same kernel) keeps the sentinel's pipe open.
 
 If the parent died before the worker got this far, the sentinel is already at end-of-file and
 the worker ends at once: there is no race to lose.
@@ -35,6 +39,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+from contextlib import suppress
 from multiprocessing.connection import wait
 
 CHECK_EVERY = 1.0  # seconds between two looks at os.getppid()
@@ -52,14 +57,18 @@ def die_with_parent() -> bool:
     if parent is None:
         return False
     os_parent = os.getppid() if os.getppid() == parent.pid else None  # None: forkserver
-    threading.Thread(target=_watch, args=(parent.sentinel, os_parent), daemon=True,
+    watched = [parent.sentinel]
+    with suppress(AttributeError, OSError):  # Linux 5.3+; elsewhere the other two watches
+        watched.append(os.pidfd_open(parent.pid))
+    threading.Thread(target=_watch, args=(watched, os_parent), daemon=True,
                      name="lab-die-with-parent").start()
     return True
 
 
-def _watch(sentinel: int, os_parent: int | None) -> None:
-    """Return never: ``os._exit`` once ``sentinel`` is ready or the OS parent changed."""
-    while not wait([sentinel], CHECK_EVERY):
+def _watch(watched: list[int], os_parent: int | None) -> None:
+    """Return never: ``os._exit`` once one of ``watched`` is ready (the parent's sentinel
+    at end-of-file, its pidfd readable) or the OS parent changed."""
+    while not wait(watched, CHECK_EVERY):
         if os_parent is not None and os.getppid() != os_parent:
             break
     os._exit(ORPHAN_EXIT_CODE)  # no clean-up to run: the owner of every shared object is gone

@@ -218,3 +218,69 @@ def test_a_lab_pool_worker_ignores_interrupts_and_watches_its_parent():
     with executors.open_executor("processes", 1, "spawn") as pool:
         assert pool.submit(signal.getsignal, signal.SIGINT).result(60) == signal.SIG_IGN
         assert pool.submit(threading.active_count).result(60) == 2  # itself and the watchdog
+
+
+DASK_OWNER = """
+import json, multiprocessing, sys, time
+from pathlib import Path
+from helpers.core import dask_plugins
+from helpers.core.dask_session import start_dask
+
+if __name__ == "__main__":
+    method, folder, mode = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+    if mode == "unguarded":  # the negative control: no worker watches the kernel
+        dask_plugins.DieWithKernel.setup = lambda self, worker: None
+    session = start_dask(2, start_method=method)
+    holder = multiprocessing.get_context("fork").Process(target=time.sleep, args=(900,))
+    holder.start()  # forked later: holds copies of the pipes every worker watches
+    (folder / "ready.json").write_text(json.dumps(
+        {"workers": session.worker_pids(), "holder": holder.pid}))
+    time.sleep(900)  # until killed
+"""
+
+
+def kill_a_dask_owner(folder: Path, method: str, mode: str) -> tuple[list[int], list[int]]:
+    """A child with a local Dask cluster (``mode``: guarded, unguarded) and a process it forked
+    later, SIGKILLed: (its Dask workers, everything it had started)."""
+    script = folder / "dask_owner.py"
+    script.write_text(DASK_OWNER)
+    with open(folder / "stderr.txt", "w") as stderr:
+        child = subprocess.Popen([sys.executable, str(script), method, str(folder), mode],
+                                 cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
+                                 stderr=stderr, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        ready = wait_until_ready(folder, child)
+        descendants = [p.pid for p in psutil.Process(child.pid).children(recursive=True)]
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+    assert set(ready["workers"]) <= set(descendants) and len(ready["workers"]) == 2
+    return ready["workers"], descendants
+
+
+@posix_only
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("method", METHODS)
+def test_dask_workers_die_with_a_killed_kernel(method, tmp_path):
+    """Issue 20.1 for Dask: a local cluster's workers end with the killed kernel, even while
+    a process the kernel forked later holds copies of the pipes they watch (seen: workers
+    alive 4 min after a kernel was killed)."""
+    workers, descendants = kill_a_dask_owner(tmp_path, method, "guarded")
+    try:
+        assert running_after(workers, GONE_WITHIN) == []
+    finally:
+        kill(running(descendants))
+        running_after(descendants, 5.0)
+
+
+@posix_only
+@pytest.mark.timeout(180)
+def test_without_the_plugin_dask_workers_outlive_a_killed_kernel(tmp_path):
+    """Negative control: the same kill with no worker watching the kernel leaves them running
+    (distributed's own guard watches a pipe that the later fork holds open)."""
+    workers, descendants = kill_a_dask_owner(tmp_path, "fork", "unguarded")
+    try:
+        assert running_after(workers, 3.0) == workers
+    finally:
+        kill(running(descendants))
+        running_after(descendants, 5.0)
