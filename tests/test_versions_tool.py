@@ -3,6 +3,7 @@ import importlib.util
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -155,3 +156,29 @@ def test_pytest_summary_line():
     assert tool.summary_line(output) == "12 passed, 3 deselected in 41.2s"
     assert tool.summary_line("12 passed in 1.0s") == "12 passed in 1.0s"
     assert tool.summary_line("Traceback ...") == ""
+
+
+SLOW_TEST = """
+import time
+try:
+    print("test_slow started", flush=True)
+    time.sleep(60)
+except KeyboardInterrupt:
+    print("interrupted in", "test_slow", flush=True)  # not the same text as the command
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="Ctrl-C to one process: POSIX")
+@pytest.mark.parametrize("interrupted", [True, False])
+def test_at_the_time_limit_the_run_is_interrupted_first_and_says_where(tmp_path, monkeypatch,
+                                                                      interrupted):
+    """At the limit pytest gets Ctrl-C before the kill, so the log says which test ran (the
+    CI log of a 3.10 run that passed its limit said nothing of where). Control: killed
+    without the interrupt, the log only has what came before."""
+    if not interrupted:
+        monkeypatch.setattr(tool, "_interrupt", lambda process: None)
+    with open(tmp_path / "log", "w") as log, pytest.raises(tool.TimedOut):
+        tool.run_bounded([sys.executable, "-c", SLOW_TEST], time.monotonic() + 3, log)
+    text = (tmp_path / "log").read_text()
+    assert "test_slow started" in text
+    assert ("interrupted in test_slow" in text) is interrupted

@@ -20,7 +20,8 @@ runs everything in ``tests/`` except the real-browser tests: the unit tests, the
 file checks and every notebook under each start method (``--start-methods`` narrows that).
 Logs: ``test-artifacts/versions/py3.X.log``. A table sums up; the exit status is 1 when any
 interpreter failed, 2 when none was found. Every step is bounded by ``--timeout`` minutes
-per interpreter. Standard library only; runs on Python 3.8+.
+per interpreter; at the limit pytest is interrupted first (Ctrl-C), so the log says which
+test was running and which were slowest (``--durations``), then everything is killed. Standard library only; runs on Python 3.8+.
 """
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ LOGS = ROOT / "test-artifacts" / "versions"
 SUPPORTED = ((3, 10), (3, 15))  # inclusive: the versions the project supports
 START_METHODS = ("fork", "spawn", "forkserver")
 PROBE_TIMEOUT = 30  # seconds
+INTERRUPT_GRACE = 60.0  # seconds for pytest to report after Ctrl-C at the time limit
 LOCK_WAIT = 45 * 60  # seconds to wait for another run of this tool
 
 # Written so that Python 2 can run it too: an old interpreter then says what it is.
@@ -307,6 +309,18 @@ def _kill_tree(process: subprocess.Popen) -> None:
         pass
 
 
+def _interrupt(process: subprocess.Popen, grace: float = INTERRUPT_GRACE) -> None:
+    """Ctrl-C to ``process`` alone (POSIX), and up to ``grace`` s for it to end: pytest
+    then prints the test it was running, the durations so far and its summary."""
+    if os.name != "posix":
+        return
+    try:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=grace)
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+
+
 def run_bounded(command, deadline: float, log, prefix: str = "", echo: bool = False, env=None):
     """Run ``command`` in ROOT, appending its output to ``log``; return (exit code, output).
 
@@ -333,6 +347,7 @@ def run_bounded(command, deadline: float, log, prefix: str = "", echo: bool = Fa
     try:
         process.wait(timeout=max(1.0, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
+        _interrupt(process)  # pytest then prints where it was and its slowest tests
         _kill_tree(process)
         reader.join(timeout=10)
         raise TimedOut(" ".join(map(str, command[:4])))
@@ -404,7 +419,8 @@ def set_up(interpreter: Interpreter, venv: Path, deadline: float, log, recreate:
 
 
 def pytest_command(python: str, methods: list[str] | None) -> list[str]:
-    args = ["-q", "-p", "no:cacheprovider", "--ignore=tests/browser", "tests"]
+    args = ["-q", "-p", "no:cacheprovider", "--durations=15", "--ignore=tests/browser",
+            "tests"]
     if methods is None:
         return [python, "-m", "pytest"] + args
     return [python, "-c", BOOTSTRAP, str(Path(__file__).resolve()), ",".join(methods)] + args
@@ -510,8 +526,9 @@ def main(argv=None) -> int:
     parser.add_argument("--start-methods", default="all", metavar="WHICH",
                         help="notebooks under: all (default), default (each interpreter's "
                              "own), or a list such as fork,spawn")
-    parser.add_argument("--timeout", type=float, default=20, metavar="MIN",
-                        help="limit per interpreter, venv setup included (default 20)")
+    parser.add_argument("--timeout", type=float, default=25, metavar="MIN",
+                        help="limit per interpreter, venv setup included (default 25; "
+                             "the suite takes 13-15 min on a quiet 2-CPU machine)")
     parser.add_argument("--recreate", action="store_true", help="rebuild every venv")
     parser.add_argument("--quiet", action="store_true",
                         help="do not stream pytest's output; show its tail on failure")
