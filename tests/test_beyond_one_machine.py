@@ -4,6 +4,7 @@ import dataclasses
 import pytest
 
 from helpers import beyond_one_machine as bom
+from helpers.core import memory
 from helpers.core.dask_session import start_dask
 from helpers.core.noise import MachineLoad
 from helpers.core.workloads import count_primes
@@ -187,6 +188,19 @@ def test_scatter_measures_both_ways(session):
     assert "scattered once" in bom.describe_scatter(result)
     with pytest.raises(ValueError, match="mebibytes"):
         bom.measure_scatter(session.client, 10_000)
+
+
+def test_memory_bound_scatter_refuses_what_the_machine_cannot_hold(monkeypatch):
+    """Issue 20.7: 256 MiB sent with each of 64 tasks passed 8 GiB (measured), so the size
+    is checked against the memory here, with the tasks, before the array exists."""
+    monkeypatch.setattr(memory, "available_memory", lambda: 2 * memory.GIB)  # a Binder
+    monkeypatch.setattr(bom, "make_array", lambda size: pytest.fail("it allocated"))
+    with pytest.raises(ValueError) as raised:
+        bom.measure_scatter(None, 256, tasks=64)
+    assert ("mebibytes must be from 1 to 15 on this machine, got 256: 256 MiB with 64 tasks "
+            "would need about 32.5 GiB; this machine has 2.0 GiB available") in str(raised.value)
+    assert bom.scatter_memory_needed(32, 6) < 0.5 * memory.GIB  # the notebook's: fits Binder
+    assert 3 * memory.GIB < bom.scatter_memory_needed(256, 6) < 4 * memory.GIB  # measured 3.4
 
 
 def test_scatter_words_follow_the_gain():

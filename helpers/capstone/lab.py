@@ -21,6 +21,7 @@ from helpers.capstone.pipeline import (
     PipelineComparison,
     PipelineRun,
     check_run_options,
+    estimate_pipeline_seconds,
     require_comparison,
     run_pipeline,
 )
@@ -78,6 +79,13 @@ class CapstoneLab(RunPanel):
         """The plan the controls show now."""
         return check_stages({stage: (self.kinds[stage].value, self.workers[stage].value)
                              for stage in STAGES})
+
+    lower_what = "the workers of a slow stage, or pick a tool that runs it in parallel"
+
+    def estimate(self) -> float:
+        """About how many seconds a Run of the plan the controls show takes here."""
+        return estimate_pipeline_seconds(self.stages(), self.job,
+                                         self.options.get("repeats"))
 
     def run(self) -> PipelineRun | None:
         result = self.guarded(self._measure_and_show)

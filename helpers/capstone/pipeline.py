@@ -44,9 +44,10 @@ from helpers.capstone.stages import (
     parse_page,
 )
 from helpers.core.arguments import require_float, require_int
+from helpers.core.estimates import START_SECONDS, run_seconds, runner_repeats, task_seconds
+from helpers.core.executors import get_executor_kind
 from helpers.core.experiments import stepped_progress
 from helpers.core.latency_server import LatencyServer, page_body
-from helpers.core.executors import get_executor_kind
 from helpers.core.runner import (
     DEFAULT_TIMEOUT,
     MAX_REPEATS,
@@ -55,8 +56,7 @@ from helpers.core.runner import (
     run_tasks,
     runs_coroutines,
 )
-from helpers.core.settings import resolve_start_method
-from helpers.core.settings import default
+from helpers.core.settings import default, resolve_start_method
 from helpers.core.system import effective_cpu_count
 
 RUN_OPTIONS = ("repeats", "start_method", "timeout")  # run_pipeline's options beside the job
@@ -176,6 +176,25 @@ def run_pipeline(stages: Mapping | None = None, *, pages: int | None = None,
                 on_result(result.snapshot())
     result.summary = result.runs["aggregate"].results[0]
     return result
+
+
+def estimate_pipeline_seconds(stages: Mapping | None = None, job: Settings | None = None,
+                              repeats: int | None = None) -> float:
+    """About how long :func:`run_pipeline` takes here: starting the server, then per stage
+    its tasks as many at once as its tool allows
+    (:func:`~helpers.core.estimates.run_seconds`): one page each to fetch (waits one
+    latency), parse (light) and compute (count the primes below ``compute_size``), then one
+    aggregate."""
+    plan, job = check_stages(stages), job or settings()
+    cpus, repeats = effective_cpu_count(), runner_repeats(repeats)
+    work = {"fetch": ("waits", job.latency_ms / 1000, job.pages),
+            "parse": ("cpu-bound", 0.0, job.pages),
+            "compute": ("cpu-bound", task_seconds("primes", job.compute_size), job.pages),
+            "aggregate": ("cpu-bound", 0.0, 1)}
+    return START_SECONDS["processes"] + sum(
+        run_seconds(kind, work[stage][0], task_seconds=work[stage][1], tasks=work[stage][2],
+                    workers=workers, repeats=repeats, cpus=cpus)
+        for stage, (kind, workers) in plan.items())
 
 
 def check_run_options(repeats: int | None = None, start_method: str | None = None,

@@ -21,6 +21,7 @@
 ``colours``        the lab's colours by name: the Okabe–Ito palette and a reference grey
 ``plots``          times, speedup and timeline plots, each executor in its own colour
 ``progress``       progress bars for anything longer than a second
+``estimates``      how long a run will take and how much memory it needs, said before it runs
 ``controls``       bounded sliders and ``RunPanel``: Run and Stop buttons, progress, plot, words
 ``lab``            ``Lab``, the executor lab (notebooks 03 and 08)
 ``selfcheck``      the exercises' self-checks: ``CheckResult``, "not answered yet", strict mode

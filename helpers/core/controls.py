@@ -6,6 +6,12 @@ A subclass builds its controls, passes them to :class:`RunPanel`, and writes
 the bar moving, and a failure, a Stop or an interrupt (■) shown in the widget.
 Nothing runs while a slider moves (``continuous_update=False``): only on Run.
 
+How long a Run takes is said before it runs: a subclass's ``estimate()`` (seconds, from
+:mod:`helpers.core.estimates`) fills the line above Run — "A Run with these settings takes
+about N s here" — whenever a control changes, and a Run estimated above
+:data:`~helpers.core.estimates.RUN_BUDGET_SECONDS`, or needing more memory than the machine
+has (``memory_needed()``), is refused in words before anything runs.
+
 A notebook cell ends with ``panel.start()``: the widget is shown *first*, then its first
 run starts, so the learner sees the bar move from the first second rather than a blank
 busy cell. In classroom mode (``LAB_PRESENT=1``) the panel's text is larger.
@@ -23,6 +29,8 @@ import ipywidgets as widgets
 from IPython.display import clear_output, display
 
 from helpers.core.arguments import require_int
+from helpers.core.estimates import RUN_BUDGET_SECONDS, about
+from helpers.core.memory import available_memory, gibibytes
 from helpers.core.progress import checked, progress_updater
 from helpers.core.runner import ProgressCallback, RunStopped, stop_checked
 from helpers.core.settings import present_mode
@@ -135,7 +143,13 @@ class RunPanel:
     lab, :class:`helpers.core.lab.Lab`, keeps its header and sentences there). Status
     messages — "Running…", a failure, a stop (Stop or ■) — go through :meth:`say`, which a
     subclass may override to frame them. Stop is enabled only while a run is in progress.
+
+    A subclass that can say how long a Run takes overrides :meth:`estimate` (and, if a Run
+    can need much memory, :meth:`memory_needed`); ``lower_what`` names what to lower when a Run
+    is refused. The line above Run follows every control.
     """
+
+    lower_what = "a slider"  # what the learner lowers when a Run is refused
 
     def __init__(self, controls: Sequence[widgets.Widget], *,
                  words_above_plot: bool = False) -> None:
@@ -143,6 +157,7 @@ class RunPanel:
         self.stop_button = widgets.Button(description="Stop", icon="stop", disabled=True,
                                           tooltip="End this run; its worker processes stop")
         self.progress = widgets.IntProgress(value=0, min=0, max=1, description="progress")
+        self.estimate_line = widgets.HTML()
         self.output = widgets.Output()
         self.words = widgets.HTML()
         self.error: BaseException | None = None
@@ -153,14 +168,53 @@ class RunPanel:
         self.run_button.on_click(lambda _: self.run())
         self.stop_button.on_click(lambda _: self.stop())
         shown = [self.words, self.output] if words_above_plot else [self.output, self.words]
-        self.ui = widgets.VBox([*controls, widgets.HBox([self.run_button, self.stop_button,
-                                                         self.progress]), *shown])
+        self.ui = widgets.VBox([*controls, self.estimate_line,
+                                widgets.HBox([self.run_button, self.stop_button,
+                                              self.progress]), *shown])
+        for control in _value_widgets(controls):  # the estimate follows every control
+            control.observe(lambda _: self.say_estimate(), "value")
+        self.say_estimate()
         if present_mode():
             self.ui.add_class(PRESENT_CLASS)
             self.ui.children = (widgets.HTML(PRESENT_CSS), *self.ui.children)
 
     def run(self) -> object:
         raise NotImplementedError
+
+    def estimate(self) -> float | None:
+        """About how many seconds a Run with the controls as they are takes here (None:
+        not estimated)."""
+        return None
+
+    def memory_needed(self) -> int | None:
+        """About how many bytes a Run with the controls as they are adds at its peak (None:
+        little, not estimated)."""
+        return None
+
+    def say_estimate(self) -> None:
+        """The line above Run: how long a Run with the controls as they are takes here."""
+        seconds = self.estimate()
+        over = (f" — more than the lab's limit of {about(RUN_BUDGET_SECONDS)}: lower "
+                f"{html.escape(self.lower_what)}" if seconds and seconds > RUN_BUDGET_SECONDS else "")
+        self.estimate_line.value = ("" if seconds is None else
+                                    f"<small>A Run with these settings takes {about(seconds)} "
+                                    f"here{over}.</small>")
+
+    def refusal(self) -> str | None:
+        """Why a Run with the controls as they are must not start (it would take longer than
+        the lab's limit, or need more memory than there is), in words; None: it may."""
+        seconds = self.estimate()
+        if seconds is not None and seconds > RUN_BUDGET_SECONDS:
+            return (f"<b>Not run: this Run would take {about(seconds)} here, more than the "
+                    f"lab's limit of {about(RUN_BUDGET_SECONDS)}.</b> Lower "
+                    f"{html.escape(self.lower_what)}.")
+        need = self.memory_needed()
+        room = None if need is None else available_memory()
+        if need is not None and need > room:
+            return (f"<b>Not run: this Run would need about {gibibytes(need)} of memory; "
+                    f"this machine has {gibibytes(room)} available.</b> Lower "
+                    f"{html.escape(self.lower_what)}.")
+        return None
 
     def start(self) -> None:
         """Show the panel, then run it once: its progress bar moves from the first second.
@@ -220,7 +274,12 @@ class RunPanel:
         ends the work with :class:`~helpers.core.runner.RunStopped`, shown, not raised.
         Partial plots held back by :meth:`live` are drawn when the work ends, fails or is
         stopped (:meth:`Throttle.run`). An interrupt (■) is shown, then raised: the cell stops.
+        A Run that :meth:`refusal` refuses does not start: the reason is shown instead.
         """
+        reason = self.refusal()
+        if reason is not None:
+            self.say(reason)
+            return None
         self._begin_run()
         try:
             with self.throttle.run(), stop_checked(self._check_stop):
@@ -265,3 +324,12 @@ class RunPanel:
 
     def _ipython_display_(self) -> None:
         display(self.ui)
+
+
+def _value_widgets(controls: Sequence[widgets.Widget]) -> Iterator[widgets.Widget]:
+    """Every widget with a ``value`` among ``controls`` and inside their boxes."""
+    for control in controls:
+        if isinstance(control, widgets.Box):
+            yield from _value_widgets(control.children)
+        elif isinstance(control, widgets.ValueWidget):
+            yield control

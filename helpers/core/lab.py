@@ -34,9 +34,11 @@ speedup. ``guess=None`` (the default) changes nothing.
 
 How long a Run takes is said before it runs: the line above Run says "A Run with these
 settings takes about N s here", updated whenever a control changes. The estimate
-(:func:`estimate_run_seconds`) times one small call of the workload in this kernel (once
-per workload), scales it to the chosen size, and counts how many tasks run at once on each
-ticked executor. A Run estimated above :data:`RUN_BUDGET_SECONDS` is refused in words
+(:func:`estimate_run_seconds`, :mod:`helpers.core.estimates`) times one small call of the
+workload in this kernel (once per workload), scales it to the chosen size, and counts how
+many tasks run at once on each ticked executor. A Run estimated above
+:data:`~helpers.core.estimates.RUN_BUDGET_SECONDS`, or needing more memory than the
+machine has (:func:`estimate_run_memory`), is refused in words
 before anything runs — the sliders' maxima together (primes up to 400,000, 16 tasks, 5
 repeats) would take about 8 minutes on a 2-CPU laptop.
 
@@ -47,24 +49,22 @@ warm-up is a single small call, and each later repeat redraws (throttled).
 from __future__ import annotations
 
 import html
-import math
-import time
 from collections.abc import Sequence
-from functools import lru_cache
 
 import ipywidgets as widgets
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from helpers.core.controls import RunPanel, bounded_slider
+from helpers.core.estimates import WORKER_MIB, run_seconds, task_seconds
 from helpers.core.executors import EXECUTORS, get_executor_kind, resolve_start_method
 from helpers.core.experiments import DEFAULT_EXECUTORS, Comparison, check_executors, compare
 from helpers.core.guess import check_guess, draw_guess, guess_sentence
-from helpers.core.memory import MIB, available_memory, gibibytes
+from helpers.core.memory import MIB
 from helpers.core.plots import plot_comparison
 from helpers.core.runner import ProgressCallback, check_fits
 from helpers.core.settings import default, quick_mode
-from helpers.core.system import default_workers, effective_cpu_count, gil_enabled
+from helpers.core.system import default_workers, effective_cpu_count
 from helpers.core.words import Verdict, comparison_disturbance, describe, plural
 from helpers.core.workloads import WORKLOADS, Workload, get_workload
 
@@ -74,9 +74,6 @@ MAX_LAB_WORKERS = 16
 GUESS_RANGE = (0.1, float(MAX_LAB_WORKERS))  # × serial: no pool here can beat its workers
 TIME_LABEL = "time (s)"  # the y label of plot_comparison's time axes
 GUESSED = "processes"  # the executor whose speedup over serial the learner guesses
-RUN_BUDGET_SECONDS = 120.0  # a longer Run is refused: nobody should wait minutes for a plot
-START_SECONDS = {"processes": 0.5, "dask": 5.0}  # about: start a pool / a local cluster
-WORKER_MIB = {"processes": 64, "dask": 96}  # measured RSS of one worker process, about
 
 
 class Lab(RunPanel):
@@ -99,11 +96,6 @@ class Lab(RunPanel):
         offer_what_can_run(self.executor_boxes, chosen)
         self.workload.observe(lambda change: offer_what_can_run(
             self.executor_boxes, get_workload(change["new"])), "value")
-        self.estimate_line = widgets.HTML()
-        self._say_estimate()
-        for control in (self.workload, self.size, self.tasks, self.workers, self.repeats,
-                        *self.executor_boxes.values()):  # the estimate follows every control
-            control.observe(lambda _: self._say_estimate(), "value")
         self.results: Comparison | None = None
         self._executors_run: list[str] = []  # what the run in progress (or the last) measures
         self.history: list[Comparison] = []
@@ -142,8 +134,7 @@ class Lab(RunPanel):
         """The rows above Run: what to run, how much of it, and on which executors."""
         return [widgets.HBox([self.workload, self.size]),
                 widgets.HBox([self.tasks, self.workers]),
-                widgets.HBox([self.repeats, *self.executor_boxes.values()]),
-                self.estimate_line]
+                widgets.HBox([self.repeats, *self.executor_boxes.values()])]
 
     def _fit_size_slider(self, name: str, size: int | None = None) -> None:
         """Give the size slider the chosen workload's unit, bounds and default."""
@@ -171,13 +162,11 @@ class Lab(RunPanel):
                 f"'{html.escape(self.start_method)}'{mode} · Stop ends a run (or the "
                 "kernel's ■)</small>")
 
-    def _say_estimate(self) -> None:
-        """The line above Run: how long a Run with the controls as they are takes here."""
-        seconds = self.estimate()
-        over = (f" — more than the lab's limit of {about(RUN_BUDGET_SECONDS)}: lower a slider"
-                if seconds > RUN_BUDGET_SECONDS else "")
-        self.estimate_line.value = (f"<small>A Run with these settings takes "
-                                    f"{about(seconds)} here{over}.</small>")
+    @property
+    def lower_what(self) -> str:
+        """What to lower when a Run is refused (RunPanel's refusal names it)."""
+        return (f"the tasks, the workers, the repeats or the {self.size.description}, or tick "
+                "fewer executors")
 
     def memory_needed(self) -> int:
         """About how many bytes a Run with the controls' current values adds at its peak."""
@@ -189,8 +178,8 @@ class Lab(RunPanel):
         """About how many seconds a Run with the controls' current values takes here."""
         workload = get_workload(self.workload.value)
         return estimate_run_seconds(
-            workload, self.selected_executors(), task_seconds=task_seconds(workload,
-                                                                           self.size.value),
+            workload, self.selected_executors(),
+            task_seconds=task_seconds(workload.name, self.size.value),
             tasks=self.tasks.value, workers=self.workers.value, repeats=self.repeats.value,
             cpus=self.cpus)
 
@@ -255,19 +244,7 @@ class Lab(RunPanel):
         if not executors:
             self.words.value = "<b>Tick at least one executor.</b>"
             return None
-        seconds = self.estimate()
-        if seconds > RUN_BUDGET_SECONDS:  # refused in words, before anything runs
-            self.say(f"<b>Not run: this Run would take {about(seconds)} here, more than the "
-                     f"lab's limit of {about(RUN_BUDGET_SECONDS)}.</b> Lower the tasks, the "
-                     f"repeats or the {html.escape(self.size.description)}, or tick fewer "
-                     "executors.")
-            return None
-        need, room = self.memory_needed(), available_memory()
-        if need > room:  # refused in words, before anything runs
-            self.say(f"<b>Not run: this Run would need about {gibibytes(need)} of memory; "
-                     f"this machine has {gibibytes(room)} available.</b> Lower the workers "
-                     f"or the {html.escape(self.size.description)}.")
-            return None
+        # refused in words before anything runs if too long or too big (RunPanel.refusal)
         comparison = self.guarded(lambda on_progress: self._compare(executors, on_progress))
         if comparison is not None:
             self.results = comparison
@@ -284,28 +261,15 @@ class Lab(RunPanel):
                        on_progress=on_progress)
 
 
-# --- how long a Run takes ----------------------------------------------------------------
-
-def parallel_slots(executor: str, workload: Workload, workers: int, cpus: int) -> int:
-    """How many tasks of ``workload`` run at once on ``executor``: one in serial, and one
-    on threads for CPU-bound Python while the GIL is on; every worker for tasks that
-    wait; else as many workers as there are CPUs to run them."""
-    if executor == "serial":
-        return 1
-    if workload.behaviour == "waits":
-        return workers
-    if executor == "threads" and workload.behaviour == "cpu-bound" and gil_enabled():
-        return 1
-    return max(1, min(workers, cpus))
-
+# --- how long a Run takes, how much memory it needs (helpers.core.estimates) --------------
 
 def estimate_run_seconds(workload: Workload, executors: Sequence[str], *, task_seconds: float,
                          tasks: int, workers: int, repeats: int, cpus: int) -> float:
     """About how long :func:`compare` takes: per executor, ``repeats`` rounds of the tasks
-    (``task_seconds`` each, :func:`parallel_slots` of them at once), plus starting a pool
-    (:data:`START_SECONDS`)."""
-    return sum(repeats * math.ceil(tasks / parallel_slots(name, workload, workers, cpus))
-               * task_seconds + START_SECONDS.get(name, 0.0) for name in executors)
+    (``task_seconds`` each, :func:`~helpers.core.estimates.parallel_slots` of them at once),
+    plus starting a pool."""
+    return sum(run_seconds(name, workload.behaviour, task_seconds=task_seconds, tasks=tasks,
+                           workers=workers, repeats=repeats, cpus=cpus) for name in executors)
 
 
 def estimate_run_memory(workload: Workload, executors: Sequence[str], *, size: int,
@@ -321,43 +285,6 @@ def estimate_run_memory(workload: Workload, executors: Sequence[str], *, size: i
         return at_once * task_mib + workers * WORKER_MIB.get(name, 0)
 
     return max((peak_mib(name) * MIB for name in executors), default=0)
-
-
-def task_seconds(workload: Workload, size: int) -> float:
-    """About how long one task of ``workload`` at ``size`` takes in this kernel: one timed
-    call at the workload's quick size (:func:`seconds_per_cost`), scaled by
-    :func:`task_cost`."""
-    return seconds_per_cost(workload.name) * task_cost(workload.name, size)
-
-
-def task_cost(name: str, size: int) -> float:
-    """How a task's work grows with its size: trial division up to n does about
-    n^1.5 / ln n steps; a sort of n numbers about n·log n; every other workload is linear."""
-    if name == "primes":
-        return size**1.5 / math.log(max(size, 3))
-    if name == "numpy":
-        return size * math.log2(max(size, 2) * 2**17)  # 2**17 float64 numbers in a MiB
-    return float(size)
-
-
-@lru_cache(maxsize=None)
-def seconds_per_cost(name: str) -> float:
-    """Seconds per unit of :func:`task_cost` for workload ``name``, timed once per kernel:
-    one call at the smallest size (imports, caches), then one at the quick size."""
-    workload = get_workload(name)
-    workload.function(workload.min_size)
-    start = time.perf_counter()
-    workload.function(workload.quick_size)
-    return (time.perf_counter() - start) / task_cost(name, workload.quick_size)
-
-
-def about(seconds: float) -> str:
-    """'about 40 s', 'about 3 min': a duration as rough as an estimate is."""
-    if seconds < 10:
-        return f"about {max(seconds, 0.1):.2g} s"
-    if seconds < 100:
-        return f"about {round(seconds / 5) * 5:.0f} s"
-    return f"about {max(round(seconds / 60), 2):.0f} min"
 
 
 def times_axes(figure: Figure) -> Axes:

@@ -22,12 +22,12 @@ from matplotlib.figure import Figure
 
 from helpers.core.arguments import require_choice
 from helpers.core.controls import RunPanel, bounded_slider
+from helpers.core.estimates import START_SECONDS, run_seconds, runner_repeats, task_seconds
 from helpers.core.experiments import Comparison, stepped_progress
 from helpers.core.guess import check_guess, draw_guess, guess_sentence
 from helpers.core.other_pythons import Interpreter, require_interpreter
 from helpers.core.plots import IDEAL_STYLE, LABEL_SIZE, colour_for, finish_figure
 from helpers.core.runner import ProgressCallback
-from helpers.core.settings import default
 from helpers.core.system import effective_cpu_count, gil_enabled
 from helpers.core.words import Verdict, plural
 from helpers.core.workloads import get_workload
@@ -165,18 +165,37 @@ class GilLab(RunPanel):
                       (f"{self.interpreter.label}, {GIL_ON}", True)]
         return steps
 
+    lower_what = "the work per task or the threads"
+
+    def size(self) -> int:
+        """A task's size with the controls as they are."""
+        return min(get_workload(self.workload.value).max_size,
+                   work_size(self.workload.value) * self.scale.value)
+
+    def estimate(self) -> float:
+        """About how many seconds a Run takes here: serial, then threads, in each setting
+        (plus starting another Python), timed from this
+        kernel's speed."""
+        spec, threads, cpus = get_workload(self.workload.value), self.threads.value, \
+            effective_cpu_count()
+        each = task_seconds(spec.name, self.size())
+        return sum((0.0 if gil is None else START_SECONDS["python"]) + sum(
+            run_seconds(name, spec.behaviour, task_seconds=each, tasks=threads,
+                        workers=threads, repeats=runner_repeats(), cpus=cpus, gil=gil)
+            for name in ("serial", "threads")) for _, gil in self.settings())
+
     def run(self) -> dict[str, Comparison] | None:
         return self.guarded(self._measure)
 
     def _measure(self, on_progress: ProgressCallback) -> dict[str, Comparison]:
         spec = get_workload(self.workload.value)
-        size = min(spec.max_size, work_size(spec.name) * self.scale.value)
+        size = self.size()
         threads, steps = self.threads.value, self.settings()
         planned = [label for label, _ in steps]
         plot = self.live(lambda shown: plot_gil_modes(shown, planned, workload=spec.name,
                                                       threads=threads, guess=self.guess))
         results: dict[str, Comparison] = {}
-        repeats = int(default(3, 1))
+        repeats = runner_repeats()
         for index, (label, gil) in enumerate(steps):
             interpreter = None if gil is None else self.interpreter
             self.say(f"Running… now: <b>{label}</b>")

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from helpers.core.arguments import require_float
+from helpers.core.estimates import START_SECONDS as ESTIMATED_STARTS
 from helpers.core.other_pythons import Interpreter, probe
 from helpers.core.system import gil_enabled, is_free_threaded_build
 from helpers.core.thread_trace import (
@@ -43,7 +44,7 @@ from helpers.free_threading.streaming import stream_cli
 
 TIMEOUT = 60.0  # s: one trace, the other Python's start included (about 1 s here)
 MAX_TIMEOUT = 600.0
-START_SECONDS = 0.7  # s: about what starting another Python on measure_cli costs
+START_SECONDS = ESTIMATED_STARTS["python"]  # s: about, to start another Python
 GIL_OFF_LABEL, GIL_ON_LABEL = "GIL off", "PYTHON_GIL=1"
 TRACE_TARGET = "helpers.core.thread_trace:trace_as_dict"
 

@@ -27,6 +27,7 @@ from helpers.core import noise
 from helpers.core.arguments import require_choice, require_float, require_int
 from helpers.core.colours import REFERENCE_GREY
 from helpers.core.controls import RunPanel, bounded_slider
+from helpers.core.estimates import START_SECONDS, run_seconds
 from helpers.core.guess import check_guess, draw_guess, guess_sentence
 from helpers.core.latency_server import MODES, LatencyServer, fetch
 from helpers.core.plots import IDEAL_STYLE, colour_for, finish_figure
@@ -106,6 +107,18 @@ def measure_throughput(workers: Sequence[int], latency_ms: float = 50, requests:
                 on_result(runs)
     return Throughput(latency_ms / 1000, requests, mode, dict(sorted(runs.items())),
                       server_cpu)
+
+
+def estimate_throughput_seconds(workers: Sequence[int], latency_ms: float, requests: int,
+                                mode: str = "threading") -> float:
+    """About how long :func:`measure_throughput` takes: per pool size, rounds of as many
+    requests as the pool sends at once, each one latency long — or one request at a time
+    when the server handles one at a time (``mode="single"``); plus starting the server."""
+    at_most = 1 if mode == "single" else max(workers, default=1)
+    return START_SECONDS["processes"] + sum(
+        run_seconds("threads", "waits", task_seconds=latency_ms / 1000, tasks=requests,
+                    workers=min(count, at_most), repeats=1, cpus=1)
+        for count in workers)
 
 
 def _bold(text: str) -> str:
@@ -257,9 +270,20 @@ class PoolSizeLab(RunPanel):
         self.result: Throughput | None = None
         super().__init__([self.latency, self.requests, self.max_threads, self.mode])
 
+    lower_what = "the latency, the requests or the largest pool"
+
+    def pool_sizes(self) -> list[int]:
+        """The pool sizes a Run measures: 1, 2, 4, … up to the largest chosen."""
+        return [w for w in POOL_SIZES if w <= self.max_threads.value]
+
+    def estimate(self) -> float:
+        """About how many seconds a Run with the controls as they are takes here."""
+        return estimate_throughput_seconds(self.pool_sizes(), self.latency.value,
+                                           self.requests.value, self.mode.value)
+
     def run(self) -> Throughput | None:
         """Measure the pool sizes 1, 2, 4, … up to the chosen largest, the largest first."""
-        counts = [w for w in POOL_SIZES if w <= self.max_threads.value]
+        counts = self.pool_sizes()
         latency, requests, mode = self.latency.value, self.requests.value, self.mode.value
 
         def partial(runs: dict[int, RunResult]) -> Figure:

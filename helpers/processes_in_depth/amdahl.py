@@ -30,6 +30,7 @@ from matplotlib.figure import Figure
 from helpers.core.arguments import require_choice, require_float, require_int
 from helpers.core.colours import REFERENCE_GREY, VERMILLION
 from helpers.core.controls import RunPanel, bounded_slider
+from helpers.core.estimates import run_seconds, runner_repeats, task_seconds
 from helpers.core.executors import MAX_WORKERS
 from helpers.core.experiments import stepped_progress
 from helpers.core.noise import DISTURBED, beyond_ideal, disturbed_sentence, run_disturbed
@@ -183,11 +184,8 @@ def measure_scaling(workload: str = "count", serial_fraction: float = 0.2, *,
     spec = get_workload(name)
     fraction = require_float("serial_fraction", serial_fraction, 0.0, MAX_SERIAL_FRACTION)
     cpus = effective_cpu_count()
-    counts = sorted(set(workers or range(1, min(2 * cpus, MAX_WORKERS) + 1)) | {1})
-    for count in counts:
-        require_int("workers", count, 1, MAX_WORKERS)
-    total = spec.check_size(min(4 * spec.default_size(), spec.max_size) if total is None
-                            else total)
+    counts = worker_counts(workers, cpus)
+    total = job_size(name, total)
     serial_size = round(total * fraction)
     steps = len(counts) + 1
     serial = _serial_part(spec.name, serial_size, repeats,
@@ -204,6 +202,40 @@ def measure_scaling(workload: str = "count", serial_fraction: float = 0.2, *,
         if on_result is not None:
             on_result(scaling)
     return scaling
+
+
+def worker_counts(workers: Sequence[int] | None, cpus: int) -> list[int]:
+    """The worker counts a sweep measures: ``workers`` (checked), else 1 … 2 × ``cpus``;
+    1 always (every speedup is against it)."""
+    counts = sorted(set(workers or range(1, min(2 * cpus, MAX_WORKERS) + 1)) | {1})
+    for count in counts:
+        require_int("workers", count, 1, MAX_WORKERS)
+    return counts
+
+
+def job_size(workload: str, total: int | None = None) -> int:
+    """The whole job's work in the workload's unit: ``total`` (checked), else 4 × its
+    default size, within its range."""
+    spec = get_workload(workload)
+    return spec.check_size(min(4 * spec.default_size(), spec.max_size) if total is None
+                           else total)
+
+
+def estimate_scaling_seconds(workload: str, serial_fraction: float,
+                             executor: str = "processes", repeats: int | None = None) -> float:
+    """About how long :func:`measure_scaling` takes here: the serial part once, then for
+    each worker count its tasks (one per worker, as many at once as
+    :func:`~helpers.core.estimates.run_seconds` allows)."""
+    spec, cpus, repeats = get_workload(workload), effective_cpu_count(), runner_repeats(repeats)
+    total = job_size(spec.name)
+    serial_size = round(total * serial_fraction)
+    seconds = repeats * task_seconds(spec.name, serial_size)
+    for count in worker_counts(None, cpus):
+        size = max(spec.min_size, round((total - serial_size) / count))
+        seconds += run_seconds(executor, spec.behaviour,
+                               task_seconds=task_seconds(spec.name, size), tasks=count,
+                               workers=count, repeats=repeats, cpus=cpus)
+    return seconds
 
 
 def _so_far(scaling: Scaling, count: int, on_result: Callable[[Scaling], None] | None
@@ -356,6 +388,11 @@ class AmdahlLab(RunPanel):
         self.start_method = start_method and resolve_start_method(start_method)
         self.scaling: Scaling | None = None
         super().__init__([self.serial_percent, widgets.HBox([self.workload, self.executor])])
+
+    def estimate(self) -> float:
+        """About how many seconds a Run with the controls as they are takes here."""
+        return estimate_scaling_seconds(self.workload.value, self.serial_percent.value / 100,
+                                        self.executor.value)
 
     def run(self) -> Scaling | None:
         scaling = self.guarded(lambda on_progress: measure_scaling(

@@ -33,6 +33,7 @@ from matplotlib.ticker import FuncFormatter
 from helpers.core.arguments import require_choice, require_int
 from helpers.core.colours import REFERENCE_GREY
 from helpers.core.controls import RunPanel, bounded_slider
+from helpers.core.estimates import run_seconds, runner_repeats, task_seconds
 from helpers.core.executors import MAX_WORKERS
 from helpers.core.experiments import stepped_progress
 from helpers.core.guess import check_guess, draw_guess, guess_sentence
@@ -196,6 +197,22 @@ def sweep_chunk_sizes(items: int | None = None, iterations: int | None = None, *
     return sweep
 
 
+def estimate_sweep_seconds(items: int, iterations: int, workers: int,
+                           executor: str = "processes", repeats: int | None = None) -> float:
+    """About how long :func:`sweep_chunk_sizes` takes here with its default chunk sizes:
+    the serial loop over every item, then each chunk size's tasks, as many at once as
+    :func:`~helpers.core.estimates.run_seconds` allows, each carrying the runner's cost per
+    task — which is what makes the smallest chunks slow."""
+    repeats, cpus = runner_repeats(repeats), effective_cpu_count()
+    item = task_seconds("count", iterations)
+    seconds = repeats * items * item  # the loop: one task of every item
+    for size in default_chunk_sizes(items, workers):
+        seconds += run_seconds(executor, "cpu-bound", task_seconds=size * item,
+                               tasks=math.ceil(items / size), workers=workers,
+                               repeats=repeats, cpus=cpus)
+    return seconds
+
+
 def _so_far(sweep: GranularitySweep, size: int,
             on_result: Callable[[GranularitySweep], None] | None
             ) -> Callable[[RunResult], None] | None:
@@ -330,7 +347,9 @@ class ChunkLab(RunPanel):
 
     The plot redraws as results arrive (the serial loop first, then the largest chunks);
     ``lab.sweep`` keeps the latest result. Sliders are bounded (at most 4,096 items of
-    100,000 additions: ~10 s of work). ``guess``: your guess of the fastest chunk size
+    100,000 additions), and the line above Run says how long a Run takes here: one over
+    the lab's limit (the largest items and additions together, on most machines) is
+    refused before it starts. ``guess``: your guess of the fastest chunk size
     (1 … 4,096, or ``None``), drawn on the plot and compared in the words.
     """
 
@@ -351,6 +370,13 @@ class ChunkLab(RunPanel):
                                       1, most_workers, width="380px")
         self.sweep: GranularitySweep | None = None
         super().__init__([widgets.HBox([self.items, self.iterations]), self.workers])
+
+    lower_what = "the items or the additions per item"
+
+    def estimate(self) -> float:
+        """About how many seconds a Run with the sliders as they are takes here."""
+        return estimate_sweep_seconds(self.items.value, self.iterations.value,
+                                      self.workers.value)
 
     def run(self) -> GranularitySweep | None:
         """Sweep the chunk sizes with the current settings."""

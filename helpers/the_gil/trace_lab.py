@@ -31,6 +31,7 @@ from matplotlib.figure import Figure
 
 from helpers.core.arguments import require_choice, require_float, require_int
 from helpers.core.controls import RunPanel, Throttle, bounded_slider
+from helpers.core.estimates import START_SECONDS
 from helpers.core.executors import resolve_start_method
 from helpers.core.lane_plots import default_window_ms, plot_traces
 from helpers.core.runner import ProgressCallback
@@ -159,6 +160,13 @@ class ThreadTraceLab(RunPanel):
             rows.append(widgets.HBox([_label("Python"), self.python]))
         super().__init__(rows)
         self.throttle = Throttle(0.0)  # drawn between traces, never during one: draw each
+
+    def estimate(self) -> float:
+        """About how many seconds a Run takes: :data:`TRACES` traces, each ``seconds`` long,
+        plus starting its processes or another Python where it runs there."""
+        start = (START_SECONDS["python"] if self.python.value in self.pythons else 0.0) + (
+            START_SECONDS["processes"] if self.kind.value == "processes" else 0.0)
+        return TRACES * (self.seconds + start)
 
     @property
     def latest(self) -> Trace | None:

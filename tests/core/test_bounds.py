@@ -12,10 +12,10 @@ from types import SimpleNamespace
 
 import pytest
 
+from helpers.core import controls, estimates, memory
 from helpers.core import lab as lab_module
-from helpers.core import memory
-from helpers.core.lab import (RUN_BUDGET_SECONDS, Lab, about, estimate_run_memory,
-                              estimate_run_seconds)
+from helpers.core.estimates import RUN_BUDGET_SECONDS, about
+from helpers.core.lab import Lab, estimate_run_memory, estimate_run_seconds
 from helpers.core.memory import GIB, MIB, most_that_fits, require_memory
 from helpers.core.workloads import get_workload
 
@@ -76,15 +76,27 @@ def test_memory_bound_names_the_parameter_the_range_here_and_why():
     assert most_that_fits(need, 1, 512, 100 * GIB) == 512
 
 
-def test_time_bound_estimate_counts_rounds_of_tasks_per_executor():
+def test_time_bound_estimate_counts_rounds_of_tasks_per_executor(monkeypatch):
+    monkeypatch.setattr(estimates, "TASK_OVERHEAD_SECONDS", {})  # the rounds alone
     count, sleep = get_workload("count"), get_workload("sleep")
     options = {"task_seconds": 1.0, "tasks": 4, "repeats": 2, "cpus": 2}
     assert estimate_run_seconds(count, ["serial"], workers=4, **options) == 8  # 2 × 4 × 1 s
     processes = estimate_run_seconds(count, ["processes"], workers=4, **options)
-    assert processes == 4 + lab_module.START_SECONDS["processes"]  # 2 CPUs: 2 rounds
+    assert processes == 4 + estimates.START_SECONDS["processes"]  # 2 CPUs: 2 rounds
     assert estimate_run_seconds(sleep, ["threads"], workers=4, **options) == 2  # all wait
     both = estimate_run_seconds(count, ["serial", "processes"], workers=4, **options)
     assert both == 8 + processes
+    assert estimate_run_seconds(count, ["asyncio"], workers=4, **options) == 8  # one thread
+    assert estimates.run_seconds("threads", "cpu-bound", workers=4, gil=False,
+                                 **options) == 4  # free-threaded: 2 CPUs, 2 rounds
+
+
+def test_time_bound_estimate_counts_the_runners_cost_per_task(monkeypatch):
+    """Thousands of tiny tasks cost the runner's overhead each (notebook 05's chunks)."""
+    monkeypatch.setattr(estimates, "TASK_OVERHEAD_SECONDS", {"processes": 0.001})
+    seconds = estimates.run_seconds("processes", "cpu-bound", task_seconds=0.0, tasks=4000,
+                                    workers=2, repeats=3, cpus=2)
+    assert seconds == pytest.approx(3 * 4000 * 0.001 + estimates.START_SECONDS["processes"])
 
 
 def test_time_bound_words_are_about():
@@ -93,7 +105,7 @@ def test_time_bound_words_are_about():
 
 
 def test_time_bound_lab_says_how_long_a_run_will_take(monkeypatch):
-    monkeypatch.setattr(lab_module, "seconds_per_cost", lambda name: 1e-5)  # 10 µs a unit
+    monkeypatch.setattr(estimates, "seconds_per_cost", lambda name: 1e-5)  # 10 µs a unit
     lab = Lab(size=20_000, tasks=2, repeats=1, executors=["serial"])
     said = re.search(r"A Run with these settings takes about ([\d.]+) s here\.",
                      lab.estimate_line.value)
@@ -104,7 +116,7 @@ def test_time_bound_lab_says_how_long_a_run_will_take(monkeypatch):
 
 
 def test_time_bound_lab_refuses_a_run_over_its_limit(monkeypatch):
-    monkeypatch.setattr(lab_module, "seconds_per_cost", lambda name: 1e-6)
+    monkeypatch.setattr(estimates, "seconds_per_cost", lambda name: 1e-6)
     monkeypatch.setattr(lab_module, "compare", lambda *a, **k: pytest.fail("it ran"))
     lab = Lab("primes", size=400_000, tasks=16, repeats=5)  # the sliders' maxima
     assert lab.estimate() > RUN_BUDGET_SECONDS
@@ -118,9 +130,57 @@ def test_memory_bound_lab_refuses_a_run_the_machine_cannot_hold(monkeypatch):
     need = estimate_run_memory(numpy, ["serial", "threads", "processes"], size=128,
                                tasks=16, workers=16)
     assert 2.5 * GIB < need < 3.5 * GIB  # measured: 2.7 GiB of summed RSS
-    monkeypatch.setattr(lab_module, "available_memory", lambda: 10 * MIB)
+    monkeypatch.setattr(controls, "available_memory", lambda: 10 * MIB)
     monkeypatch.setattr(lab_module, "compare", lambda *a, **k: pytest.fail("it ran"))
     lab = Lab("numpy", size=4, tasks=2, repeats=1)
     lab.run_button.click()
     assert lab.results is None
     assert "would need about" in lab.words.value and "0.0 GiB available" in lab.words.value
+
+
+def _panels():
+    """(name, a panel at its largest settings, the module function its Run would call,
+    whether such a Run is over the lab's limit) for every widget but the Lab."""
+    from helpers.capstone import lab as capstone_lab
+    from helpers.capstone.plan import MAX_PAGES
+    from helpers.free_threading import gil_lab
+    from helpers.io_bound import pool_size
+    from helpers.processes_in_depth import amdahl, granularity
+    from helpers.the_gil import trace_lab
+
+    serial = {stage: ("serial", 1) for stage in ("fetch", "parse", "compute", "aggregate")}
+    return {
+        "ChunkLab": (lambda: granularity.ChunkLab(items=4096, iterations=100_000),
+                     granularity, "sweep_chunk_sizes", True),
+        "AmdahlLab": (lambda: amdahl.AmdahlLab("zlib", 0.95, "threads"), amdahl,
+                      "measure_scaling", False),
+        "PoolSizeLab": (lambda: pool_size.PoolSizeLab(200, 64, 64), pool_size,
+                        "measure_throughput", False),
+        "CapstoneLab": (lambda: capstone_lab.CapstoneLab(
+            stages=serial, pages=MAX_PAGES, latency_ms=1000,
+            compute_size=200_000), capstone_lab, "run_pipeline", True),
+        "GilLab": (lambda: gil_lab.GilLab(None, "count", threads=4), gil_lab,
+                   "measure_threads", False),
+        "ThreadTraceLab": (lambda: trace_lab.ThreadTraceLab(4, "count", 20, "processes"),
+                           trace_lab, None, False)}
+
+
+@pytest.mark.parametrize("name", list(_panels()))
+def test_time_bound_every_panel_says_how_long_and_refuses_what_is_too_long(name, monkeypatch):
+    """Issue 20.7: every widget says before a Run how long it takes here, follows its
+    controls, and refuses a Run over the lab's limit before anything runs (the ChunkLab's
+    and the CapstoneLab's largest settings; measured: 4,096 items of 100,000 additions
+    took minutes)."""
+    make, module, runs, too_long = _panels()[name]
+    monkeypatch.setattr(estimates, "seconds_per_cost", lambda workload: 2e-7)  # a slow laptop
+    panel = make()
+    said = panel.estimate_line.value
+    assert "A Run with these settings takes about" in said
+    assert ("more than the lab's limit" in said) is too_long
+    assert panel.estimate_line in panel.ui.children
+    if not too_long:
+        return
+    monkeypatch.setattr(module, runs, lambda *a, **k: pytest.fail("it ran"))
+    panel.run_button.click()
+    assert "Not run: this Run would take about" in panel.words.value
+    assert f"Lower {panel.lower_what}" in panel.words.value.replace("&#x27;", "'")

@@ -6,6 +6,7 @@ import psutil
 import pytest
 from matplotlib.colors import to_hex
 
+from helpers.core import memory
 from helpers.core.plots import colour_for
 from helpers.processes_in_depth import worker_memory as wm
 
@@ -42,6 +43,20 @@ def test_a_worker_process_costs_more_than_a_thread(method, no_leftover_processes
 def test_bad_input_names_the_parameter(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_memory_bound_process_memory_starts_no_pool_the_machine_cannot_hold(method,
+                                                                            monkeypatch):
+    """Issue 20.7: 64 spawned workers take about 1 GiB of their own: the count is checked
+    against the memory here before any worker starts."""
+    monkeypatch.setattr(memory, "available_memory", lambda: 256 * memory.MIB)
+    monkeypatch.setattr(wm, "open_executor", lambda *a: pytest.fail("it started a pool"))
+    with pytest.raises(ValueError) as raised:
+        wm.process_memory(64, method)
+    most = 256 // wm.WORKER_MIB[method]
+    assert (f"count must be from 1 to {most} on this machine, got 64: 64 workers under "
+            f"{method} would need about") in str(raised.value)
 
 
 def test_words_and_plot_follow_the_numbers():
