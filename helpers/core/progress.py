@@ -6,6 +6,7 @@ stop the run it reports on (a lab's Stop button).
 """
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,21 +18,29 @@ from IPython.display import display
 from helpers.core.arguments import require_float
 from helpers.core.runner import ProgressCallback
 
+REDRAW_EVERY = 0.1  # s: a progress bar moves at most this often (and at its end)
 
-def progress_updater(bar: widgets.IntProgress) -> ProgressCallback:
+
+def progress_updater(bar: widgets.IntProgress,
+                     interval: float = REDRAW_EVERY) -> ProgressCallback:
     """A callback that moves ``bar`` and turns it green when the work is done.
 
-    It redraws at most once per 1 % of the work (and always at the end), so a run of
-    thousands of tiny tasks does not flood the browser with updates.
+    It redraws at most once per 1 % of the work and once per ``interval`` seconds (and
+    always at the first task and at the end): a run of thousands of tiny tasks does not
+    flood the browser with updates, and a fast run spends its measured time on its tasks,
+    not on sending the bar's updates (on 1 CPU, a bar redrawn after each of 120 tasks of
+    0.3 ms took a fifth of the serial run's CPU: measured "disturbed").
     """
-    step = {"last": -1}
+    step = {"last": -1, "at": -math.inf}
 
     def update(done: int, total: int) -> None:
         if bar.max != total:
             bar.max = total
-        if done < total and done - step["last"] < max(1, total // 100) and done > step["last"]:
+        now = time.perf_counter()
+        small = done - step["last"] < max(1, total // 100) or now - step["at"] < interval
+        if done < total and small and done > step["last"]:
             return
-        step["last"] = done
+        step["last"], step["at"] = done, now
         bar.value = done
         bar.bar_style = "success" if done >= total else ""
 

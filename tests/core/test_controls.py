@@ -1,6 +1,7 @@
 """The widgets' shared frame: throttled live plots, and what a failed run still shows."""
 from __future__ import annotations
 
+import ipywidgets as widgets
 import pytest
 
 from helpers.core.controls import RunPanel, Throttle
@@ -169,3 +170,20 @@ def test_classroom_mode_enlarges_the_panel_text(monkeypatch):
     shown = RunPanel([])
     assert PRESENT_CLASS in shown.ui._dom_classes
     assert shown.ui.children[0].value == PRESENT_CSS and "font-size: 18px" in PRESENT_CSS
+
+
+@pytest.mark.parametrize("interval, most", [(60.0, 2), (0.0, 120)])
+def test_a_fast_run_redraws_its_bar_a_few_times_not_after_every_task(interval, most):
+    """120 tasks of 0.3 ms: the bar moves at the first task and at the end, not 120 times
+    (each redraw is a message the kernel sends while the run is timed). Control: with no
+    interval it moves after every task."""
+    from helpers.core.progress import progress_updater
+
+    bar = widgets.IntProgress()
+    values = []
+    bar.observe(lambda change: values.append(change["new"]), "value")
+    update = progress_updater(bar, interval=interval)
+    for done in range(1, 121):
+        update(done, 120)
+    assert values[-1] == 120 and bar.bar_style == "success"
+    assert len(values) == most
