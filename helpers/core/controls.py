@@ -19,6 +19,7 @@ busy cell. In classroom mode (``LAB_PRESENT=1``) the panel's text is larger.
 from __future__ import annotations
 
 import html
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -26,6 +27,7 @@ from contextlib import contextmanager, suppress
 from typing import TypeVar
 
 import ipywidgets as widgets
+from IPython import get_ipython
 from IPython.display import clear_output, display
 
 from helpers.core.arguments import require_int
@@ -121,10 +123,10 @@ def route_clicks_elsewhere(button: widgets.Button) -> None:
     own — so a click can be handled while a cell runs. ipykernel 7.4, though, routes a
     widget's messages to the shell that last wrote to the widget (its comm's
     ``_reply_subshell_id``), and the run has just written to ``button`` (enabling it): the
-    click would wait behind the run. So a run in the main thread (a cell's, or a click's
-    routed there) drops that route, and the click goes where the browser sent it, the widget
-    subshell; a run in a subshell routes the click to the main shell, free unless a cell is
-    running. A kernel without subshells handles one message at a time: there a Stop click
+    click would wait behind the run. So a run in the main thread (a cell's, or a click's:
+    :meth:`RunPanel._run_clicked` hands those to it) drops that route, and the click goes
+    where the browser sent it, the widget subshell; a run in a subshell (outside a kernel's
+    loop) routes the click to the main shell, free unless a cell is running. A kernel without subshells handles one message at a time: there a Stop click
     waits until the run ends (and is then ignored); the kernel's ■ stops such a run.
     """
     comm = getattr(button, "comm", None)
@@ -134,6 +136,12 @@ def route_clicks_elsewhere(button: widgets.Button) -> None:
         vars(comm).pop("_reply_subshell_id", None)
     else:
         comm._reply_subshell_id = None  # None: the main shell
+
+
+def main_thread_loop() -> object | None:
+    """The IOLoop of the kernel's main thread (where cells run), or None outside a kernel."""
+    kernel = getattr(get_ipython(), "kernel", None)
+    return getattr(kernel, "io_loop", None)
 
 
 class RunPanel:
@@ -165,7 +173,7 @@ class RunPanel:
         self.throttle = Throttle()
         self.running = False  # a run is in progress (Stop is enabled)
         self._stop_asked = threading.Event()
-        self.run_button.on_click(lambda _: self.run())
+        self.run_button.on_click(lambda _: self._run_clicked())
         self.stop_button.on_click(lambda _: self.stop())
         shown = [self.words, self.output] if words_above_plot else [self.output, self.words]
         self.ui = widgets.VBox([*controls, self.estimate_line,
@@ -180,6 +188,34 @@ class RunPanel:
 
     def run(self) -> object:
         raise NotImplementedError
+
+    def _run_clicked(self) -> None:
+        """A click on Run: run now — or, when the click came on a kernel *subshell*'s thread
+        (JupyterLab 4.4+ sends widget messages there), on the kernel's main thread, as a
+        cell's run would: the subshell is then free to handle a click on Stop (with any
+        ipykernel, 7.3 on Python 3.10 included), and the kernel's ■ reaches the run. If a
+        cell is running, the run starts when it ends; Run is disabled meanwhile."""
+        loop = main_thread_loop()
+        if loop is None or threading.current_thread() is threading.main_thread():
+            self.run()
+            return
+        self.run_button.disabled = True  # a second click must not queue a second run
+        self.say("Starting… (after the cell that is running, if one is)")
+        loop.add_callback(self._run_from_loop)
+
+    def _run_from_loop(self) -> None:
+        """:meth:`run` as a callback of the kernel's main loop. The kernel ignores its
+        interrupt (■, a SIGINT) between cells and turns it into ``KeyboardInterrupt`` only
+        while one runs: so does this run. The interrupt that ends the run is shown by the
+        panel and stops here — raised further, it would end the kernel's loop, not a cell."""
+        saved = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            self.run()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            signal.signal(signal.SIGINT, saved)
+            self.run_button.disabled = self.running
 
     def estimate(self) -> float | None:
         """About how many seconds a Run with the controls as they are takes here (None:

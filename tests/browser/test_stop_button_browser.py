@@ -5,7 +5,9 @@ times, in the three places a run can be going on in JupyterLab with ipykernel 7:
 the cell starts (the kernel's main shell busy with the cell), the run of a first click on
 Run, and of a second click (after which the kernel routes that button's clicks to a
 subshell). Each time the lab must say "Stopped: you pressed Stop" with its bar short of the
-end: a click handled only after the run (what happens when it waits behind the run) is
+end (a click's run goes to the kernel's main thread, so the widget subshell is free for the
+Stop click, with ipykernel 7.3 on Python 3.10 too); then the kernel's ■ ends a click's run
+and the kernel goes on: a click handled only after the run (what happens when it waits behind the run) is
 ignored, and the run ends whole. Run-all then goes on past the lab's cell, and the kernel
 has no child process left but multiprocessing's own helpers. Screenshots: the lab while it
 runs (Stop enabled) and after a Stop, ``stop_button-running-lab.png``/``stop_button-lab.png``.
@@ -96,6 +98,22 @@ def kernel_children(server) -> list[str]:
     return found
 
 
+def interrupt_a_click_run(page, server) -> None:
+    """A run started by a click on Run is on the kernel's main thread, as a cell's would be:
+    the kernel's ■ (the interrupt request JupyterLab sends) ends it, the lab says so, and
+    the kernel lives on."""
+    lab_run_button(page, 0)[1].click(timeout=10_000)
+    page.wait_for_function(_JS_RUNNING, timeout=BOUND * 1000, polling=100)
+    [kernel] = server.api("GET", "/api/kernels")
+    server.api("POST", f"/api/kernels/{kernel['id']}/interrupt")
+    page.wait_for_function(_JS_SETTLED, timeout=BOUND * 1000, polling=100)
+    text, width = page.evaluate(_JS_TEXT_AND_BAR)
+    assert "Stopped: the kernel was interrupted" in text, f"■ did not stop it: {text[:300]}"
+    assert width < 100
+    lab_run_button(page, 0)[1].click(timeout=10_000)  # the kernel still runs the lab
+    stop_mid_run(page, "a click on Run after ■")
+
+
 @pytest.mark.timeout(600)
 def test_stop_ends_a_labs_run_in_the_browser(notebook_page, lab_server):
     page, labs = notebook_page, lab_cells(FIXTURES / "stop_button.ipynb")
@@ -112,6 +130,7 @@ def test_stop_ends_a_labs_run_in_the_browser(notebook_page, lab_server):
         lab_run_button(page, 0)[1].click(timeout=10_000)
         stop_mid_run(page, what)
     screenshot_lab(page, 0, ARTIFACTS / "stop_button-lab.png")
+    interrupt_a_click_run(page, lab_server)
     deadline = time.monotonic() + 15
     while (left := kernel_children(lab_server)) and time.monotonic() < deadline:
         time.sleep(0.2)

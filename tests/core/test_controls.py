@@ -187,3 +187,68 @@ def test_a_fast_run_redraws_its_bar_a_few_times_not_after_every_task(interval, m
         update(done, 120)
     assert values[-1] == 120 and bar.bar_style == "success"
     assert len(values) == most
+
+
+class FakeLoop:
+    """The kernel's main IOLoop: keeps the callbacks; the test runs them 'on the main thread'."""
+
+    def __init__(self) -> None:
+        self.callbacks = []
+
+    def add_callback(self, callback) -> None:
+        self.callbacks.append(callback)
+
+
+def click_from_a_subshell(panel: RunPanel) -> list:
+    """Click Run on a thread that is not the main one, as JupyterLab's widget subshell does;
+    the threads the panel's run() was called on."""
+    import threading
+
+    ran_on = []
+    panel.run = lambda: ran_on.append(threading.current_thread().name)
+    clicker = threading.Thread(target=panel.run_button.click, name="subshell")
+    clicker.start()
+    clicker.join(10)
+    return ran_on
+
+
+def test_a_click_on_a_subshell_runs_on_the_kernels_main_thread(monkeypatch):
+    """Issue 20.8: the run of a click waits for the main thread (where the kernel's ■ can
+    reach it), so the subshell that got the click is free for the click on Stop. Control:
+    outside a kernel (no main loop) the click runs where it came."""
+    from helpers.core import controls
+
+    loop = FakeLoop()
+    monkeypatch.setattr(controls, "main_thread_loop", lambda: loop)
+    panel = Panel()
+    ran_on = click_from_a_subshell(panel)
+    assert ran_on == [] and panel.run_button.disabled  # not on the subshell; no 2nd run
+    assert "Starting" in panel.words.value
+    [callback] = loop.callbacks
+    callback()  # the main loop's turn
+    assert ran_on == ["MainThread"] and not panel.run_button.disabled
+    monkeypatch.setattr(controls, "main_thread_loop", lambda: None)
+    assert click_from_a_subshell(Panel()) == ["subshell"]
+
+
+def test_an_interrupt_of_a_clicks_run_stops_there_and_the_kernel_ignores_the_next(monkeypatch):
+    """■ during a click's run is a KeyboardInterrupt in the run (shown by the panel), not in
+    the kernel's loop; afterwards SIGINT is handled as before the run."""
+    import signal
+
+    panel = Panel()
+    seen = []
+
+    def interrupted():
+        seen.append(signal.getsignal(signal.SIGINT))
+        raise KeyboardInterrupt
+
+    panel.run = interrupted
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as the kernel has it between cells
+    try:
+        panel._run_from_loop()  # raises nothing
+        assert seen == [signal.default_int_handler]
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert not panel.run_button.disabled
