@@ -41,3 +41,14 @@ def ignore_interrupts() -> None:
     (``open_executor`` then terminates the workers). An idle worker hit by it would die
     printing a traceback into a later cell."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def end_process(process, grace: float = 2.0) -> None:
+    """End a ``multiprocessing`` process that is still running: ``terminate()`` (SIGTERM,
+    which a process may catch), then ``kill()`` (SIGKILL, which it cannot) if it is not gone
+    within ``grace`` seconds. A process that has ended, or never started, is left as it is."""
+    for stop in (process.terminate, process.kill):
+        if process.pid is None or not process.is_alive():
+            return
+        stop()
+        process.join(grace)

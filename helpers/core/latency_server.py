@@ -54,6 +54,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import urlsplit
 
 from helpers.core.arguments import require_choice, require_float, require_int
+from helpers.core.interrupts import end_process
 from helpers.core.settings import resolve_start_method
 
 MODES = ("threading", "single", "asyncio")
@@ -586,12 +587,7 @@ def _stop_process(process, connection, timeout: float) -> None:
         connection.send(("stop",))
     if process.pid is not None:  # started
         process.join(timeout)
-        if process.is_alive():
-            process.terminate()
-            process.join(1.0)
-        if process.is_alive():
-            process.kill()
-            process.join(1.0)
+        end_process(process, grace=1.0)
     with suppress(OSError):
         connection.close()
     with suppress(ValueError):  # still running after kill: nothing more we can do

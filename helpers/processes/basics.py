@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from helpers.core.arguments import require_float, require_int
 from helpers.core.executors import process_pool, resolve_start_method, stop_now
+from helpers.core.interrupts import end_process
 from helpers.core.noise import DISTURBED, disturbed_sentence, repeats_disagree
 from helpers.core.runner import ProgressCallback
 from helpers.core.selfcheck import (
@@ -212,12 +213,7 @@ def join_or_stop(processes: Sequence, timeout: float = 10.0) -> list[int | None]
             process.join(max(0.0, deadline - time.monotonic()))
     finally:  # also on KeyboardInterrupt (■): no child outlives the cell
         for process in processes:
-            if process.is_alive():
-                process.terminate()
-                process.join(2.0)
-            if process.is_alive():
-                process.kill()
-                process.join(2.0)
+            end_process(process)
     return [process.exitcode for process in processes]
 
 
