@@ -253,6 +253,16 @@ def beyond_cpus(gain: float, cpus_busy: float, baseline_cpus_busy: float) -> boo
     return gain > cpus_busy / baseline_cpus_busy * 1.15 + 0.05
 
 
+def beyond_cpus_sentence(what: str, name: str, gain: float, cpus_busy: float,
+                         baseline: str, baseline_cpus_busy: float) -> str:
+    """The disturbed sentence for a gain that :func:`beyond_cpus` rejects: ``name``
+    measured ``gain``× with more speed than the CPUs it kept busy explain."""
+    return disturbed_sentence(what, (
+        f"{name} measured {gain:.2f}× with {cpus_busy:.1f} CPUs busy against "
+        f"{baseline_cpus_busy:.1f} for {baseline}: more than its CPUs explain, so the "
+        f"{baseline} run spent extra time on the same work"))
+
+
 def busy_sentence(load: MachineLoad | None, wanted: float, what: str = "this run") -> str:
     """'Other programs kept about 0.7 of this machine's 2 CPUs busy while processes ran …
     **disturbed** …' — or ``''`` when the run had the CPUs it could use."""

@@ -10,6 +10,7 @@ from helpers.core.noise import (
     DISTURBED,
     STARVED,
     beyond_cpus,
+    beyond_cpus_sentence,
     beyond_ideal,
     disturbed_sentence,
     ideal_gain,
@@ -125,10 +126,8 @@ def _run_noise(comparison: Comparison, name: str, run: RunResult) -> str:
     gain, ideal, base = comparison.speedup(name), ideal_gain(run, cpus), comparison.baseline
     computes = run_waits(run) is False and run_waits(base) is False
     if computes and beyond_cpus(gain, run.utilisation, base.utilisation):
-        return disturbed_sentence("this measurement", (
-            f"{name} measured {gain:.2f}× with {run.utilisation:.1f} CPUs busy against "
-            f"{base.utilisation:.1f} for {base.executor}: more than its CPUs explain, so the "
-            f"{base.executor} run spent extra time on the same work"))
+        return beyond_cpus_sentence("this measurement", name, gain, run.utilisation,
+                                    base.executor, base.utilisation)
     if not beyond_ideal(gain, ideal):
         return ""
     return disturbed_sentence("this measurement", (

@@ -85,6 +85,8 @@ from helpers.core.colours import VERMILLION
 from helpers.core.executors import resolve_start_method
 from helpers.core.noise import (
     MachineLoad,
+    beyond_cpus,
+    beyond_cpus_sentence,
     beyond_ideal,
     busy_sentence,
     cpus_wanted,
@@ -609,13 +611,15 @@ def fixed_disturbance(run: ScriptRun, cpus: int) -> str:
             return disturbed_sentence(
                 "the fixed script's run", f"the {way} run kept only "
                 f"{result[way]['cpus_busy']:.1f} CPUs busy on work that computes all the time")
-    ideals = {"threads": 1 if gil_of(result) else wanted, "processes": wanted}
-    for way, ideal in ideals.items():
-        if beyond_ideal(_gain(result, way), ideal):
+    for way in ("threads", "processes"):  # the lab's rules (helpers.core.words), so that
+        gain, busy = _gain(result, way), result[way]["cpus_busy"]  # both agree in notebook 03
+        if beyond_cpus(gain, busy, result["serial"]["cpus_busy"]):
+            return beyond_cpus_sentence("the fixed script's run", way, gain, busy, "serial",
+                                        result["serial"]["cpus_busy"])
+        if beyond_ideal(gain, wanted):
             return disturbed_sentence(
-                "the fixed script's run", f"{way} were {_gain(result, way):.2f}× serial, more "
-                f"than the {ideal}× that {plural(ideal, 'CPU')} at a time can give them"
-                + (" under the GIL" if way == "threads" and gil_of(result) else ""))
+                "the fixed script's run", f"{way} were {gain:.2f}× serial, more than the "
+                f"{wanted}× that {plural(wanted, 'CPU')} at a time can give them")
     return ""
 
 

@@ -346,13 +346,33 @@ def test_describe_fixed_busy_machine_says_disturbed_and_explains_nothing():
 
 def test_describe_fixed_beyond_ideal_is_noise():
     lucky_threads = describe_run(_fake_fixed_run(1.0, 0.7, load=IDLE), cpus=2).text
-    assert "**disturbed**" in lucky_threads and "1.43× serial" in lucky_threads
+    assert "**disturbed**" in lucky_threads and "Threads measured 1.43× with 1.0 CPUs busy" in lucky_threads
     assert "took turns" not in lucky_threads
     lucky_processes = describe_run(_fake_fixed_run(1.0, 1.0, processes=(1.0, 0.8),
                                                    load=MachineLoad(0.0, 1)), cpus=1).text
     assert "**disturbed**" in lucky_processes and "no speedup" not in lucky_processes
 
 
+
+
+@pytest.mark.parametrize("gain, disturbed", [(1.16, False), (1.25, True)])
+def test_describe_fixed_judges_threads_as_the_lab_does(gain, disturbed):
+    """Notebook 03 showed the lab's threads at 1.14× ("only slightly faster") and the
+    fixed script's at 1.16× called disturbed: one rule for both now (the gain against the
+    CPUs busy, helpers.core.noise.beyond_cpus), the same verdict for the same numbers."""
+    from helpers.core.experiments import Comparison
+    from helpers.core.runner import RunResult
+    from helpers.core.words import comparison_disturbance
+
+    script = describe_run(_fake_fixed_run(1.0, 1 / gain, load=IDLE), cpus=2).text
+    assert ("**disturbed**" in script) is disturbed
+
+    def run(executor, wall):
+        return RunResult("count", executor, 1 if executor == "serial" else 2, 2, 1000,
+                         None, walls=[wall], cpus=[wall], load=IDLE)
+
+    lab = Comparison({"serial": run("serial", 1.0), "threads": run("threads", 1 / gain)}, 2)
+    assert bool(comparison_disturbance(lab)) is disturbed
 
 
 # --- bad arguments ----------------------------------------------------------------
