@@ -21,7 +21,8 @@ file checks and every notebook under each start method (``--start-methods`` narr
 Logs: ``test-artifacts/versions/py3.X.log``. A table sums up; the exit status is 1 when any
 interpreter failed, 2 when none was found. Every step is bounded by ``--timeout`` minutes
 per interpreter; at the limit pytest is interrupted first (Ctrl-C), so the log says which
-test was running and which were slowest (``--durations``), then everything is killed. Standard library only; runs on Python 3.8+.
+test was running and which were slowest (``--durations``), then everything is killed.
+Standard library only; runs on Python 3.8+.
 """
 from __future__ import annotations
 

@@ -80,7 +80,8 @@ class CapstoneLab(RunPanel):
         return check_stages({stage: (self.kinds[stage].value, self.workers[stage].value)
                              for stage in STAGES})
 
-    lower_what = "the workers of a slow stage, or pick a tool that runs it in parallel"
+    advice = ("give the slowest stage a tool that runs its tasks at once (threads or asyncio "
+              "for waits, processes for computing) and more workers")
 
     def estimate(self) -> float:
         """About how many seconds a Run of the plan the controls show takes here."""

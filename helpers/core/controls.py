@@ -126,8 +126,9 @@ def route_clicks_elsewhere(button: widgets.Button) -> None:
     click would wait behind the run. So a run in the main thread (a cell's, or a click's:
     :meth:`RunPanel._run_clicked` hands those to it) drops that route, and the click goes
     where the browser sent it, the widget subshell; a run in a subshell (outside a kernel's
-    loop) routes the click to the main shell, free unless a cell is running. A kernel without subshells handles one message at a time: there a Stop click
-    waits until the run ends (and is then ignored); the kernel's ■ stops such a run.
+    loop) routes the click to the main shell, free unless a cell is running. A kernel
+    without subshells handles one message at a time: there a Stop click waits until the
+    run ends (and is then ignored); the kernel's ■ stops such a run.
     """
     comm = getattr(button, "comm", None)
     if comm is None or not hasattr(comm, "_reply_subshell_for"):  # no ipykernel 7.4 routing
@@ -153,11 +154,11 @@ class RunPanel:
     subclass may override to frame them. Stop is enabled only while a run is in progress.
 
     A subclass that can say how long a Run takes overrides :meth:`estimate` (and, if a Run
-    can need much memory, :meth:`memory_needed`); ``lower_what`` names what to lower when a Run
+    can need much memory, :meth:`memory_needed`); ``advice`` says what to change when a Run
     is refused. The line above Run follows every control.
     """
 
-    lower_what = "a slider"  # what the learner lowers when a Run is refused
+    advice = "lower a slider"  # what to change when a Run is refused (no full stop)
 
     def __init__(self, controls: Sequence[widgets.Widget], *,
                  words_above_plot: bool = False) -> None:
@@ -230,8 +231,8 @@ class RunPanel:
     def say_estimate(self) -> None:
         """The line above Run: how long a Run with the controls as they are takes here."""
         seconds = self.estimate()
-        over = (f" — more than the lab's limit of {about(RUN_BUDGET_SECONDS)}: lower "
-                f"{html.escape(self.lower_what)}" if seconds and seconds > RUN_BUDGET_SECONDS else "")
+        over = (f" — more than the lab's limit of {about(RUN_BUDGET_SECONDS)}: "
+                f"{html.escape(self.advice)}" if seconds and seconds > RUN_BUDGET_SECONDS else "")
         self.estimate_line.value = ("" if seconds is None else
                                     f"<small>A Run with these settings takes {about(seconds)} "
                                     f"here{over}.</small>")
@@ -242,14 +243,14 @@ class RunPanel:
         seconds = self.estimate()
         if seconds is not None and seconds > RUN_BUDGET_SECONDS:
             return (f"<b>Not run: this Run would take {about(seconds)} here, more than the "
-                    f"lab's limit of {about(RUN_BUDGET_SECONDS)}.</b> Lower "
-                    f"{html.escape(self.lower_what)}.")
+                    f"lab's limit of {about(RUN_BUDGET_SECONDS)}.</b> "
+                    f"{html.escape(self.advice[:1].upper() + self.advice[1:])}.")
         need = self.memory_needed()
         room = None if need is None else available_memory()
         if need is not None and need > room:
             return (f"<b>Not run: this Run would need about {gibibytes(need)} of memory; "
-                    f"this machine has {gibibytes(room)} available.</b> Lower "
-                    f"{html.escape(self.lower_what)}.")
+                    f"this machine has {gibibytes(room)} available.</b> "
+                    f"{html.escape(self.advice[:1].upper() + self.advice[1:])}.")
         return None
 
     def start(self) -> None:

@@ -163,10 +163,10 @@ class Lab(RunPanel):
                 "kernel's ■)</small>")
 
     @property
-    def lower_what(self) -> str:
-        """What to lower when a Run is refused (RunPanel's refusal names it)."""
-        return (f"the tasks, the workers, the repeats or the {self.size.description}, or tick "
-                "fewer executors")
+    def advice(self) -> str:
+        """What to change when a Run is refused (RunPanel's refusal says it)."""
+        return (f"lower the tasks, the workers, the repeats or the {self.size.description}, "
+                "or tick fewer executors")
 
     def memory_needed(self) -> int:
         """About how many bytes a Run with the controls' current values adds at its peak."""

@@ -165,7 +165,7 @@ class GilLab(RunPanel):
                       (f"{self.interpreter.label}, {GIL_ON}", True)]
         return steps
 
-    lower_what = "the work per task or the threads"
+    advice = "lower the work per task or the threads"
 
     def size(self) -> int:
         """A task's size with the controls as they are."""

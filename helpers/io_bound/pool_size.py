@@ -270,7 +270,7 @@ class PoolSizeLab(RunPanel):
         self.result: Throughput | None = None
         super().__init__([self.latency, self.requests, self.max_threads, self.mode])
 
-    lower_what = "the latency, the requests or the largest pool"
+    advice = "lower the latency, the requests or the largest pool"
 
     def pool_sizes(self) -> list[int]:
         """The pool sizes a Run measures: 1, 2, 4, … up to the largest chosen."""

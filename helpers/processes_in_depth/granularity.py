@@ -371,7 +371,7 @@ class ChunkLab(RunPanel):
         self.sweep: GranularitySweep | None = None
         super().__init__([widgets.HBox([self.items, self.iterations]), self.workers])
 
-    lower_what = "the items or the additions per item"
+    advice = "lower the items or the additions per item"
 
     def estimate(self) -> float:
         """About how many seconds a Run with the sliders as they are takes here."""

@@ -7,8 +7,8 @@ Run, and of a second click (after which the kernel routes that button's clicks t
 subshell). Each time the lab must say "Stopped: you pressed Stop" with its bar short of the
 end (a click's run goes to the kernel's main thread, so the widget subshell is free for the
 Stop click, with ipykernel 7.3 on Python 3.10 too); then the kernel's ■ ends a click's run
-and the kernel goes on: a click handled only after the run (what happens when it waits behind the run) is
-ignored, and the run ends whole. Run-all then goes on past the lab's cell, and the kernel
+and the kernel goes on. A click handled only after the run (what happens when it waits
+behind the run) is ignored, and the run ends whole. Run-all then goes on past the lab's cell, and the kernel
 has no child process left but multiprocessing's own helpers. Screenshots: the lab while it
 runs (Stop enabled) and after a Stop, ``stop_button-running-lab.png``/``stop_button-lab.png``.
 """

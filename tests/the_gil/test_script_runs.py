@@ -346,7 +346,8 @@ def test_describe_fixed_busy_machine_says_disturbed_and_explains_nothing():
 
 def test_describe_fixed_beyond_ideal_is_noise():
     lucky_threads = describe_run(_fake_fixed_run(1.0, 0.7, load=IDLE), cpus=2).text
-    assert "**disturbed**" in lucky_threads and "Threads measured 1.43× with 1.0 CPUs busy" in lucky_threads
+    assert "**disturbed**" in lucky_threads
+    assert "Threads measured 1.43× with 1.0 CPUs busy" in lucky_threads
     assert "took turns" not in lucky_threads
     lucky_processes = describe_run(_fake_fixed_run(1.0, 1.0, processes=(1.0, 0.8),
                                                    load=MachineLoad(0.0, 1)), cpus=1).text
