@@ -173,16 +173,20 @@ class GilLab(RunPanel):
                    work_size(self.workload.value) * self.scale.value)
 
     def estimate(self) -> float:
-        """About how many seconds a Run takes here: serial, then threads, in each setting
-        (plus starting another Python), timed from this
-        kernel's speed."""
-        spec, threads, cpus = get_workload(self.workload.value), self.threads.value, \
-            effective_cpu_count()
+        """About how many seconds a Run takes here: in each setting, serial then threads
+        (timed from this kernel's speed), plus starting another Python for the settings
+        that run in one."""
+        return sum(self._setting_seconds(gil) for _, gil in self.settings())
+
+    def _setting_seconds(self, gil: bool | None) -> float:
+        """One setting: this kernel (``gil`` None) or the other Python with the GIL on/off."""
+        spec, threads = get_workload(self.workload.value), self.threads.value
         each = task_seconds(spec.name, self.size())
-        return sum((0.0 if gil is None else START_SECONDS["python"]) + sum(
-            run_seconds(name, spec.behaviour, task_seconds=each, tasks=threads,
-                        workers=threads, repeats=runner_repeats(), cpus=cpus, gil=gil)
-            for name in ("serial", "threads")) for _, gil in self.settings())
+        start = 0.0 if gil is None else START_SECONDS["python"]
+        return start + sum(run_seconds(name, spec.behaviour, task_seconds=each, tasks=threads,
+                                       workers=threads, repeats=runner_repeats(),
+                                       cpus=effective_cpu_count(), gil=gil)
+                           for name in ("serial", "threads"))
 
     def run(self) -> dict[str, Comparison] | None:
         return self.guarded(self._measure)
