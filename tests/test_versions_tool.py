@@ -2,6 +2,7 @@
 import importlib.util
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -169,16 +170,23 @@ except KeyboardInterrupt:
 
 
 @pytest.mark.skipif(os.name != "posix", reason="Ctrl-C to one process: POSIX")
-@pytest.mark.parametrize("interrupted", [True, False])
-def test_at_the_time_limit_the_run_is_interrupted_first_and_says_where(tmp_path, monkeypatch,
-                                                                      interrupted):
+@pytest.mark.parametrize("interrupted, started_with_ctrl_c_ignored", [
+    (True, False), (True, True), (False, False)])
+def test_at_the_time_limit_the_run_is_interrupted_first_and_says_where(
+        tmp_path, monkeypatch, interrupted, started_with_ctrl_c_ignored):
     """At the limit pytest gets Ctrl-C before the kill, so the log says which test ran (the
-    CI log of a 3.10 run that passed its limit said nothing of where). Control: killed
-    without the interrupt, the log only has what came before."""
+    CI log of a 3.10 run that passed its limit said nothing of where) — also when this tool
+    was started in the background, which passes Ctrl-C on *ignored* (it failed so in the
+    pre-check). Control: killed without the interrupt, the log only has what came before."""
     if not interrupted:
         monkeypatch.setattr(tool, "_interrupt", lambda process: None)
-    with open(tmp_path / "log", "w") as log, pytest.raises(tool.TimedOut):
-        tool.run_bounded([sys.executable, "-c", SLOW_TEST], time.monotonic() + 3, log)
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN if started_with_ctrl_c_ignored
+                           else signal.default_int_handler)
+    try:
+        with open(tmp_path / "log", "w") as log, pytest.raises(tool.TimedOut):
+            tool.run_bounded([sys.executable, "-c", SLOW_TEST], time.monotonic() + 3, log)
+    finally:
+        signal.signal(signal.SIGINT, before)
     text = (tmp_path / "log").read_text()
     assert "test_slow started" in text
     assert ("interrupted in test_slow" in text) is interrupted

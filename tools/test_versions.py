@@ -310,6 +310,13 @@ def _kill_tree(process: subprocess.Popen) -> None:
         pass
 
 
+def _hear_interrupts() -> None:
+    """In the child, before it runs: Ctrl-C back to its default. A job started in the
+    background (``cmd &``, as CI may start this) inherits SIGINT *ignored*, and Python keeps
+    it ignored: :func:`_interrupt` would then reach nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interrupt(process: subprocess.Popen, grace: float = INTERRUPT_GRACE) -> None:
     """Ctrl-C to ``process`` alone (POSIX), and up to ``grace`` s for it to end: pytest
     then prints the test it was running, the durations so far and its summary."""
@@ -333,7 +340,8 @@ def run_bounded(command, deadline: float, log, prefix: str = "", echo: bool = Fa
     lines: list[str] = []
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               errors="replace", start_new_session=(os.name == "posix"))
+                               errors="replace", start_new_session=(os.name == "posix"),
+                               preexec_fn=_hear_interrupts if os.name == "posix" else None)
 
     def pump():
         for line in process.stdout:
