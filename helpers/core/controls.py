@@ -125,8 +125,8 @@ def route_clicks_elsewhere(button: widgets.Button) -> None:
     ``_reply_subshell_id``), and the run has just written to ``button`` (enabling it): the
     click would wait behind the run. So a run in the main thread (a cell's, or a click's:
     :meth:`RunPanel._run_clicked` hands those to it) drops that route, and the click goes
-    where the browser sent it, the widget subshell; a run in a subshell (outside a kernel's
-    loop) routes the click to the main shell, free unless a cell is running. A kernel
+    where the browser sent it, the widget subshell; a run in another thread (one that code
+    in a cell started) routes the click to the main shell, free unless a cell is running. A kernel
     without subshells handles one message at a time: there a Stop click waits until the
     run ends (and is then ignored); the kernel's ■ stops such a run.
     """

@@ -27,9 +27,9 @@ def progress_updater(bar: widgets.IntProgress,
 
     It redraws at most once per 1 % of the work and once per ``interval`` seconds (and
     always at the first task and at the end): a run of thousands of tiny tasks does not
-    flood the browser with updates, and a fast run spends its measured time on its tasks,
-    not on sending the bar's updates (on 1 CPU, a bar redrawn after each of 120 tasks of
-    0.3 ms took a fifth of the serial run's CPU: measured "disturbed").
+    flood the browser with updates, and a fast run spends its timed part on its tasks
+    rather than on the kernel's messages for the bar (a run of 120 tasks of 0.3 ms sent
+    one after every task before).
     """
     step = {"last": -1, "at": -math.inf}
 
