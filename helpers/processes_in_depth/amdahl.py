@@ -193,7 +193,7 @@ def measure_scaling(workload: str = "count", serial_fraction: float = 0.2, *,
     scaling = Scaling(name, executor, fraction, cpus, serial, planned=tuple(counts))
     parallel_total = total - serial_size
     for index, count in enumerate(counts, start=1):
-        size = max(spec.min_size, round(parallel_total / count))
+        size = task_size(spec.name, parallel_total, count)
         scaling.parallel[count] = run_tasks(
             name, executor=executor, workers=count, tasks=count, size=size, repeats=repeats,
             start_method=start_method,
@@ -221,6 +221,11 @@ def job_size(workload: str, total: int | None = None) -> int:
                            else total)
 
 
+def task_size(workload: str, parallel_total: int, workers: int) -> int:
+    """One worker's share of the parallel part: an equal split, at least the smallest size."""
+    return max(get_workload(workload).min_size, round(parallel_total / workers))
+
+
 def estimate_scaling_seconds(workload: str, serial_fraction: float,
                              executor: str = "processes", repeats: int | None = None) -> float:
     """About how long :func:`measure_scaling` takes here: the serial part once, then for
@@ -231,7 +236,7 @@ def estimate_scaling_seconds(workload: str, serial_fraction: float,
     serial_size = round(total * serial_fraction)
     seconds = repeats * task_seconds(spec.name, serial_size)
     for count in worker_counts(None, cpus):
-        size = max(spec.min_size, round((total - serial_size) / count))
+        size = task_size(spec.name, total - serial_size, count)
         seconds += run_seconds(executor, spec.behaviour,
                                task_seconds=task_seconds(spec.name, size), tasks=count,
                                workers=count, repeats=repeats, cpus=cpus)
