@@ -322,8 +322,12 @@ def _fitted_sentence(scaling: Scaling, fitted: float) -> str:
              f"this machine's {plural(min(most, scaling.cap), 'CPU')}")
     if fitted <= 0.005:
         return text + f"nothing but the ideal limits it (up to {here:.1f}× on {where})."
-    return (text + f"at most {here:.1f}× on {where}, and never more than {1 / fitted:.1f}× "
-            "however many workers and CPUs.")
+    limit = f"never more than {1 / fitted:.1f}× however many workers and CPUs"
+    best = max(scaling.speedups().values())
+    if best > here + 0.05:  # a point above the curve: "at most" would contradict it
+        return (text + f"{here:.1f}× on {where}, below the {best:.2f}× measured — the points "
+                f"scatter around the curve, so read the fraction as rough — and {limit}.")
+    return text + f"at most {here:.1f}× on {where}, and {limit}."
 
 
 def _did_not_scale(scaling: Scaling, gap: float) -> str:

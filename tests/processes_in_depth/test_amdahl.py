@@ -1,4 +1,6 @@
 """Amdahl's law: the formula, the fit, the measured job, the words and the widget."""
+import re
+
 import pytest
 
 from helpers.core.noise import MachineLoad
@@ -160,6 +162,18 @@ def test_a_serial_part_does_not_hide_a_split_part_beyond_the_ideal(part_on_2, di
     assert ("serial fraction of" in text) is not disturbed
     if disturbed:
         assert "ran the part that splits 2.39× faster than 1 worker" in text
+
+
+@pytest.mark.parametrize("walls", [{1: 0.83, 2: 0.43, 3: 0.41, 4: 0.6},
+                                   {1: 0.8, 2: 0.4, 3: 0.4, 4: 0.4}])
+def test_the_fitted_bound_never_says_at_most_below_a_measured_speedup(walls):
+    """Seen in notebook 05: "Best speedup: 1.60× with 3 workers" beside "at most 1.5× on
+    this machine's 2 CPUs" (a least-squares curve has points above it)."""
+    text = a.describe_scaling(fake_scaling(walls, serial_wall=0.17)).text
+    best = max(fake_scaling(walls, serial_wall=0.17).speedups().values())
+    said = re.search(r"at most ([\d.]+)× on this machine", text)
+    assert said is None or float(said.group(1)) >= round(best, 1) - 0.05
+    assert "**disturbed**" not in text
 
 
 def test_waiting_scales_with_workers_even_on_one_cpu():
